@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The device layer: every byte snapcow reads or writes goes through here,
+ * so that sizes, exclusivity, flushing and fault injection live in one
+ * place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <blkid.h>
+
+#include "dev.h"
+#include "util.h"
+
+struct snapcow_dev {
+	int fd;			/* -1 for a memory device */
+	unsigned char *mem;
+	uint64_t size;
+	unsigned int block_size;
+	bool is_block;
+	bool writable;
+	dev_t rdev;		/* block devices */
+	dev_t st_dev;		/* regular files: identity is (st_dev, ino) */
+	ino_t ino;
+	char *path;
+	char name[64];
+	enum snapcow_fault fault;
+	uint64_t fault_at;
+	uint64_t write_attempts;	/* counts failed writes too */
+	struct snapcow_dev_stats stats;
+	char err[SNAPCOW_ERRBUF_SIZE];
+};
+
+int sc_dev_errf(struct snapcow_dev *dev, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dev->err, sizeof(dev->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static struct snapcow_dev *dev_alloc(const char *path)
+{
+	struct snapcow_dev *dev = calloc(1, sizeof(*dev));
+
+	if (!dev)
+		return NULL;
+	dev->fd = -1;
+	dev->path = strdup(path);
+	if (!dev->path) {
+		free(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+static int dev_lock_file(struct snapcow_dev *dev)
+{
+	/*
+	 * O_EXCL only means "exclusive" for block devices; a regular file
+	 * gets an advisory lock that every snapcow tool honours.
+	 */
+	if (flock(dev->fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	return errno == EWOULDBLOCK ? -EBUSY : -errno;
+}
+
+static int dev_probe_geometry(struct snapcow_dev *dev, const struct stat *st)
+{
+	uint64_t bytes;
+	int ssz;
+
+	if (!dev->is_block) {
+		dev->size = (uint64_t)st->st_size;
+		dev->block_size = SNAPCOW_SECTOR_SIZE;
+		dev->st_dev = st->st_dev;
+		dev->ino = st->st_ino;
+		snprintf(dev->name, sizeof(dev->name), "%s", dev->path);
+		return 0;
+	}
+	if (ioctl(dev->fd, BLKGETSIZE64, &bytes) < 0)
+		return -errno;
+	if (ioctl(dev->fd, BLKSSZGET, &ssz) < 0)
+		return -errno;
+	dev->size = bytes;
+	dev->block_size = (unsigned int)ssz;
+	dev->rdev = st->st_rdev;
+	snprintf(dev->name, sizeof(dev->name), "%u:%u",
+		 major(st->st_rdev), minor(st->st_rdev));
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_open(const char *path, unsigned int flags,
+		     struct snapcow_dev **devp)
+{
+	int oflags = O_CLOEXEC;
+	struct snapcow_dev *dev;
+	struct stat st;
+	int r;
+
+	*devp = NULL;
+	dev = dev_alloc(path);
+	if (!dev)
+		return -ENOMEM;
+	oflags |= (flags & SNAPCOW_DEV_WRITE) ? O_RDWR : O_RDONLY;
+	if (flags & SNAPCOW_DEV_CREATE)
+		oflags |= O_CREAT;
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) &&
+	    (flags & SNAPCOW_DEV_EXCL))
+		oflags |= O_EXCL;
+	dev->fd = open(path, oflags, 0644);
+	if (dev->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (fstat(dev->fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
+		r = -ENODEV;
+		goto fail;
+	}
+	dev->is_block = S_ISBLK(st.st_mode);
+	dev->writable = flags & SNAPCOW_DEV_WRITE;
+	if (!dev->is_block && (flags & SNAPCOW_DEV_EXCL)) {
+		r = dev_lock_file(dev);
+		if (r)
+			goto fail;
+	}
+	r = dev_probe_geometry(dev, &st);
+	if (r)
+		goto fail;
+	*devp = dev;
+	return 0;
+fail:
+	snapcow_dev_close(dev);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_open_memory(void *buf, uint64_t size, bool writable,
+			    const char *name, struct snapcow_dev **devp)
+{
+	struct snapcow_dev *dev = dev_alloc(name ? name : "memory");
+
+	*devp = NULL;
+	if (!dev)
+		return -ENOMEM;
+	dev->mem = buf;
+	dev->size = size;
+	dev->block_size = SNAPCOW_SECTOR_SIZE;
+	dev->writable = writable;
+	/* A unique identity, so that two memory devices are never "same". */
+	dev->ino = (ino_t)(uintptr_t)buf;
+	snprintf(dev->name, sizeof(dev->name), "%s", dev->path);
+	*devp = dev;
+	return 0;
+}
+
+SNAPCOW_EXPORT
+void snapcow_dev_close(struct snapcow_dev *dev)
+{
+	if (!dev)
+		return;
+	if (dev->fd >= 0)
+		close(dev->fd);
+	free(dev->path);
+	free(dev);
+}
+
+SNAPCOW_EXPORT
+const char *snapcow_dev_path(const struct snapcow_dev *dev)
+{
+	return dev->path;
+}
+
+SNAPCOW_EXPORT
+const char *snapcow_dev_name(const struct snapcow_dev *dev)
+{
+	return dev->name;
+}
+
+SNAPCOW_EXPORT
+bool snapcow_dev_is_block(const struct snapcow_dev *dev)
+{
+	return dev->is_block;
+}
+
+SNAPCOW_EXPORT
+bool snapcow_dev_is_writable(const struct snapcow_dev *dev)
+{
+	return dev->writable;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_dev_size(const struct snapcow_dev *dev)
+{
+	return dev->size;
+}
+
+SNAPCOW_EXPORT
+unsigned int snapcow_dev_block_size(const struct snapcow_dev *dev)
+{
+	return dev->block_size;
+}
+
+SNAPCOW_EXPORT
+bool snapcow_dev_same(const struct snapcow_dev *a, const struct snapcow_dev *b)
+{
+	if (a->is_block != b->is_block)
+		return false;
+	if (a->is_block)
+		return a->rdev == b->rdev;
+	if (a->mem || b->mem)
+		return a->mem == b->mem;
+	return a->st_dev == b->st_dev && a->ino == b->ino;
+}
+
+static int dev_check_range(struct snapcow_dev *dev, size_t len,
+			   uint64_t offset, const char *what)
+{
+	if (offset > dev->size || len > dev->size - offset)
+		return sc_dev_errf(dev, -ENOSPC,
+				   "%s: %s of %zu bytes at offset %llu is past the device end (%llu bytes)",
+				   dev->path, what, len,
+				   (unsigned long long)offset,
+				   (unsigned long long)dev->size);
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_read(struct snapcow_dev *dev, void *buf, size_t len,
+		     uint64_t offset)
+{
+	unsigned char *p = buf;
+	size_t done = 0;
+	int r;
+
+	r = dev_check_range(dev, len, offset, "read");
+	if (r)
+		return r;
+	dev->stats.reads++;
+	dev->stats.bytes_read += len;
+	if (dev->mem) {
+		memcpy(buf, dev->mem + offset, len);
+		return 0;
+	}
+	while (done < len) {
+		ssize_t n = pread(dev->fd, p + done, len - done,
+				  (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sc_dev_errf(dev, -errno,
+					   "%s: read at offset %llu failed: %s",
+					   dev->path,
+					   (unsigned long long)(offset + done),
+					   strerror(errno));
+		if (n == 0)
+			return sc_dev_errf(dev, -EIO,
+					   "%s: unexpected end of device at offset %llu",
+					   dev->path,
+					   (unsigned long long)(offset + done));
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Fault injection: decide the fate of the write about to happen. */
+static int dev_fault_gate(struct snapcow_dev *dev, uint64_t offset)
+{
+	uint64_t nth = ++dev->write_attempts;
+
+	switch (dev->fault) {
+	case SNAPCOW_FAULT_FAIL:
+		if (nth != dev->fault_at)
+			return 0;
+		break;
+	case SNAPCOW_FAULT_CRASH:
+		if (nth <= dev->fault_at)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return sc_dev_errf(dev, -EIO,
+			   "%s: write %llu at offset %llu failed (injected %s)",
+			   dev->path, (unsigned long long)nth,
+			   (unsigned long long)offset,
+			   dev->fault == SNAPCOW_FAULT_FAIL ? "failure" : "crash");
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_write(struct snapcow_dev *dev, const void *buf, size_t len,
+		      uint64_t offset)
+{
+	const unsigned char *p = buf;
+	size_t done = 0;
+	int r;
+
+	if (!dev->writable)
+		return sc_dev_errf(dev, -EBADF, "%s: device is open read-only",
+				   dev->path);
+	r = dev_check_range(dev, len, offset, "write");
+	if (r)
+		return r;
+	r = dev_fault_gate(dev, offset);
+	if (r)
+		return r;
+	dev->stats.writes++;
+	dev->stats.bytes_written += len;
+	if (dev->mem) {
+		memcpy(dev->mem + offset, buf, len);
+		return 0;
+	}
+	while (done < len) {
+		ssize_t n = pwrite(dev->fd, p + done, len - done,
+				   (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return sc_dev_errf(dev, n < 0 ? -errno : -EIO,
+					   "%s: write at offset %llu failed: %s",
+					   dev->path,
+					   (unsigned long long)(offset + done),
+					   n < 0 ? strerror(errno) : "no progress");
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_flush(struct snapcow_dev *dev)
+{
+	if (dev->fault == SNAPCOW_FAULT_CRASH &&
+	    dev->write_attempts > dev->fault_at)
+		return sc_dev_errf(dev, -EIO, "%s: flush after injected crash",
+				   dev->path);
+	dev->stats.flushes++;
+	if (dev->mem || !dev->writable)
+		return 0;
+	if (fdatasync(dev->fd) < 0)
+		return sc_dev_errf(dev, -errno, "%s: flush failed: %s",
+				   dev->path, strerror(errno));
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_resize(struct snapcow_dev *dev, uint64_t size)
+{
+	if (dev->is_block || dev->mem)
+		return sc_dev_errf(dev, -ENOTTY,
+				   "%s: only a regular file can be resized",
+				   dev->path);
+	if (!dev->writable)
+		return sc_dev_errf(dev, -EBADF, "%s: device is open read-only",
+				   dev->path);
+	if (ftruncate(dev->fd, (off_t)size) < 0)
+		return sc_dev_errf(dev, -errno, "%s: cannot set size %llu: %s",
+				   dev->path, (unsigned long long)size,
+				   strerror(errno));
+	dev->size = size;
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_drop_cache(struct snapcow_dev *dev)
+{
+	int r;
+
+	if (dev->mem)
+		return 0;
+	r = posix_fadvise(dev->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (r)
+		return sc_dev_errf(dev, -r, "%s: posix_fadvise: %s",
+				   dev->path, strerror(r));
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_probe(struct snapcow_dev *dev, char *type, size_t len)
+{
+	const char *value = NULL;
+	blkid_probe pr;
+	int r;
+
+	if (dev->mem)
+		return 0;
+	pr = blkid_new_probe();
+	if (!pr)
+		return -ENOMEM;
+	r = blkid_probe_set_device(pr, dev->fd, 0, 0);
+	if (r) {
+		r = sc_dev_errf(dev, -EIO, "%s: libblkid cannot probe",
+				dev->path);
+		goto out;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	r = blkid_do_safeprobe(pr);
+	if (r == 1) {
+		r = 0;
+		goto out;
+	}
+	if (r == -2) {
+		/* Ambivalent: several signatures; still "something is here". */
+		snprintf(type, len, "ambivalent");
+		r = 1;
+		goto out;
+	}
+	if (r < 0) {
+		r = sc_dev_errf(dev, -EIO, "%s: libblkid probe failed",
+				dev->path);
+		goto out;
+	}
+	if (!blkid_probe_lookup_value(pr, "TYPE", &value, NULL) ||
+	    !blkid_probe_lookup_value(pr, "PTTYPE", &value, NULL))
+		snprintf(type, len, "%s", value);
+	else
+		snprintf(type, len, "unknown");
+	r = 1;
+out:
+	blkid_free_probe(pr);
+	return r;
+}
+
+SNAPCOW_EXPORT
+const char *snapcow_dev_error(const struct snapcow_dev *dev)
+{
+	return dev->err;
+}
+
+SNAPCOW_EXPORT
+void snapcow_dev_inject_fault(struct snapcow_dev *dev, enum snapcow_fault mode,
+			      uint64_t nth_write)
+{
+	dev->fault = mode;
+	dev->fault_at = nth_write;
+}
+
+SNAPCOW_EXPORT
+void snapcow_dev_get_stats(const struct snapcow_dev *dev,
+			   struct snapcow_dev_stats *stats)
+{
+	*stats = dev->stats;
+}

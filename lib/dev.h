@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef SNAPCOW_DEV_H
+#define SNAPCOW_DEV_H
+
+#include "snapcow.h"
+
+/* Record a message in the device's error buffer and return @err. */
+int sc_dev_errf(struct snapcow_dev *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* SNAPCOW_DEV_H */

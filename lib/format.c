@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The on-disk format of the persistent exception store
+ * (drivers/md/dm-snap-persistent.c): a header in chunk 0, then metadata
+ * areas of {le64 old_chunk, le64 new_chunk} records, each followed by the
+ * exceptions_per_area data chunks it describes.
+ */
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "snapcow.h"
+#include "util.h"
+
+SNAPCOW_EXPORT
+uint64_t snapcow_exceptions_per_area(uint32_t chunk_sectors)
+{
+	return (uint64_t)chunk_sectors * SNAPCOW_SECTOR_SIZE /
+	       SNAPCOW_RECORD_SIZE;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_area_chunk(uint32_t chunk_sectors, uint64_t area)
+{
+	uint64_t stride = snapcow_exceptions_per_area(chunk_sectors) + 1;
+
+	return SNAPCOW_HEADER_CHUNKS + area * stride;
+}
+
+SNAPCOW_EXPORT
+bool snapcow_chunk_is_metadata(uint32_t chunk_sectors, uint64_t chunk)
+{
+	uint64_t stride = snapcow_exceptions_per_area(chunk_sectors) + 1;
+
+	return chunk == 0 || chunk % stride == SNAPCOW_HEADER_CHUNKS;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_chunk_area(uint32_t chunk_sectors, uint64_t chunk)
+{
+	uint64_t stride = snapcow_exceptions_per_area(chunk_sectors) + 1;
+
+	return (chunk - SNAPCOW_HEADER_CHUNKS) / stride;
+}
+
+/*
+ * The kernel's rules (dm_exception_store_set_chunk_size): a power of two,
+ * a multiple of the device's logical block size, not above INT_MAX bytes.
+ */
+SNAPCOW_EXPORT
+int snapcow_chunk_size_check(uint32_t chunk_sectors, unsigned int block_size,
+			     const char **why)
+{
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	if (!chunk_sectors) {
+		*why = "chunk size is zero";
+		return -EINVAL;
+	}
+	if (chunk_sectors & (chunk_sectors - 1)) {
+		*why = "chunk size is not a power of two";
+		return -EINVAL;
+	}
+	if (chunk_sectors > SNAPCOW_MAX_CHUNK_SECTORS) {
+		*why = "chunk size is above the kernel's limit of 1 GiB";
+		return -EINVAL;
+	}
+	if (block_size && ((uint64_t)chunk_sectors * SNAPCOW_SECTOR_SIZE) %
+			  block_size) {
+		*why = "chunk size is not a multiple of the logical block size";
+		return -EINVAL;
+	}
+	*why = NULL;
+	return 0;
+}
+
+static uint32_t get_le32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint64_t get_le64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+SNAPCOW_EXPORT
+void snapcow_header_encode(const struct snapcow_header *hdr, void *buf)
+{
+	unsigned char *p = buf;
+
+	put_le32(p + 0, hdr->magic);
+	put_le32(p + 4, hdr->valid);
+	put_le32(p + 8, hdr->version);
+	put_le32(p + 12, hdr->chunk_size);
+}
+
+SNAPCOW_EXPORT
+void snapcow_header_decode(const void *buf, struct snapcow_header *hdr)
+{
+	const unsigned char *p = buf;
+
+	hdr->magic = get_le32(p + 0);
+	hdr->valid = get_le32(p + 4);
+	hdr->version = get_le32(p + 8);
+	hdr->chunk_size = get_le32(p + 12);
+}
+
+SNAPCOW_EXPORT
+void snapcow_record_decode(const void *area, uint64_t slot,
+			   struct snapcow_record *rec)
+{
+	const unsigned char *p = (const unsigned char *)area +
+				 slot * SNAPCOW_RECORD_SIZE;
+
+	rec->old_chunk = get_le64(p);
+	rec->new_chunk = get_le64(p + 8);
+}
+
+SNAPCOW_EXPORT
+void snapcow_record_encode(void *area, uint64_t slot,
+			   const struct snapcow_record *rec)
+{
+	unsigned char *p = (unsigned char *)area + slot * SNAPCOW_RECORD_SIZE;
+
+	put_le64(p, rec->old_chunk);
+	put_le64(p + 8, rec->new_chunk);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsnapcow: read, check, write and merge the Linux dm-snapshot
+ * persistent exception store ("COW device") in userspace.
+ *
+ * Conventions: functions return 0 (or a documented non-negative value) on
+ * success and a negative errno on failure; a message naming the device,
+ * byte offset and rule broken is kept in the handle and read with
+ * snapcow_dev_error() / snapcow_store_error().  Nothing here prints or
+ * exits.  Sizes are in 512-byte sectors unless a name says bytes.
+ */
+#ifndef SNAPCOW_H
+#define SNAPCOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SNAPCOW_SECTOR_SHIFT		9
+#define SNAPCOW_SECTOR_SIZE		512u
+#define SNAPCOW_MAGIC			0x70416e53u	/* "SnAp" */
+#define SNAPCOW_DISK_VERSION		1u
+#define SNAPCOW_HEADER_CHUNKS		1u
+/* The kernel refuses chunk sizes above INT_MAX >> SECTOR_SHIFT sectors. */
+#define SNAPCOW_MAX_CHUNK_SECTORS	(1u << 21)
+#define SNAPCOW_RECORD_SIZE		16u
+#define SNAPCOW_ERRBUF_SIZE		512
+
+/* ---------------------------------------------------------------- dev */
+
+struct snapcow_dev;
+
+enum snapcow_dev_flags {
+	SNAPCOW_DEV_WRITE = 1 << 0,	/* open read-write */
+	SNAPCOW_DEV_EXCL = 1 << 1,	/* O_EXCL (block) or flock (file) */
+	SNAPCOW_DEV_CREATE = 1 << 2,	/* create a regular file if missing */
+};
+
+enum snapcow_fault {
+	SNAPCOW_FAULT_NONE,
+	SNAPCOW_FAULT_FAIL,	/* the Nth write fails with -EIO */
+	SNAPCOW_FAULT_CRASH,	/* writes after the Nth are lost: -EIO */
+};
+
+struct snapcow_dev_stats {
+	uint64_t reads;
+	uint64_t writes;
+	uint64_t flushes;
+	uint64_t bytes_read;
+	uint64_t bytes_written;
+};
+
+int snapcow_dev_open(const char *path, unsigned int flags,
+		     struct snapcow_dev **devp);
+/* A device backed by caller-owned memory (tests, fuzzing). */
+int snapcow_dev_open_memory(void *buf, uint64_t size, bool writable,
+			    const char *name, struct snapcow_dev **devp);
+void snapcow_dev_close(struct snapcow_dev *dev);
+
+const char *snapcow_dev_path(const struct snapcow_dev *dev);
+/* "major:minor" for a block device, as the kernel prints it; else path. */
+const char *snapcow_dev_name(const struct snapcow_dev *dev);
+bool snapcow_dev_is_block(const struct snapcow_dev *dev);
+bool snapcow_dev_is_writable(const struct snapcow_dev *dev);
+uint64_t snapcow_dev_size(const struct snapcow_dev *dev);	/* bytes */
+unsigned int snapcow_dev_block_size(const struct snapcow_dev *dev);
+/* True when both handles name the same inode or block device. */
+bool snapcow_dev_same(const struct snapcow_dev *a,
+		      const struct snapcow_dev *b);
+
+int snapcow_dev_read(struct snapcow_dev *dev, void *buf, size_t len,
+		     uint64_t offset);
+int snapcow_dev_write(struct snapcow_dev *dev, const void *buf, size_t len,
+		      uint64_t offset);
+int snapcow_dev_flush(struct snapcow_dev *dev);
+/* Set the size of a regular file (export targets); -ENOTTY otherwise. */
+int snapcow_dev_resize(struct snapcow_dev *dev, uint64_t size);
+/* Drop the page cache for the device (posix_fadvise DONTNEED). */
+int snapcow_dev_drop_cache(struct snapcow_dev *dev);
+
+/*
+ * libblkid probe.  Returns 1 and fills @type (e.g. "ext4",
+ * "DM_snapshot_cow") when a signature is found, 0 when none, or -errno.
+ */
+int snapcow_dev_probe(struct snapcow_dev *dev, char *type, size_t len);
+
+const char *snapcow_dev_error(const struct snapcow_dev *dev);
+void snapcow_dev_inject_fault(struct snapcow_dev *dev, enum snapcow_fault mode,
+			      uint64_t nth_write);
+void snapcow_dev_get_stats(const struct snapcow_dev *dev,
+			   struct snapcow_dev_stats *stats);
+
+/* ------------------------------------------------------------- format */
+
+struct snapcow_header {
+	uint32_t magic;
+	uint32_t valid;
+	uint32_t version;
+	uint32_t chunk_size;	/* sectors */
+};
+
+struct snapcow_record {
+	uint64_t old_chunk;	/* origin chunk */
+	uint64_t new_chunk;	/* COW chunk holding its old contents */
+};
+
+/* Records per metadata area for a chunk size: cs * 512 / 16. */
+uint64_t snapcow_exceptions_per_area(uint32_t chunk_sectors);
+/* Chunk holding metadata area @area: 1 + area * (epa + 1). */
+uint64_t snapcow_area_chunk(uint32_t chunk_sectors, uint64_t area);
+/* True for chunk 0 (header) and every metadata area chunk. */
+bool snapcow_chunk_is_metadata(uint32_t chunk_sectors, uint64_t chunk);
+/* Area that owns data chunk @chunk (undefined for metadata chunks). */
+uint64_t snapcow_chunk_area(uint32_t chunk_sectors, uint64_t chunk);
+
+/* 0 when @cs is a chunk size the kernel accepts, else -EINVAL. */
+int snapcow_chunk_size_check(uint32_t chunk_sectors, unsigned int block_size,
+			     const char **why);
+
+void snapcow_header_encode(const struct snapcow_header *hdr, void *buf);
+void snapcow_header_decode(const void *buf, struct snapcow_header *hdr);
+void snapcow_record_decode(const void *area, uint64_t slot,
+			   struct snapcow_record *rec);
+void snapcow_record_encode(void *area, uint64_t slot,
+			   const struct snapcow_record *rec);
+
+/* -------------------------------------------------------------- store */
+
+struct snapcow_store;
+
+enum snapcow_state {
+	SNAPCOW_STATE_NEW,	/* magic 0: the kernel formats it on load */
+	SNAPCOW_STATE_VALID,
+	SNAPCOW_STATE_INVALID,	/* valid flag 0: exceptions are not read */
+};
+
+enum snapcow_store_flags {
+	SNAPCOW_STORE_WRITE = 1 << 0,	/* allow allocation and commits */
+	/*
+	 * "PO" tables: a snapshot write that finds the COW full fails
+	 * without invalidating the snapshot (overflow is memory-only).
+	 */
+	SNAPCOW_STORE_OVERFLOW = 1 << 1,
+};
+
+struct snapcow_store_info {
+	enum snapcow_state state;
+	uint32_t version;
+	uint32_t chunk_size;		/* sectors */
+	uint64_t exceptions_per_area;
+	uint64_t exceptions;		/* records on the list */
+	uint64_t areas;			/* areas holding the list, >= 1 */
+	uint64_t current_area;		/* area holding the list's end */
+	uint64_t current_committed;	/* records in the current area */
+	uint64_t next_free;		/* next chunk to allocate */
+	uint64_t cow_sectors;		/* device size */
+	uint64_t sectors_allocated;	/* next_free * cs, as the kernel */
+	uint64_t metadata_sectors;	/* (current_area + 2) * cs */
+	bool end_past_device;		/* last area full, next not on device */
+};
+
+/* A record as found on disk, with where it was found. */
+struct snapcow_record_pos {
+	uint64_t old_chunk;
+	uint64_t new_chunk;
+	uint64_t area;
+	uint64_t slot;
+	uint64_t offset;	/* byte offset of the record on the COW */
+	bool past_end;		/* at or after the list's end: not live */
+};
+
+/*
+ * Write a new COW: header (valid, version 1, @chunk_sectors) and a zeroed
+ * first area, flushed.  Data chunks are not touched, as in the kernel.
+ */
+int snapcow_store_format(struct snapcow_dev *cow, uint32_t chunk_sectors,
+			 char *err, size_t errlen);
+
+/*
+ * Load a COW as the kernel does on activation: header, then every area up
+ * to the list's end.  @table_chunk_size is the table's chunk size (0 takes
+ * it from the header); a new COW (magic 0) loads in state NEW with the
+ * chunk size the kernel would use.  The store keeps @cow but does not own
+ * it.  On failure *@sp is NULL and @err holds the reason.
+ */
+int snapcow_store_load(struct snapcow_dev *cow, uint32_t table_chunk_size,
+		       unsigned int flags, struct snapcow_store **sp,
+		       char *err, size_t errlen);
+void snapcow_store_free(struct snapcow_store *s);
+
+const char *snapcow_store_error(const struct snapcow_store *s);
+struct snapcow_dev *snapcow_store_dev(const struct snapcow_store *s);
+void snapcow_store_get_info(const struct snapcow_store *s,
+			    struct snapcow_store_info *info);
+uint32_t snapcow_store_chunk_size(const struct snapcow_store *s);
+bool snapcow_store_valid(const struct snapcow_store *s);
+/* Bytes used by the in-memory exception table. */
+size_t snapcow_store_table_bytes(const struct snapcow_store *s);
+
+/* 1 and *new_chunk when @old_chunk has an exception, 0 when not. */
+int snapcow_store_lookup(const struct snapcow_store *s, uint64_t old_chunk,
+			 uint64_t *new_chunk);
+
+/*
+ * Exceptions in old-chunk order, runs of consecutive chunks in one call:
+ * old_chunk..old_chunk+count-1 live at new_chunk..new_chunk+count-1.
+ * A non-zero return from @fn stops the walk and is returned.
+ */
+typedef int (*snapcow_run_fn)(void *ctx, uint64_t old_chunk,
+			      uint64_t new_chunk, uint64_t count);
+int snapcow_store_foreach_run(const struct snapcow_store *s,
+			      snapcow_run_fn fn, void *ctx);
+
+/*
+ * Records in on-disk order, re-read from the device.  With
+ * @past_end, every slot of every area up to the current one and the slots
+ * after the list's end are visited too (for forensics).
+ */
+typedef int (*snapcow_record_fn)(void *ctx,
+				 const struct snapcow_record_pos *rec);
+int snapcow_store_foreach_record(struct snapcow_store *s, bool past_end,
+				 snapcow_record_fn fn, void *ctx);
+
+/*
+ * Allocation, as persistent_prepare_exception: the next free chunk,
+ * skipping metadata; -ENOSPC when the COW is full.
+ */
+int snapcow_store_alloc(struct snapcow_store *s, uint64_t *new_chunk);
+/*
+ * Add a completed exception to the in-memory area.  Exceptions must be
+ * added in allocation order.  When the area fills, it is committed at once
+ * (next area zeroed first).  Nothing is durable until snapcow_store_commit.
+ */
+int snapcow_store_add(struct snapcow_store *s, uint64_t old_chunk,
+		      uint64_t new_chunk);
+/* Flush COW data, then write the current area (PREFLUSH|FUA order). */
+int snapcow_store_commit(struct snapcow_store *s);
+/* Rewrite the header with valid = 0, as the kernel on overflow. */
+int snapcow_store_invalidate(struct snapcow_store *s);
+
+/* ------------------------------------------------------------- engine */
+
+/*
+ * What the kernel does for an origin write: for every chunk touched that
+ * a snapshot has no exception for, copy the origin chunk to that
+ * snapshot's COW and commit; then write the origin.  A snapshot whose COW
+ * is full is invalidated, as the kernel does.
+ */
+int snapcow_origin_write(struct snapcow_dev *origin,
+			 struct snapcow_store *const *snaps, unsigned int nsnaps,
+			 const void *buf, size_t len, uint64_t offset);
+/* Read the snapshot's point-in-time image. */
+int snapcow_snapshot_read(struct snapcow_dev *origin, struct snapcow_store *s,
+			  void *buf, size_t len, uint64_t offset);
+/* Write into the snapshot (the origin is untouched). */
+int snapcow_snapshot_write(struct snapcow_dev *origin, struct snapcow_store *s,
+			   const void *buf, size_t len, uint64_t offset);
+
+typedef void (*snapcow_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* Write the snapshot image of @origin + @s to @out (origin's size). */
+int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
+		   struct snapcow_dev *out, snapcow_progress_fn progress,
+		   void *ctx);
+
+/* ------------------------------------------------------------- status */
+
+struct json_object;
+
+/* The kernel's status line: "a/b m", "Invalid".  Returns length. */
+int snapcow_status_line(const struct snapcow_store *s, char *buf,
+			size_t len);
+/* The kernel's IMA measurement string for a snapshot target. */
+int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
+		       char *buf, size_t len);
+/* A new json-c object; the caller puts it.  @origin_name may be NULL. */
+struct json_object *snapcow_status_json(const struct snapcow_store *s,
+					const char *origin_name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SNAPCOW_H */

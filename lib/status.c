@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Status reports of a COW: the kernel's status line, its IMA measurement
+ * string and a JSON document for scripts.  Everything here is derived
+ * from snapcow_store_get_info() so that the three never disagree.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "snapcow.h"
+#include "util.h"
+
+/* dm-snap.c reports this version for the snapshot target in kernel 6.1. */
+#define SNAPSHOT_TARGET_VERSION	"1.16.0"
+
+static int finish_print(int n, size_t len)
+{
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= len)
+		return -ENOSPC;
+	return n;
+}
+
+SNAPCOW_EXPORT
+int snapcow_status_line(const struct snapcow_store *s, char *buf, size_t len)
+{
+	struct snapcow_store_info info;
+	int n;
+
+	snapcow_store_get_info(s, &info);
+	/*
+	 * "Merge failed" and "Overflow" are states of a live target; an
+	 * offline COW is either invalidated on disk or reports its usage.
+	 * A new COW reports what the kernel shows right after formatting
+	 * it on activation, which get_info already describes.
+	 */
+	if (info.state == SNAPCOW_STATE_INVALID)
+		n = snprintf(buf, len, "Invalid");
+	else
+		n = snprintf(buf, len, "%llu/%llu %llu",
+			     (unsigned long long)info.sectors_allocated,
+			     (unsigned long long)info.cow_sectors,
+			     (unsigned long long)info.metadata_sectors);
+	return finish_print(n, len);
+}
+
+SNAPCOW_EXPORT
+int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
+		       char *buf, size_t len)
+{
+	const char *cow_name = snapcow_dev_name(snapcow_store_dev(s));
+	int n;
+
+	if (!origin_name)
+		return -EINVAL;
+	/* A live target never overflows or fails a merge while offline. */
+	n = snprintf(buf, len,
+		     "target_name=snapshot,target_version="
+		     SNAPSHOT_TARGET_VERSION
+		     ",snap_origin_name=%s,snap_cow_name=%s,snap_valid=%c"
+		     ",snap_merge_failed=n,snapshot_overflowed=n;",
+		     origin_name, cow_name,
+		     snapcow_store_valid(s) ? 'y' : 'n');
+	return finish_print(n, len);
+}
+
+static const char *state_name(enum snapcow_state state)
+{
+	switch (state) {
+	case SNAPCOW_STATE_NEW:
+		return "new";
+	case SNAPCOW_STATE_VALID:
+		return "valid";
+	case SNAPCOW_STATE_INVALID:
+		return "invalid";
+	}
+	return "unknown";
+}
+
+/*
+ * json-c turns a NULL value into JSON null, so a failed allocation would
+ * silently become null: tell the two apart by what we asked for.
+ */
+static int add(struct json_object *o, const char *key, struct json_object *v,
+	       bool want_null)
+{
+	if (!v && !want_null)
+		return -ENOMEM;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_u64(struct json_object *o, const char *key, uint64_t v,
+		   bool known)
+{
+	if (!known)
+		return add(o, key, NULL, true);
+	return add(o, key, json_object_new_uint64(v), false);
+}
+
+static int add_str(struct json_object *o, const char *key, const char *v)
+{
+	if (!v)
+		return add(o, key, NULL, true);
+	return add(o, key, json_object_new_string(v), false);
+}
+
+/*
+ * Percent used as lvs(8) computes snap_percent: a COW holding only its
+ * metadata is 0, a full one 100, anything in between is never rounded to
+ * either end so that "0.00" and "100.00" keep their meaning.
+ */
+static double percent_used(const struct snapcow_store_info *info)
+{
+	double pct;
+
+	if (!info->cow_sectors ||
+	    info->sectors_allocated == info->metadata_sectors)
+		return 0.0;
+	if (info->sectors_allocated >= info->cow_sectors)
+		return 100.0;
+	pct = (double)info->sectors_allocated * 100.0 /
+	      (double)info->cow_sectors;
+	if (pct < 0.01)
+		return 0.01;
+	if (pct > 99.99)
+		return 99.99;
+	return pct;
+}
+
+static int add_percent(struct json_object *o,
+		       const struct snapcow_store_info *info, bool known)
+{
+	char text[16];
+	double pct;
+
+	if (!known)
+		return add(o, "percent_used", NULL, true);
+	pct = percent_used(info);
+	/* Serialise exactly two decimals rather than json-c's %.17g. */
+	snprintf(text, sizeof(text), "%.2f", pct);
+	return add(o, "percent_used", json_object_new_double_s(pct, text),
+		   false);
+}
+
+static int fill_usage(struct json_object *o,
+		      const struct snapcow_store_info *info)
+{
+	/* The kernel does not read the exceptions of an invalid COW. */
+	bool loaded = info->state != SNAPCOW_STATE_INVALID;
+	int r = 0;
+
+	r = r ?: add_u64(o, "exceptions", info->exceptions, loaded);
+	r = r ?: add_u64(o, "areas", info->areas, loaded);
+	r = r ?: add_u64(o, "current_area", info->current_area, loaded);
+	r = r ?: add_u64(o, "next_free_chunk", info->next_free, loaded);
+	r = r ?: add_u64(o, "sectors_allocated", info->sectors_allocated,
+			 loaded);
+	r = r ?: add_u64(o, "total_sectors", info->cow_sectors, true);
+	r = r ?: add_u64(o, "metadata_sectors", info->metadata_sectors, loaded);
+	r = r ?: add_percent(o, info, loaded);
+	return r;
+}
+
+static int fill_status(struct json_object *o, const struct snapcow_store *s,
+		       const char *origin_name)
+{
+	struct snapcow_store_info info;
+	char line[64], ima[2 * PATH_MAX + 256];
+	uint32_t version;
+	int r = 0;
+
+	snapcow_store_get_info(s, &info);
+	/* A new COW is described as the kernel will have formatted it. */
+	version = info.state == SNAPCOW_STATE_NEW ? SNAPCOW_DISK_VERSION :
+						    info.version;
+	r = r ?: add_str(o, "state", state_name(info.state));
+	r = r ?: add(o, "valid",
+		     json_object_new_boolean(info.state !=
+					     SNAPCOW_STATE_INVALID), false);
+	r = r ?: add_u64(o, "version", version, true);
+	r = r ?: add_u64(o, "chunk_size_bytes",
+			 (uint64_t)info.chunk_size << SNAPCOW_SECTOR_SHIFT,
+			 true);
+	r = r ?: add_u64(o, "chunk_size_sectors", info.chunk_size, true);
+	r = r ?: add_u64(o, "exceptions_per_area", info.exceptions_per_area,
+			 true);
+	r = r ?: fill_usage(o, &info);
+	if (r)
+		return r;
+	r = snapcow_status_line(s, line, sizeof(line));
+	if (r < 0)
+		return r;
+	r = add_str(o, "status", line);
+	r = r ?: add_str(o, "cow_name", snapcow_dev_name(snapcow_store_dev(s)));
+	r = r ?: add_str(o, "origin_name", origin_name);
+	if (r || !origin_name)
+		return r ?: add_str(o, "ima", NULL);
+	r = snapcow_status_ima(s, origin_name, ima, sizeof(ima));
+	if (r < 0)
+		return r;
+	return add_str(o, "ima", ima);
+}
+
+SNAPCOW_EXPORT
+struct json_object *snapcow_status_json(const struct snapcow_store *s,
+					const char *origin_name)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (fill_status(o, s, origin_name) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Loading and querying a persistent exception store, as the kernel's
+ * persistent_read_metadata() does on activation.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "util.h"
+
+int sc_store_errf(struct snapcow_store *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area)
+{
+	return snapcow_area_chunk(s->cs, area) * s->chunk_bytes;
+}
+
+int sc_store_read_area(struct snapcow_store *s, uint64_t area, void *buf)
+{
+	int r = snapcow_dev_read(s->cow, buf, s->chunk_bytes,
+				 sc_store_area_offset(s, area));
+
+	if (r)
+		return sc_store_errf(s, r, "%s: metadata area %llu: %s",
+				     snapcow_dev_path(s->cow),
+				     (unsigned long long)area,
+				     snapcow_dev_error(s->cow));
+	return 0;
+}
+
+static int store_set_chunk_size(struct snapcow_store *s, uint32_t cs,
+				const char *source)
+{
+	const char *why;
+
+	if (snapcow_chunk_size_check(cs, snapcow_dev_block_size(s->cow),
+				     &why))
+		return sc_store_errf(s, -EINVAL,
+				     "%s: %s chunk size %u sectors: %s (block size %u)",
+				     snapcow_dev_path(s->cow), source, cs, why,
+				     snapcow_dev_block_size(s->cow));
+	s->cs = cs;
+	s->chunk_bytes = (uint64_t)cs * SNAPCOW_SECTOR_SIZE;
+	s->epa = snapcow_exceptions_per_area(cs);
+	s->cow_chunks = snapcow_dev_size(s->cow) / s->chunk_bytes;
+	return 0;
+}
+
+/*
+ * The kernel reads chunk 0 with the table's chunk size; a header that
+ * disagrees wins, and a table chunk size of 0 means "from the header, or
+ * max(32 sectors, block size) for a new COW".
+ */
+static int store_read_header(struct snapcow_store *s, uint32_t table_cs)
+{
+	unsigned char buf[SNAPCOW_SECTOR_SIZE];
+	const char *path = snapcow_dev_path(s->cow);
+	uint32_t dflt = MAX(32u, snapcow_dev_block_size(s->cow) >> 9);
+	int r;
+
+	r = store_set_chunk_size(s, table_cs ? table_cs : dflt, "table");
+	if (r)
+		return r;
+	if (snapcow_dev_size(s->cow) < 2 * s->chunk_bytes)
+		return sc_store_errf(s, -ENOSPC,
+				     "%s: device of %llu bytes cannot hold a header and a metadata area of %llu bytes each",
+				     path,
+				     (unsigned long long)snapcow_dev_size(s->cow),
+				     (unsigned long long)s->chunk_bytes);
+	r = snapcow_dev_read(s->cow, buf, sizeof(buf), 0);
+	if (r)
+		return sc_store_errf(s, r, "%s", snapcow_dev_error(s->cow));
+	snapcow_header_decode(buf, &s->hdr);
+	if (s->hdr.magic == 0) {
+		s->state = SNAPCOW_STATE_NEW;
+		return 0;
+	}
+	if (s->hdr.magic != SNAPCOW_MAGIC)
+		return sc_store_errf(s, -ENXIO,
+				     "%s: offset 0: magic 0x%08x is not a snapshot COW (expected 0x%08x, or 0 for a new one)",
+				     path, s->hdr.magic, SNAPCOW_MAGIC);
+	if (s->hdr.chunk_size != s->cs) {
+		r = store_set_chunk_size(s, s->hdr.chunk_size, "header");
+		if (r)
+			return r;
+	}
+	if (s->hdr.version != SNAPCOW_DISK_VERSION)
+		return sc_store_errf(s, -EINVAL,
+				     "%s: offset 8: version %u is not supported (only %u)",
+				     path, s->hdr.version, SNAPCOW_DISK_VERSION);
+	s->state = s->hdr.valid ? SNAPCOW_STATE_VALID : SNAPCOW_STATE_INVALID;
+	return 0;
+}
+
+/* persistent_prepare_exception's skip_metadata(). */
+static void store_skip_metadata(struct snapcow_store *s)
+{
+	if (s->next_free % (s->epa + 1) == SNAPCOW_HEADER_CHUNKS)
+		s->next_free++;
+}
+
+static void store_count_dup(void *ctx, uint64_t old_chunk, uint64_t kept,
+			    uint64_t dropped)
+{
+	struct snapcow_store *s = ctx;
+
+	(void)old_chunk;
+	(void)kept;
+	(void)dropped;
+	s->duplicates++;
+}
+
+/* Insert one area's records; returns 1 when the area is full. */
+static int store_insert_area(struct snapcow_store *s, const void *area)
+{
+	struct snapcow_record rec;
+	uint64_t i;
+	int r;
+
+	for (i = 0; i < s->epa; i++) {
+		snapcow_record_decode(area, i, &rec);
+		/* new_chunk 0 is the header: the list ends here. */
+		if (rec.new_chunk == 0) {
+			s->current_committed = i;
+			return 0;
+		}
+		if (s->next_free <= rec.new_chunk)
+			s->next_free = rec.new_chunk + 1;
+		r = sc_table_append(s->table, rec.old_chunk, rec.new_chunk);
+		if (r)
+			return sc_store_errf(s, r,
+					     "%s: area %llu slot %llu: cannot record exception %llu -> %llu: %s",
+					     snapcow_dev_path(s->cow),
+					     (unsigned long long)s->current_area,
+					     (unsigned long long)i,
+					     (unsigned long long)rec.old_chunk,
+					     (unsigned long long)rec.new_chunk,
+					     strerror(-r));
+		s->exceptions++;
+	}
+	s->current_committed = s->epa;
+	return 1;
+}
+
+static bool store_area_on_device(const struct snapcow_store *s, uint64_t area)
+{
+	return snapcow_area_chunk(s->cs, area) < s->cow_chunks;
+}
+
+/* read_exceptions(): walk areas until one that is not full. */
+static int store_read_exceptions(struct snapcow_store *s)
+{
+	int r;
+
+	for (s->current_area = 0;; s->current_area++) {
+		if (!store_area_on_device(s, s->current_area)) {
+			/*
+			 * The kernel zeroes the next area before filling
+			 * one, so this never comes from it; keep what we
+			 * have and let snapcheck report it.
+			 */
+			s->end_past_device = true;
+			s->current_committed = 0;
+			break;
+		}
+		r = sc_store_read_area(s, s->current_area, s->area);
+		if (r)
+			return r;
+		r = store_insert_area(s, s->area);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+	}
+	store_skip_metadata(s);
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_store_load(struct snapcow_dev *cow, uint32_t table_chunk_size,
+		       unsigned int flags, struct snapcow_store **sp,
+		       char *err, size_t errlen)
+{
+	struct snapcow_store *s;
+	int r;
+
+	*sp = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return sc_errf(err, errlen, -ENOMEM, "out of memory");
+	s->cow = cow;
+	s->flags = flags;
+	s->next_free = SNAPCOW_HEADER_CHUNKS + 1;
+	s->table = sc_table_new();
+	if (!s->table) {
+		r = sc_store_errf(s, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((flags & SNAPCOW_STORE_WRITE) && !snapcow_dev_is_writable(cow)) {
+		r = sc_store_errf(s, -EBADF, "%s: opened read-only",
+				  snapcow_dev_path(cow));
+		goto fail;
+	}
+	r = store_read_header(s, table_chunk_size);
+	if (r)
+		goto fail;
+	s->area = calloc(1, s->chunk_bytes);
+	if (!s->area) {
+		r = sc_store_errf(s, -ENOMEM,
+				  "cannot allocate a %llu-byte area buffer",
+				  (unsigned long long)s->chunk_bytes);
+		goto fail;
+	}
+	if (s->state == SNAPCOW_STATE_VALID) {
+		r = store_read_exceptions(s);
+		if (r)
+			goto fail;
+	}
+	r = sc_table_build(s->table, store_count_dup, s);
+	if (r) {
+		sc_store_errf(s, r, "%s: cannot build exception table: %s",
+			      snapcow_dev_path(s->cow), strerror(-r));
+		goto fail;
+	}
+	*sp = s;
+	return 0;
+fail:
+	sc_errf(err, errlen, r, "%s", s->err);
+	snapcow_store_free(s);
+	return r;
+}
+
+SNAPCOW_EXPORT
+void snapcow_store_free(struct snapcow_store *s)
+{
+	if (!s)
+		return;
+	sc_table_free(s->table);
+	free(s->area);
+	free(s);
+}
+
+SNAPCOW_EXPORT
+const char *snapcow_store_error(const struct snapcow_store *s)
+{
+	return s->err;
+}
+
+SNAPCOW_EXPORT
+struct snapcow_dev *snapcow_store_dev(const struct snapcow_store *s)
+{
+	return s->cow;
+}
+
+SNAPCOW_EXPORT
+void snapcow_store_get_info(const struct snapcow_store *s,
+			    struct snapcow_store_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->state = s->state;
+	info->version = s->state == SNAPCOW_STATE_NEW ? SNAPCOW_DISK_VERSION :
+							 s->hdr.version;
+	info->chunk_size = s->cs;
+	info->exceptions_per_area = s->epa;
+	info->exceptions = s->exceptions;
+	info->areas = s->current_area + 1;
+	info->current_area = s->current_area;
+	info->current_committed = s->current_committed;
+	info->next_free = s->next_free;
+	info->cow_sectors = snapcow_dev_size(s->cow) >> SNAPCOW_SECTOR_SHIFT;
+	/* persistent_usage() */
+	info->sectors_allocated = s->next_free * s->cs;
+	info->metadata_sectors = (s->current_area + 1 +
+				  SNAPCOW_HEADER_CHUNKS) * s->cs;
+	info->end_past_device = s->end_past_device;
+}
+
+SNAPCOW_EXPORT
+uint32_t snapcow_store_chunk_size(const struct snapcow_store *s)
+{
+	return s->cs;
+}
+
+SNAPCOW_EXPORT
+bool snapcow_store_valid(const struct snapcow_store *s)
+{
+	return s->state != SNAPCOW_STATE_INVALID;
+}
+
+SNAPCOW_EXPORT
+size_t snapcow_store_table_bytes(const struct snapcow_store *s)
+{
+	return sc_table_bytes(s->table);
+}
+
+SNAPCOW_EXPORT
+int snapcow_store_lookup(const struct snapcow_store *s, uint64_t old_chunk,
+			 uint64_t *new_chunk)
+{
+	return sc_table_lookup(s->table, old_chunk, new_chunk);
+}
+
+SNAPCOW_EXPORT
+int snapcow_store_foreach_run(const struct snapcow_store *s,
+			      snapcow_run_fn fn, void *ctx)
+{
+	return sc_table_foreach(s->table, fn, ctx);
+}
+
+static int store_visit_area(struct snapcow_store *s, uint64_t area,
+			    const void *buf, bool past_end,
+			    snapcow_record_fn fn, void *ctx)
+{
+	struct snapcow_record_pos pos;
+	struct snapcow_record rec;
+	uint64_t base = sc_store_area_offset(s, area);
+	uint64_t i;
+	int r;
+
+	for (i = 0; i < s->epa; i++) {
+		bool dead = area == s->current_area &&
+			    i >= s->current_committed;
+
+		if (dead && !past_end)
+			break;
+		snapcow_record_decode(buf, i, &rec);
+		pos.old_chunk = rec.old_chunk;
+		pos.new_chunk = rec.new_chunk;
+		pos.area = area;
+		pos.slot = i;
+		pos.offset = base + i * SNAPCOW_RECORD_SIZE;
+		pos.past_end = dead;
+		r = fn(ctx, &pos);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_store_foreach_record(struct snapcow_store *s, bool past_end,
+				 snapcow_record_fn fn, void *ctx)
+{
+	unsigned char *buf;
+	uint64_t area;
+	int r = 0;
+
+	if (s->state != SNAPCOW_STATE_VALID)
+		return 0;
+	buf = malloc(s->chunk_bytes);
+	if (!buf)
+		return sc_store_errf(s, -ENOMEM, "out of memory");
+	for (area = 0; area <= s->current_area; area++) {
+		if (!store_area_on_device(s, area))
+			break;
+		r = sc_store_read_area(s, area, buf);
+		if (r)
+			break;
+		r = store_visit_area(s, area, buf, past_end, fn, ctx);
+		if (r)
+			break;
+	}
+	free(buf);
+	return r;
+}

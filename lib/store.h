@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef SNAPCOW_STORE_H
+#define SNAPCOW_STORE_H
+
+#include "snapcow.h"
+#include "table.h"
+
+/*
+ * A loaded persistent exception store: the kernel's struct pstore plus
+ * the completed-exception table.
+ */
+struct snapcow_store {
+	struct snapcow_dev *cow;
+	unsigned int flags;
+	enum snapcow_state state;
+	struct snapcow_header hdr;
+	uint32_t cs;			/* chunk size in sectors */
+	uint64_t chunk_bytes;
+	uint64_t epa;			/* exceptions per area */
+	uint64_t cow_chunks;		/* whole chunks on the device */
+	uint64_t exceptions;		/* records on the list */
+	uint64_t duplicates;		/* records whose old chunk repeats */
+	uint64_t current_area;
+	uint64_t current_committed;
+	uint64_t next_free;
+	bool end_past_device;
+	bool dirty;			/* area holds uncommitted records */
+	unsigned char *area;		/* current area, one chunk */
+	struct sc_table *table;
+	char err[SNAPCOW_ERRBUF_SIZE];
+};
+
+int sc_store_errf(struct snapcow_store *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Read metadata area @area into @buf (one chunk). */
+int sc_store_read_area(struct snapcow_store *s, uint64_t area, void *buf);
+uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area);
+
+#endif /* SNAPCOW_STORE_H */
