@@ -255,6 +255,15 @@ static void merge_back(struct sc_run *a, size_t m, size_t k,
 	}
 }
 
+/* A sequential copy comes off the disk already sorted. */
+static bool is_sorted(const struct sc_run *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (a[i - 1].old > a[i].old)
+			return false;
+	return true;
+}
+
 /*
  * Sort in quarters, then merge each quarter onto the sorted prefix: the
  * scratch buffer is n/4 long and the extra merging costs 1.25 n moves.
@@ -269,6 +278,8 @@ static int stable_sort(struct sc_run *a, size_t n)
 		insertion_sort(a, n);
 		return 0;
 	}
+	if (is_sorted(a, n))
+		return 0;
 	tmp = malloc(q * sizeof(*tmp));
 	if (!tmp)
 		return -ENOMEM;
@@ -283,23 +294,39 @@ static int stable_sort(struct sc_run *a, size_t n)
 	return r;
 }
 
-/* One array of every record in append order; segments freed as copied. */
+/*
+ * One array of every record in append order.  It grows a segment at a
+ * time as each segment is freed, so the records are never held twice
+ * (glibc grows large blocks with mremap, without copying).
+ */
 static struct sc_run *gather(struct sc_table *t)
 {
-	struct sc_run *a = malloc(t->pending * sizeof(*a));
+	struct sc_run *a = NULL;
 	size_t off = 0;
 
-	if (!a)
-		return NULL;
 	for (size_t i = 0; i < t->nsegs; i++) {
-		memcpy(a + off, t->segs[i].recs,
-		       t->segs[i].len * sizeof(*a));
-		off += t->segs[i].len;
-		free(t->segs[i].recs);
-		t->segs[i].recs = NULL;
+		struct sc_seg *s = &t->segs[i];
+		struct sc_run *grown = realloc(a, (off + s->len) * sizeof(*a));
+
+		if (!grown)
+			goto fail;
+		a = grown;
+		memcpy(a + off, s->recs, s->len * sizeof(*a));
+		off += s->len;
+		free(s->recs);
+		s->recs = NULL;
+		s->cap = 0;
 	}
 	free_segs(t);
 	return a;
+fail:
+	/*
+	 * Putting records back would need memory too; a failed build leaves
+	 * an empty table, which the caller drops anyway.
+	 */
+	free(a);
+	free_segs(t);
+	return NULL;
 }
 
 /* Sorted records into runs, in place; later duplicates reported. */
