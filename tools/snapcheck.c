@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * snapcheck: fsck for a dm-snapshot persistent COW device.  The rules and
+ * the repair live in lib/ (check.c, repair.c); this prints findings,
+ * chooses the undo file and maps the outcome to fsck(8) exit codes.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "common.h"
+
+/* fsck(8) */
+enum {
+	FSCK_OK = 0,
+	FSCK_CORRECTED = 1,
+	FSCK_UNCORRECTED = 4,
+	FSCK_OPERATIONAL = 8,
+	FSCK_USAGE = 16,
+};
+
+struct opts {
+	int dry_run;
+	int repair;
+	int json;
+	const char *origin;
+	const char *backup;
+	const char *undo;
+	const char *cow;
+};
+
+static const struct cli cli = {
+	.cmd = "snapcheck",
+	.args = "COW",
+	.summary = "Check a dm-snapshot COW device and, with -y, repair it.",
+	.details =
+	"Exit status (fsck(8)): 0 clean, 1 errors corrected, 4 errors left\n"
+	"uncorrected, 8 operational error, 16 usage error.\n"
+	"A repair first writes an undo file (--backup FILE, or\n"
+	"snapcheck-undo-<name>-<time>.bin in the current directory);\n"
+	"'snapcheck --undo FILE COW' puts the device back as it was.\n"
+	"See snapcheck(8) for every rule code.\n",
+};
+
+static const char *state_name(enum snapcow_state s)
+{
+	switch (s) {
+	case SNAPCOW_STATE_NEW:
+		return "new";
+	case SNAPCOW_STATE_VALID:
+		return "valid";
+	default:
+		return "invalid";
+	}
+}
+
+static bool has_errors(const struct snapcow_check_summary *s)
+{
+	return s->by_severity[SNAPCOW_SEV_ERROR] ||
+	       s->by_severity[SNAPCOW_SEV_FATAL];
+}
+
+static void print_finding(const char *dev, const struct snapcow_finding *f,
+			  bool repair)
+{
+	const struct snapcow_rule *rule = snapcow_rule_get(f->rule);
+	bool fix = f->fixable && rule->fix;
+
+	if (verbosity < 0 && rule->severity < SNAPCOW_SEV_ERROR)
+		return;
+	printf("%s: %s %s: %s: ", dev, rule->code, rule->name,
+	       snapcow_severity_name(rule->severity));
+	if (f->area != SNAPCOW_NO_POS)
+		printf("area %" PRIu64 " slot %" PRIu64 " offset %" PRIu64 ": ",
+		       f->area, f->slot, f->offset);
+	printf("%s: %s", rule->message, f->text);
+	if (fix)
+		printf(" [%s%s]", repair ? "fixing: " : "-y would ", rule->fix);
+	putchar('\n');
+}
+
+static void print_summary(const char *dev, const struct snapcow_check *c)
+{
+	struct snapcow_check_summary s;
+	unsigned int i;
+	uint64_t more = 0;
+	const struct snapcow_finding *f;
+	size_t nf = snapcow_check_findings(c, &f);
+
+	snapcow_check_get_summary(c, &s);
+	for (i = 0; i < SNAPCOW_RULE_COUNT; i++)
+		more += snapcow_check_rule_count(c, i);
+	if (more > nf)
+		printf("%s: %" PRIu64 " more findings not shown\n", dev,
+		       more - nf);
+	if (verbosity < 0)
+		return;
+	printf("%s: %s, chunk size %" PRIu32 "%s, %" PRIu64
+	       " exceptions in %" PRIu64 " areas, next free chunk %" PRIu64
+	       ", %" PRIu64 "/%" PRIu64 " sectors allocated, %" PRIu64
+	       " metadata, %" PRIu64 " leaked chunks\n", dev,
+	       state_name(s.state), s.chunk_size,
+	       s.chunk_size_inferred ? " (inferred)" : "", s.exceptions,
+	       s.areas, s.next_free, s.sectors_allocated, s.cow_sectors,
+	       s.metadata_sectors, s.leaked_chunks);
+	printf("%s: %" PRIu64 " errors, %" PRIu64 " warnings, %" PRIu64
+	       " fixable\n", dev,
+	       s.by_severity[SNAPCOW_SEV_ERROR] +
+	       s.by_severity[SNAPCOW_SEV_FATAL],
+	       s.by_severity[SNAPCOW_SEV_WARNING], s.fixable);
+}
+
+static void print_text(const char *dev, const struct snapcow_check *c,
+		       bool repair)
+{
+	const struct snapcow_finding *f;
+	size_t i, n = snapcow_check_findings(c, &f);
+
+	for (i = 0; i < n; i++)
+		print_finding(dev, &f[i], repair);
+	print_summary(dev, c);
+}
+
+static json_object *json_u64(uint64_t v)
+{
+	return json_object_new_int64((int64_t)v);
+}
+
+static json_object *json_pos(uint64_t v)
+{
+	return v == SNAPCOW_NO_POS ? NULL : json_u64(v);
+}
+
+static json_object *json_finding(const struct snapcow_finding *f)
+{
+	const struct snapcow_rule *rule = snapcow_rule_get(f->rule);
+	json_object *o = json_object_new_object();
+	bool rec = f->area != SNAPCOW_NO_POS;
+
+	json_object_object_add(o, "code", json_object_new_string(rule->code));
+	json_object_object_add(o, "rule", json_object_new_string(rule->name));
+	json_object_object_add(o, "severity", json_object_new_string(
+				snapcow_severity_name(rule->severity)));
+	json_object_object_add(o, "area", json_pos(f->area));
+	json_object_object_add(o, "slot", json_pos(f->slot));
+	json_object_object_add(o, "offset", json_pos(f->offset));
+	json_object_object_add(o, "old_chunk", rec ? json_u64(f->old_chunk) :
+							   NULL);
+	json_object_object_add(o, "new_chunk", rec ? json_u64(f->new_chunk) :
+							   NULL);
+	json_object_object_add(o, "count", json_u64(f->count));
+	json_object_object_add(o, "message",
+			       json_object_new_string(rule->message));
+	json_object_object_add(o, "detail", json_object_new_string(f->text));
+	json_object_object_add(o, "fixable",
+			       json_object_new_boolean(f->fixable));
+	json_object_object_add(o, "fix", f->fixable ?
+			       json_object_new_string(rule->fix) : NULL);
+	return o;
+}
+
+static json_object *json_check(const struct snapcow_check *c)
+{
+	struct snapcow_check_summary s;
+	const struct snapcow_finding *f;
+	size_t i, n = snapcow_check_findings(c, &f);
+	json_object *o = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	json_object *sum = json_object_new_object();
+
+	snapcow_check_get_summary(c, &s);
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, json_finding(&f[i]));
+	json_object_object_add(o, "findings", arr);
+	json_object_object_add(sum, "state",
+			       json_object_new_string(state_name(s.state)));
+	json_object_object_add(sum, "chunk_size", s.chunk_size ?
+			       json_u64(s.chunk_size) : NULL);
+	json_object_object_add(sum, "chunk_size_inferred",
+			       json_object_new_boolean(s.chunk_size_inferred));
+	json_object_object_add(sum, "exceptions", json_u64(s.exceptions));
+	json_object_object_add(sum, "areas", json_u64(s.areas));
+	json_object_object_add(sum, "current_area", json_u64(s.current_area));
+	json_object_object_add(sum, "current_committed",
+			       json_u64(s.current_committed));
+	json_object_object_add(sum, "next_free", json_u64(s.next_free));
+	json_object_object_add(sum, "cow_sectors", json_u64(s.cow_sectors));
+	json_object_object_add(sum, "sectors_allocated",
+			       json_u64(s.sectors_allocated));
+	json_object_object_add(sum, "metadata_sectors",
+			       json_u64(s.metadata_sectors));
+	json_object_object_add(sum, "leaked_chunks",
+			       json_u64(s.leaked_chunks));
+	json_object_object_add(sum, "records_to_drop",
+			       json_u64(s.records_to_drop));
+	json_object_object_add(sum, "errors", json_u64(
+			s.by_severity[SNAPCOW_SEV_ERROR] +
+			s.by_severity[SNAPCOW_SEV_FATAL]));
+	json_object_object_add(sum, "warnings",
+			       json_u64(s.by_severity[SNAPCOW_SEV_WARNING]));
+	json_object_object_add(sum, "infos",
+			       json_u64(s.by_severity[SNAPCOW_SEV_INFO]));
+	json_object_object_add(sum, "fixable", json_u64(s.fixable));
+	json_object_object_add(o, "summary", sum);
+	return o;
+}
+
+static int run_check(struct snapcow_dev *cow, const struct snapcow_check_opts
+		     *o, struct snapcow_check **cp)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	int r = snapcow_check(cow, o, cp, err, sizeof(err));
+
+	if (r < 0)
+		lib_error(r, err, "%s: cannot check", snapcow_dev_path(cow));
+	return r;
+}
+
+static const char *default_undo(const char *cow, char *buf, size_t len)
+{
+	const char *base = strrchr(cow, '/');
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	base = base ? base + 1 : cow;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S",
+		 localtime_r(&now, &tm));
+	snprintf(buf, len, "snapcheck-undo-%s-%s.bin", *base ? base : "cow",
+		 stamp);
+	return buf;
+}
+
+static int do_undo(const struct opts *o)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	struct snapcow_dev *cow;
+	int r;
+
+	if (open_dev(o->cow, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL, &cow) < 0)
+		return FSCK_OPERATIONAL;
+	r = snapcow_check_undo(cow, o->undo, err, sizeof(err));
+	snapcow_dev_close(cow);
+	if (r < 0) {
+		lib_error(r, err, "%s: cannot undo from %s", o->cow, o->undo);
+		return FSCK_OPERATIONAL;
+	}
+	if (verbosity >= 0)
+		printf("%s: restored %d chunks from %s\n", o->cow, r, o->undo);
+	return FSCK_OK;
+}
+
+/* Repair, then check again: the exit code describes what is left. */
+static int do_repair(const struct opts *o, struct snapcow_dev *cow,
+		     const struct snapcow_check_opts *co,
+		     struct snapcow_check **cp, json_object *doc)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "", name[4096];
+	struct snapcow_check_summary s;
+	const char *undo = o->backup;
+	json_object *rep;
+	int r;
+
+	if (!undo)
+		undo = default_undo(o->cow, name, sizeof(name));
+	r = snapcow_check_repair(*cp, undo, err, sizeof(err));
+	if (r < 0) {
+		lib_error(r, err, "%s: repair failed", o->cow);
+		return FSCK_OPERATIONAL;
+	}
+	if (r > 0 && !o->backup)
+		fprintf(stderr, "%s: undo file: %s\n", prog_name, undo);
+	snapcow_check_free(*cp);
+	*cp = NULL;
+	if (run_check(cow, co, cp) < 0)
+		return FSCK_OPERATIONAL;
+	snapcow_check_get_summary(*cp, &s);
+	if (doc) {
+		rep = json_check(*cp);
+		json_object_object_add(rep, "chunks_written", json_u64(r));
+		json_object_object_add(rep, "undo_file", r ?
+				       json_object_new_string(undo) : NULL);
+		json_object_object_add(doc, "after_repair", rep);
+	} else if (r > 0) {
+		printf("%s: repaired: %d metadata chunks written\n", o->cow, r);
+		print_text(o->cow, *cp, false);
+	}
+	if (has_errors(&s))
+		return FSCK_UNCORRECTED;
+	return r > 0 ? FSCK_CORRECTED : FSCK_OK;
+}
+
+static int origin_size(const char *path, uint64_t *bytes)
+{
+	struct snapcow_dev *dev;
+
+	if (open_dev(path, 0, &dev) < 0)
+		return -1;
+	*bytes = snapcow_dev_size(dev);
+	snapcow_dev_close(dev);
+	return 0;
+}
+
+static int do_check(const struct opts *o)
+{
+	struct snapcow_check_opts co = { 0 };
+	struct snapcow_check_summary s;
+	struct snapcow_check *c = NULL;
+	struct snapcow_dev *cow;
+	json_object *doc = NULL;
+	unsigned int flags = o->repair ? SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL :
+					 0;
+	int rc;
+
+	if (o->origin && origin_size(o->origin, &co.origin_bytes) < 0)
+		return FSCK_OPERATIONAL;
+	if (open_dev(o->cow, flags, &cow) < 0)
+		return FSCK_OPERATIONAL;
+	if (run_check(cow, &co, &c) < 0) {
+		snapcow_dev_close(cow);
+		return FSCK_OPERATIONAL;
+	}
+	snapcow_check_get_summary(c, &s);
+	rc = has_errors(&s) ? FSCK_UNCORRECTED : FSCK_OK;
+	if (o->json) {
+		doc = json_check(c);
+		json_object_object_add(doc, "device",
+				       json_object_new_string(o->cow));
+	} else {
+		print_text(o->cow, c, o->repair);
+	}
+	if (o->repair && s.fixable)
+		rc = do_repair(o, cow, &co, &c, doc);
+	if (doc) {
+		json_object_object_add(doc, "exit_code",
+				       json_object_new_int(rc));
+		print_json(doc);
+	}
+	snapcow_check_free(c);
+	snapcow_dev_close(cow);
+	return rc;
+}
+
+int main(int argc, const char **argv)
+{
+	struct opts o = { 0 };
+	struct poptOption options[] = {
+		{ "dry-run", 'n', POPT_ARG_NONE, &o.dry_run, 0,
+		  "check only: open read-only, never write", NULL },
+		{ "repair", 'y', POPT_ARG_NONE, &o.repair, 0,
+		  "fix what is safe to fix (undo file first)", NULL },
+		{ "origin", '\0', POPT_ARG_STRING, &o.origin, 0,
+		  "the origin device, to check origin chunks", "ORIGIN" },
+		{ "json", '\0', POPT_ARG_NONE, &o.json, 0,
+		  "print findings and a summary as JSON", NULL },
+		{ "backup", '\0', POPT_ARG_STRING, &o.backup, 0,
+		  "write the undo file of a repair here", "FILE" },
+		{ "undo", '\0', POPT_ARG_STRING, &o.undo, 0,
+		  "restore COW from the undo file FILE", "FILE" },
+		COMMON_OPTIONS,
+		POPT_TABLEEND
+	};
+	poptContext ctx;
+	const char **args;
+	int rc, n;
+
+	prog_name = "snapcheck";
+	ctx = poptGetContext(NULL, argc, argv, options, 0);
+	rc = cli_parse(ctx, &cli, options);
+	if (rc >= 0)
+		goto out;
+	args = cli_args(ctx, &n);
+	if (n != 1) {
+		rc = usage_error(&cli, "expected one COW device, got %d", n);
+		goto out;
+	}
+	o.cow = args[0];
+	if (o.dry_run && o.repair) {
+		rc = usage_error(&cli, "-n and -y exclude each other");
+		goto out;
+	}
+	if (o.undo && (o.dry_run || o.repair || o.backup || o.origin)) {
+		rc = usage_error(&cli, "--undo takes no other mode");
+		goto out;
+	}
+	rc = o.undo ? do_undo(&o) : do_check(&o);
+out:
+	poptFreeContext(ctx);
+	if (rc == EXIT_USAGE)
+		rc = FSCK_USAGE;
+	return finish(rc);
+}

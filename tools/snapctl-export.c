@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * snapctl export: write the snapshot's point-in-time image (the origin
+ * with the COW's saved chunks laid over it) to a file or block device.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "snapctl.h"
+
+static const struct cli cli = {
+	.cmd = "snapctl export",
+	.args = "[OPTION...] ORIGIN COW OUT",
+	.summary = "Write the image a snapshot of ORIGIN on COW shows to "
+		   "OUT: a regular file,\ncreated if missing and cut to the "
+		   "origin's size, or a block device at least\nas large.",
+	.details = "The progress bar is drawn on standard error when it is a "
+		   "terminal.\n",
+};
+
+struct export_opts {
+	int progress;
+	char *chunk;
+};
+
+struct export_devs {
+	struct snapcow_dev *origin;
+	struct snapcow_dev *cow;
+	struct snapcow_dev *out;
+	struct snapcow_store *store;
+};
+
+/* OUT must not be either input: checked before it is opened to write. */
+static int check_out_distinct(const char *path, struct export_devs *d)
+{
+	struct snapcow_dev *out;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	r = open_dev(path, 0, &out);
+	if (r < 0)
+		return r;
+	r = check_distinct(out, "output", d->origin, "origin",
+			   RULE_OUT_IS_INPUT);
+	r = r ?: check_distinct(out, "output", d->cow, "COW",
+				RULE_OUT_IS_INPUT);
+	snapcow_dev_close(out);
+	return r;
+}
+
+/*
+ * A regular file becomes exactly the image: created or cut to the
+ * origin's size before the library opens it, since it sizes the output
+ * when it opens it.  A block device must be large enough.
+ */
+static int size_out(const char *path, uint64_t need)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0 || ftruncate(fd, (off_t)need) < 0) {
+		r = -errno;
+		error_msg("%s: cannot make it a %" PRIu64 "-byte file: %s",
+			  path, need, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int check_out_size(struct export_devs *d, const char *path)
+{
+	uint64_t need = snapcow_dev_size(d->origin);
+	uint64_t have = snapcow_dev_size(d->out);
+
+	if (have >= need)
+		return 0;
+	error_msg("%s: too small: %" PRIu64 " bytes, the image is %" PRIu64,
+		  path, have, need);
+	return -ENOSPC;
+}
+
+static int open_all(const char **args, uint32_t cs, struct export_devs *d)
+{
+	int r;
+
+	r = open_dev(args[0], 0, &d->origin);
+	r = r ?: open_dev(args[1], 0, &d->cow);
+	r = r ?: check_distinct(d->origin, "origin", d->cow, "COW",
+				RULE_COW_ON_ORIGIN);
+	r = r ?: load_store(d->cow, cs, 0, &d->store);
+	if (r < 0)
+		return r;
+	if (!snapcow_store_valid(d->store)) {
+		error_msg("%s: snapshot is invalid: the kernel fails every "
+			  "read of it, there is no image to export", args[1]);
+		return -EIO;
+	}
+	r = check_out_distinct(args[2], d);
+	r = r ?: size_out(args[2], snapcow_dev_size(d->origin));
+	r = r ?: open_dev(args[2], SNAPCOW_DEV_WRITE | SNAPCOW_DEV_CREATE |
+			  SNAPCOW_DEV_EXCL, &d->out);
+	/* Created meanwhile as a link to an input?  Check once more. */
+	r = r ?: check_distinct(d->out, "output", d->origin, "origin",
+				RULE_OUT_IS_INPUT);
+	r = r ?: check_distinct(d->out, "output", d->cow, "COW",
+				RULE_OUT_IS_INPUT);
+	return r ?: check_out_size(d, args[2]);
+}
+
+static int run(const char **args, uint32_t cs, const struct export_opts *o)
+{
+	struct export_devs d = { 0 };
+	struct progress bar;
+	int r;
+
+	r = open_all(args, cs, &d);
+	if (r < 0)
+		goto out;
+	progress_init(&bar, "export", o->progress);
+	r = snapcow_export(d.origin, d.store, d.out, progress_update, &bar);
+	progress_done(&bar);
+	r = r ?: snapcow_dev_flush(d.out);
+	if (r < 0) {
+		lib_error(r, snapcow_store_error(d.store), "%s: export failed",
+			  args[2]);
+		goto out;
+	}
+	verbose_msg("%s: exported %" PRIu64 " bytes", args[2],
+		    snapcow_dev_size(d.origin));
+out:
+	snapcow_dev_close(d.out);
+	snapcow_store_free(d.store);
+	snapcow_dev_close(d.cow);
+	snapcow_dev_close(d.origin);
+	return r;
+}
+
+int cmd_export(int argc, const char **argv)
+{
+	struct export_opts o = { .progress = 1 };
+	const char **args;
+	uint32_t cs;
+	int n, rc;
+	struct poptOption options[] = {
+		{ "progress", 'p', POPT_ARG_VAL, &o.progress, 1,
+		  "draw a progress bar when stderr is a terminal (default)",
+		  NULL },
+		{ "no-progress", '\0', POPT_ARG_VAL, &o.progress, 0,
+		  "never draw a progress bar", NULL },
+		{ "chunk-size", 'c', POPT_ARG_STRING, &o.chunk, OPT_STRING,
+		  "the table's chunk size (default: from the header)",
+		  "SIZE" },
+		COMMON_OPTIONS,
+		POPT_TABLEEND
+	};
+	poptContext ctx = poptGetContext(NULL, argc, argv, options, 0);
+
+	rc = cli_parse(ctx, &cli, options);
+	if (rc >= 0)
+		goto out;
+	args = cli_args(ctx, &n);
+	if (n != 3) {
+		rc = usage_error(&cli, n > 3 ? "too many arguments" :
+				 "expected ORIGIN COW OUT");
+		goto out;
+	}
+	rc = cli_chunk_size(&cli, args[1], o.chunk, 0, &cs);
+	if (rc)
+		goto out;
+	rc = run(args, cs, &o) < 0 ? EXIT_FAIL : EXIT_OK;
+out:
+	free(o.chunk);
+	poptFreeContext(ctx);
+	return rc;
+}

@@ -1,0 +1,790 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * snapdump: show what is on a COW device, read-only: header, metadata
+ * areas, exception records (live and, for forensics, dead), raw chunks,
+ * and which saved chunks differ from the origin now.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common.h"
+
+/* Raw chunks are read and compared this much at a time. */
+#define PIECE_BYTES	(1u << 20)
+
+static const struct cli cli = {
+	.cmd = "snapdump",
+	.args = "[OPTION...] COW",
+	.summary = "Dump a dm-snapshot persistent COW device without "
+		   "changing it.\nWithout a selector: --header --areas "
+		   "--exceptions.",
+	.details = "Other forms:\n"
+		   "  snapdump --chunk N [--hexdump] COW   raw chunk N "
+		   "(binary, or hexdump -C lines)\n"
+		   "  snapdump --origin ORIGIN --changed COW\n"
+		   "                     the chunks written on ORIGIN since "
+		   "the snapshot\n",
+};
+
+struct dump_opts {
+	int json;
+	int header;
+	int areas;
+	int exceptions;
+	int all_slots;
+	char *chunk;
+	int hexdump;
+	char *origin;
+	int changed;
+	char *chunk_size;
+};
+
+struct dump {
+	const struct dump_opts *o;
+	struct snapcow_dev *cow;
+	struct snapcow_dev *origin;
+	struct snapcow_store *s;	/* NULL when the COW did not load */
+	struct snapcow_store_info info;
+	struct json_object *root;	/* with --json */
+	uint32_t cs;			/* chunk size used for --chunk */
+};
+
+/* ---------------------------------------------------------- helpers */
+
+static int jadd(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (!v || json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		error_msg("cannot build the JSON document: %s",
+			  strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int jadd_u64(struct json_object *o, const char *key, uint64_t v)
+{
+	return jadd(o, key, json_object_new_uint64(v));
+}
+
+static int jadd_null(struct json_object *o, const char *key)
+{
+	return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+}
+
+static int jappend(struct json_object *array, struct json_object *v)
+{
+	if (!v || json_object_array_add(array, v) < 0) {
+		json_object_put(v);
+		error_msg("cannot build the JSON document: %s",
+			  strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static const char *state_name(const struct dump *d,
+			      const struct snapcow_header *hdr)
+{
+	if (!d->s)
+		return hdr->magic && hdr->magic != SNAPCOW_MAGIC ?
+		       "unrecognised" : NULL;
+	switch (d->info.state) {
+	case SNAPCOW_STATE_NEW:
+		return "new";
+	case SNAPCOW_STATE_VALID:
+		return "valid";
+	case SNAPCOW_STATE_INVALID:
+		return "invalid";
+	}
+	return NULL;
+}
+
+/* ----------------------------------------------------------- header */
+
+static int read_header(struct snapcow_dev *cow, struct snapcow_header *hdr)
+{
+	unsigned char buf[SNAPCOW_SECTOR_SIZE];
+	int r = snapcow_dev_read(cow, buf, sizeof(buf), 0);
+
+	if (r < 0) {
+		lib_error(r, snapcow_dev_error(cow), "%s: cannot read the "
+			  "header", snapcow_dev_path(cow));
+		return r;
+	}
+	snapcow_header_decode(buf, hdr);
+	return 0;
+}
+
+static const char *magic_note(uint32_t magic)
+{
+	if (magic == SNAPCOW_MAGIC)
+		return "snapshot COW";
+	if (!magic)
+		return "none: a new COW, formatted on activation";
+	return "not a snapshot COW";
+}
+
+static int header_json(struct dump *d, const struct snapcow_header *h)
+{
+	struct json_object *o = json_object_new_object();
+	const char *state = state_name(d, h);
+	char hex[16];
+	int r;
+
+	if (!o)
+		return jadd(d->root, "header", NULL);
+	snprintf(hex, sizeof(hex), "0x%08" PRIx32, h->magic);
+	r = jadd_u64(o, "magic", h->magic);
+	r = r ?: jadd(o, "magic_hex", json_object_new_string(hex));
+	r = r ?: jadd(o, "magic_ok",
+		      json_object_new_boolean(h->magic == SNAPCOW_MAGIC));
+	r = r ?: jadd_u64(o, "valid", h->valid);
+	r = r ?: jadd_u64(o, "version", h->version);
+	r = r ?: jadd_u64(o, "chunk_size_bytes",
+			  (uint64_t)h->chunk_size << SNAPCOW_SECTOR_SHIFT);
+	r = r ?: jadd_u64(o, "chunk_size_sectors", h->chunk_size);
+	if (!r && state)
+		r = jadd(o, "state", json_object_new_string(state));
+	else if (!r)
+		r = jadd_null(o, "state");
+	if (r) {
+		json_object_put(o);
+		return r;
+	}
+	return jadd(d->root, "header", o);
+}
+
+static void header_text(struct dump *d, const struct snapcow_header *h)
+{
+	const char *state = state_name(d, h);
+	char line[64];
+
+	printf("header:\n");
+	printf("  magic:       0x%08" PRIx32 " (%s)\n", h->magic,
+	       magic_note(h->magic));
+	printf("  valid:       %" PRIu32 "\n", h->valid);
+	printf("  version:     %" PRIu32 "\n", h->version);
+	printf("  chunk size:  %" PRIu64 " bytes (%" PRIu32 " sectors)\n",
+	       (uint64_t)h->chunk_size << SNAPCOW_SECTOR_SHIFT,
+	       h->chunk_size);
+	printf("  state:       %s\n", state ? state : "unknown");
+	if (!d->s)
+		return;
+	if (d->info.state == SNAPCOW_STATE_NEW)
+		printf("  chunk size on activation: %" PRIu32 " sectors\n",
+		       d->info.chunk_size);
+	if (snapcow_status_line(d->s, line, sizeof(line)) >= 0)
+		printf("  status:      %s\n", line);
+}
+
+static int dump_header(struct dump *d, const struct snapcow_header *h)
+{
+	if (d->root)
+		return header_json(d, h);
+	header_text(d, h);
+	return 0;
+}
+
+static int dump_status(struct dump *d)
+{
+	struct json_object *status;
+
+	if (!d->s)
+		return jadd_null(d->root, "status");
+	status = snapcow_status_json(d->s, NULL);
+	return jadd(d->root, "status", status);
+}
+
+/* ------------------------------------------------------------ areas */
+
+struct area_count {
+	uint64_t *records;
+	uint64_t nareas;
+};
+
+static int count_record(void *ctx, const struct snapcow_record_pos *rec)
+{
+	struct area_count *c = ctx;
+
+	if (rec->area < c->nareas)
+		c->records[rec->area]++;
+	return 0;
+}
+
+static int area_json(struct json_object *array, uint64_t area,
+		     uint64_t chunk, uint64_t offset, uint64_t n, bool full)
+{
+	struct json_object *o = json_object_new_object();
+	int r;
+
+	if (!o)
+		return jappend(array, NULL);
+	r = jadd_u64(o, "area", area);
+	r = r ?: jadd_u64(o, "chunk", chunk);
+	r = r ?: jadd_u64(o, "offset", offset);
+	r = r ?: jadd_u64(o, "records", n);
+	r = r ?: jadd(o, "full", json_object_new_boolean(full));
+	if (r) {
+		json_object_put(o);
+		return r;
+	}
+	return jappend(array, o);
+}
+
+static int print_areas(struct dump *d, const struct area_count *c)
+{
+	struct json_object *array = NULL;
+	uint64_t a, chunk, offset;
+	bool full;
+	int r = 0;
+
+	if (d->root) {
+		array = json_object_new_array();
+		if (!array)
+			return jadd(d->root, "areas", NULL);
+	} else {
+		printf("%sareas: %" PRIu64 " (%" PRIu64 " exceptions per "
+		       "area)\n", d->o->header ? "\n" : "", c->nareas,
+		       d->info.exceptions_per_area);
+		printf("  %6s %12s %14s %8s %5s\n", "area", "chunk", "offset",
+		       "records", "full");
+	}
+	for (a = 0; a < c->nareas && !r; a++) {
+		chunk = snapcow_area_chunk(d->info.chunk_size, a);
+		offset = chunk * ((uint64_t)d->info.chunk_size <<
+				  SNAPCOW_SECTOR_SHIFT);
+		full = c->records[a] == d->info.exceptions_per_area;
+		if (array)
+			r = area_json(array, a, chunk, offset, c->records[a],
+				      full);
+		else
+			printf("  %6" PRIu64 " %12" PRIu64 " %14" PRIu64
+			       " %8" PRIu64 " %5s\n", a, chunk, offset,
+			       c->records[a], full ? "yes" : "no");
+	}
+	if (!array)
+		return r;
+	if (r) {
+		json_object_put(array);
+		return r;
+	}
+	return jadd(d->root, "areas", array);
+}
+
+/* The kernel does not read the areas of an invalid COW: neither do we. */
+static int not_read(struct dump *d, const char *what)
+{
+	if (d->root)
+		return jadd_null(d->root, what);
+	printf("%s%s: not read: the snapshot is invalid\n",
+	       d->o->header || strcmp(what, "areas") ? "\n" : "", what);
+	return 0;
+}
+
+static int dump_areas(struct dump *d)
+{
+	struct area_count c = { .nareas = d->info.current_area + 1 };
+	int r;
+
+	if (d->info.state == SNAPCOW_STATE_INVALID)
+		return not_read(d, "areas");
+	c.records = calloc(c.nareas, sizeof(*c.records));
+	if (!c.records) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	r = snapcow_store_foreach_record(d->s, false, count_record, &c);
+	if (r < 0)
+		lib_error(r, snapcow_store_error(d->s), "%s: cannot read the "
+			  "metadata areas", snapcow_dev_path(d->cow));
+	else
+		r = print_areas(d, &c);
+	free(c.records);
+	return r;
+}
+
+/* ------------------------------------------------------- exceptions */
+
+static int record_json(void *ctx, const struct snapcow_record_pos *rec)
+{
+	struct json_object *array = ctx, *o = json_object_new_object();
+	int r;
+
+	if (!o)
+		return jappend(array, NULL);
+	r = jadd_u64(o, "old_chunk", rec->old_chunk);
+	r = r ?: jadd_u64(o, "new_chunk", rec->new_chunk);
+	r = r ?: jadd_u64(o, "area", rec->area);
+	r = r ?: jadd_u64(o, "slot", rec->slot);
+	r = r ?: jadd_u64(o, "offset", rec->offset);
+	r = r ?: jadd(o, "past_end", json_object_new_boolean(rec->past_end));
+	if (r) {
+		json_object_put(o);
+		return r;
+	}
+	return jappend(array, o);
+}
+
+static int record_text(void *ctx, const struct snapcow_record_pos *rec)
+{
+	(void)ctx;
+	printf("  %12" PRIu64 " %12" PRIu64 " %6" PRIu64 " %6" PRIu64
+	       " %14" PRIu64 "%s\n", rec->old_chunk, rec->new_chunk,
+	       rec->area, rec->slot, rec->offset,
+	       rec->past_end ? "  past_end" : "");
+	return 0;
+}
+
+static int dump_exceptions(struct dump *d)
+{
+	struct json_object *array = NULL;
+	int r;
+
+	if (d->info.state == SNAPCOW_STATE_INVALID)
+		return not_read(d, "exceptions");
+	if (d->root) {
+		array = json_object_new_array();
+		if (!array)
+			return jadd(d->root, "exceptions", NULL);
+	} else {
+		printf("%sexceptions: %" PRIu64 "%s\n",
+		       d->o->header || d->o->areas ? "\n" : "",
+		       d->info.exceptions,
+		       d->o->all_slots ? " (and every slot past the end)" :
+					 "");
+		printf("  %12s %12s %6s %6s %14s\n", "old_chunk", "new_chunk",
+		       "area", "slot", "offset");
+	}
+	r = snapcow_store_foreach_record(d->s, d->o->all_slots,
+					 array ? record_json : record_text,
+					 array);
+	if (r < 0 && r != -ENOMEM)
+		lib_error(r, snapcow_store_error(d->s), "%s: cannot read the "
+			  "exception records", snapcow_dev_path(d->cow));
+	if (!array)
+		return r;
+	if (r) {
+		json_object_put(array);
+		return r;
+	}
+	return jadd(d->root, "exceptions", array);
+}
+
+/* ------------------------------------------------------------ chunk */
+
+struct hexdump {
+	uint64_t offset;	/* of the next line, from the chunk start */
+	unsigned char prev[16];
+	bool have_prev;
+	bool starred;
+};
+
+static void hexdump_line(struct hexdump *h, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	/* hexdump -C prints a run of equal full lines as one '*'. */
+	if (n == 16 && h->have_prev && !memcmp(p, h->prev, 16)) {
+		if (!h->starred)
+			puts("*");
+		h->starred = true;
+		h->offset += n;
+		return;
+	}
+	h->starred = false;
+	h->have_prev = n == 16;
+	memcpy(h->prev, p, n);
+	printf("%08" PRIx64 " ", h->offset);
+	for (i = 0; i < 16; i++) {
+		if (i % 8 == 0)
+			putchar(' ');
+		if (i < n)
+			printf("%02x ", p[i]);
+		else
+			fputs("   ", stdout);
+	}
+	fputs(" |", stdout);
+	for (i = 0; i < n; i++)
+		putchar(p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '.');
+	puts("|");
+	h->offset += n;
+}
+
+static int emit_piece(struct hexdump *h, const unsigned char *buf, size_t n)
+{
+	size_t i;
+
+	if (!h) {
+		if (fwrite(buf, 1, n, stdout) == n)
+			return 0;
+		error_msg("write error on standard output: %s",
+			  strerror(errno));
+		return -EIO;
+	}
+	for (i = 0; i < n; i += 16)
+		hexdump_line(h, buf + i, n - i < 16 ? n - i : 16);
+	return 0;
+}
+
+static int chunk_range(struct dump *d, uint64_t n, uint64_t *start,
+		       uint64_t *len)
+{
+	uint64_t bytes = (uint64_t)d->cs << SNAPCOW_SECTOR_SHIFT;
+	uint64_t size = snapcow_dev_size(d->cow);
+
+	if (n >= size / bytes + (size % bytes != 0)) {
+		error_msg("%s: chunk %" PRIu64 " is past the device's end (%"
+			  PRIu64 " bytes, %" PRIu64 "-byte chunks)",
+			  snapcow_dev_path(d->cow), n, size, bytes);
+		return -EINVAL;
+	}
+	*start = n * bytes;
+	/* A short last chunk is never used, but it is on the device. */
+	*len = bytes < size - *start ? bytes : size - *start;
+	return 0;
+}
+
+static int dump_chunk(struct dump *d, uint64_t n)
+{
+	struct hexdump hd = { 0 };
+	uint64_t start, len, done;
+	unsigned char *buf;
+	size_t piece;
+	int r;
+
+	r = chunk_range(d, n, &start, &len);
+	if (r < 0)
+		return r;
+	buf = malloc(PIECE_BYTES);
+	if (!buf) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (done = 0; done < len && !r; done += piece) {
+		piece = len - done < PIECE_BYTES ? len - done : PIECE_BYTES;
+		r = snapcow_dev_read(d->cow, buf, piece, start + done);
+		if (r < 0)
+			lib_error(r, snapcow_dev_error(d->cow), "%s: cannot "
+				  "read chunk %" PRIu64,
+				  snapcow_dev_path(d->cow), n);
+		else
+			r = emit_piece(d->o->hexdump ? &hd : NULL, buf, piece);
+	}
+	if (!r && d->o->hexdump)
+		printf("%08" PRIx64 "\n", len);
+	free(buf);
+	return r;
+}
+
+/* ---------------------------------------------------------- changed */
+
+struct changed {
+	struct dump *d;
+	struct json_object *array;
+	unsigned char *a, *b;
+	uint64_t saved, differ;
+};
+
+static int read_at(struct snapcow_dev *dev, void *buf, size_t n,
+		   uint64_t offset, uint64_t chunk)
+{
+	int r = snapcow_dev_read(dev, buf, n, offset);
+
+	if (r < 0)
+		lib_error(r, snapcow_dev_error(dev), "%s: cannot read chunk %"
+			  PRIu64, snapcow_dev_path(dev), chunk);
+	return r;
+}
+
+/* 1 when the COW's copy of @old_chunk differs from the origin now. */
+static int chunk_differs(struct changed *c, uint64_t old_chunk,
+			 uint64_t new_chunk)
+{
+	struct dump *d = c->d;
+	uint64_t bytes = (uint64_t)d->info.chunk_size << SNAPCOW_SECTOR_SHIFT;
+	uint64_t osize = snapcow_dev_size(d->origin);
+	uint64_t start = old_chunk * bytes, len, done;
+	size_t n;
+	int r;
+
+	if (start >= osize) {
+		warn_msg("%s: exception for chunk %" PRIu64 " lies past the "
+			 "origin's end: skipped", snapcow_dev_path(d->cow),
+			 old_chunk);
+		return 0;
+	}
+	/* The origin's last chunk may be short; the rest is not compared. */
+	len = bytes < osize - start ? bytes : osize - start;
+	for (done = 0; done < len; done += n) {
+		n = len - done < PIECE_BYTES ? len - done : PIECE_BYTES;
+		r = read_at(d->origin, c->a, n, start + done, old_chunk);
+		r = r ?: read_at(d->cow, c->b, n, new_chunk * bytes + done,
+				 new_chunk);
+		if (r < 0)
+			return r;
+		if (memcmp(c->a, c->b, n))
+			return 1;
+	}
+	return 0;
+}
+
+static int report_changed(struct changed *c, uint64_t old_chunk,
+			  uint64_t new_chunk)
+{
+	struct json_object *o;
+	int r;
+
+	c->differ++;
+	if (!c->array) {
+		printf("  %12" PRIu64 " %12" PRIu64 "\n", old_chunk, new_chunk);
+		return 0;
+	}
+	o = json_object_new_object();
+	if (!o)
+		return jappend(c->array, NULL);
+	r = jadd_u64(o, "old_chunk", old_chunk);
+	r = r ?: jadd_u64(o, "new_chunk", new_chunk);
+	if (r) {
+		json_object_put(o);
+		return r;
+	}
+	return jappend(c->array, o);
+}
+
+static int changed_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
+		       uint64_t count)
+{
+	struct changed *c = ctx;
+	uint64_t i;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		c->saved++;
+		r = chunk_differs(c, old_chunk + i, new_chunk + i);
+		if (r > 0)
+			r = report_changed(c, old_chunk + i, new_chunk + i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int dump_changed(struct dump *d)
+{
+	struct changed c = { .d = d };
+	int r = -ENOMEM;
+
+	if (d->info.state == SNAPCOW_STATE_INVALID)
+		warn_msg("%s: snapshot is invalid: its exceptions are not "
+			 "read", snapcow_dev_path(d->cow));
+	c.a = malloc(PIECE_BYTES);
+	c.b = malloc(PIECE_BYTES);
+	if (d->root)
+		c.array = json_object_new_array();
+	if (!c.a || !c.b || (d->root && !c.array)) {
+		error_msg("%s", strerror(ENOMEM));
+		goto out;
+	}
+	if (!d->root)
+		printf("  %12s %12s\n", "old_chunk", "new_chunk");
+	r = snapcow_store_foreach_run(d->s, changed_run, &c);
+	if (r < 0)
+		goto out;
+	verbose_msg("%" PRIu64 " of %" PRIu64 " saved chunks differ from "
+		    "the origin", c.differ, c.saved);
+	if (c.array) {
+		r = jadd(d->root, "changed", c.array);
+		c.array = NULL;
+	}
+out:
+	json_object_put(c.array);
+	free(c.a);
+	free(c.b);
+	return r;
+}
+
+/* ------------------------------------------------------------- main */
+
+static int dump_sections(struct dump *d)
+{
+	struct snapcow_header hdr;
+	int r;
+
+	r = read_header(d->cow, &hdr);
+	if (r < 0)
+		return r;
+	if (d->o->header)
+		r = dump_header(d, &hdr);
+	if (!r && d->root)
+		r = dump_status(d);
+	/* Header first: it shows why a COW that will not load is refused. */
+	if (!d->s)
+		return -EINVAL;
+	if (!r && d->o->areas)
+		r = dump_areas(d);
+	if (!r && d->o->exceptions)
+		r = dump_exceptions(d);
+	return r;
+}
+
+static int dump_mode(struct dump *d)
+{
+	uint64_t n;
+
+	if (d->o->changed)
+		return d->s ? dump_changed(d) : -EINVAL;
+	if (!d->o->chunk)
+		return dump_sections(d);
+	if (!d->cs) {
+		error_msg("%s: no chunk size to find chunk %s by: give "
+			  "--chunk-size", snapcow_dev_path(d->cow),
+			  d->o->chunk);
+		return -EINVAL;
+	}
+	parse_u64(d->o->chunk, &n);
+	return dump_chunk(d, n);
+}
+
+static int run(const char *cow_path, uint32_t cs, const struct dump_opts *o)
+{
+	struct dump d = { .o = o, .cs = cs };
+	int r;
+
+	if (o->origin) {
+		r = open_dev(o->origin, 0, &d.origin);
+		if (r < 0)
+			return r;
+	}
+	r = open_dev(cow_path, 0, &d.cow);
+	if (!r && d.origin)
+		r = check_distinct(d.origin, "origin", d.cow, "COW",
+				   RULE_COW_ON_ORIGIN);
+	if (r < 0)
+		goto out;
+	/* A COW that does not load is still dumped as far as it goes. */
+	if (load_store(d.cow, cs, 0, &d.s) == 0) {
+		snapcow_store_get_info(d.s, &d.info);
+		d.cs = d.info.chunk_size;
+	}
+	if (o->json && !o->chunk) {
+		d.root = json_object_new_object();
+		if (!d.root) {
+			error_msg("%s", strerror(ENOMEM));
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	r = dump_mode(&d);
+	if (d.root) {
+		/* One document, even when the dump stopped half way. */
+		if (print_json(d.root) < 0 && !r)
+			r = -EIO;
+	}
+out:
+	snapcow_store_free(d.s);
+	snapcow_dev_close(d.cow);
+	snapcow_dev_close(d.origin);
+	return r;
+}
+
+static int check_modes(struct dump_opts *o)
+{
+	bool sections = o->header || o->areas || o->exceptions ||
+			o->all_slots;
+	uint64_t n;
+
+	if (o->chunk && (sections || o->changed || o->json))
+		return usage_error(&cli, "--chunk shows one raw chunk: no "
+				   "other selector or --json with it");
+	if (o->chunk && parse_u64(o->chunk, &n) < 0)
+		return usage_error(&cli, "--chunk %s: not a chunk number",
+				   o->chunk);
+	if (o->hexdump && !o->chunk)
+		return usage_error(&cli, "--hexdump needs --chunk");
+	if (o->changed && sections)
+		return usage_error(&cli, "--changed lists chunks: no other "
+				   "selector with it");
+	if (!!o->changed != !!o->origin)
+		return usage_error(&cli, "--changed and --origin go "
+				   "together");
+	if (o->chunk && !o->hexdump && isatty(STDOUT_FILENO)) {
+		error_msg("refusing to write a binary chunk to a terminal: "
+			  "redirect it or use --hexdump");
+		return EXIT_FAIL;
+	}
+	if (o->all_slots)
+		o->exceptions = 1;
+	if (!sections)
+		o->header = o->areas = o->exceptions = 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct dump_opts o = { 0 };
+	const char **args;
+	uint32_t cs;
+	int n, rc;
+	struct poptOption options[] = {
+		{ "json", 'j', POPT_ARG_NONE, &o.json, 0,
+		  "print one JSON document (see snapdump(8))", NULL },
+		{ "header", 'H', POPT_ARG_NONE, &o.header, 0,
+		  "show the header", NULL },
+		{ "areas", 'a', POPT_ARG_NONE, &o.areas, 0,
+		  "show every metadata area up to the current one", NULL },
+		{ "exceptions", 'e', POPT_ARG_NONE, &o.exceptions, 0,
+		  "show every exception record, in disk order", NULL },
+		{ "all-slots", 'A', POPT_ARG_NONE, &o.all_slots, 0,
+		  "show the records past the list's end too", NULL },
+		{ "chunk", 'c', POPT_ARG_STRING, &o.chunk, OPT_STRING,
+		  "write raw COW chunk N to standard output", "N" },
+		{ "hexdump", 'C', POPT_ARG_NONE, &o.hexdump, 0,
+		  "with --chunk: print hexdump -C lines instead", NULL },
+		{ "origin", 'o', POPT_ARG_STRING, &o.origin, OPT_STRING,
+		  "the snapshot's origin, for --changed", "ORIGIN" },
+		{ "changed", '\0', POPT_ARG_NONE, &o.changed, 0,
+		  "list chunks written on the origin since the snapshot",
+		  NULL },
+		{ "chunk-size", '\0', POPT_ARG_STRING, &o.chunk_size,
+		  OPT_STRING,
+		  "the table's chunk size (default: from the header)",
+		  "SIZE" },
+		COMMON_OPTIONS,
+		POPT_TABLEEND
+	};
+	poptContext ctx;
+
+	prog_name = "snapdump";
+	ctx = poptGetContext(NULL, argc, (const char **)argv, options, 0);
+	rc = cli_parse(ctx, &cli, options);
+	if (rc >= 0)
+		goto out;
+	args = cli_args(ctx, &n);
+	if (n != 1) {
+		rc = usage_error(&cli, n ? "too many arguments" :
+				 "no COW device given");
+		goto out;
+	}
+	rc = check_modes(&o);
+	rc = rc ?: cli_chunk_size(&cli, args[0], o.chunk_size, 0, &cs);
+	if (rc)
+		goto out;
+	rc = run(args[0], cs, &o) < 0 ? EXIT_FAIL : EXIT_OK;
+out:
+	free(o.chunk);
+	free(o.origin);
+	free(o.chunk_size);
+	poptFreeContext(ctx);
+	return finish(rc);
+}
