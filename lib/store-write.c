@@ -189,6 +189,12 @@ int snapcow_store_add(struct snapcow_store *s, uint64_t old_chunk,
 
 	if (r)
 		return r;
+	/* A full area whose commit failed: commit it before adding more. */
+	if (s->current_committed == s->epa) {
+		r = snapcow_store_commit(s);
+		if (r)
+			return r;
+	}
 	r = sc_table_insert(s->table, old_chunk, new_chunk);
 	if (r)
 		return sc_store_errf(s, r,
@@ -209,22 +215,28 @@ int snapcow_store_add(struct snapcow_store *s, uint64_t old_chunk,
 SNAPCOW_EXPORT
 int snapcow_store_invalidate(struct snapcow_store *s)
 {
-	unsigned char buf[SNAPCOW_SECTOR_SIZE];
+	unsigned char *buf;
 	int r;
 
 	if (!snapcow_dev_is_writable(s->cow))
 		return sc_store_errf(s, -EBADF, "%s: opened read-only",
 				     snapcow_dev_path(s->cow));
-	/* Keep the rest of chunk 0 as it is, as the kernel's write_header. */
-	r = snapcow_dev_read(s->cow, buf, sizeof(buf), 0);
-	if (r)
+	/*
+	 * The kernel's write_header() memsets the whole header chunk and
+	 * writes it: the rest of chunk 0 ends up zero.
+	 */
+	buf = calloc(1, s->chunk_bytes);
+	if (!buf) {
+		r = -ENOMEM;
 		goto out;
+	}
 	s->hdr.magic = SNAPCOW_MAGIC;
 	s->hdr.valid = 0;
 	s->hdr.version = SNAPCOW_DISK_VERSION;
 	s->hdr.chunk_size = s->cs;
 	snapcow_header_encode(&s->hdr, buf);
-	r = snapcow_dev_write(s->cow, buf, sizeof(buf), 0);
+	r = snapcow_dev_write(s->cow, buf, s->chunk_bytes, 0);
+	free(buf);
 	if (!r)
 		r = snapcow_dev_flush(s->cow);
 out:

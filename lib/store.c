@@ -60,6 +60,21 @@ static int store_set_chunk_size(struct snapcow_store *s, uint32_t cs,
 }
 
 /*
+ * Checked once the chunk size is final: a table's (or the default) chunk
+ * size that the header overrides must not refuse a small COW.
+ */
+static int store_check_size(struct snapcow_store *s)
+{
+	if (snapcow_dev_size(s->cow) >= 2 * s->chunk_bytes)
+		return 0;
+	return sc_store_errf(s, -ENOSPC,
+			     "%s: device of %llu bytes cannot hold a header and a metadata area of %llu bytes each",
+			     snapcow_dev_path(s->cow),
+			     (unsigned long long)snapcow_dev_size(s->cow),
+			     (unsigned long long)s->chunk_bytes);
+}
+
+/*
  * The kernel reads chunk 0 with the table's chunk size; a header that
  * disagrees wins, and a table chunk size of 0 means "from the header, or
  * max(32 sectors, block size) for a new COW".
@@ -74,19 +89,13 @@ static int store_read_header(struct snapcow_store *s, uint32_t table_cs)
 	r = store_set_chunk_size(s, table_cs ? table_cs : dflt, "table");
 	if (r)
 		return r;
-	if (snapcow_dev_size(s->cow) < 2 * s->chunk_bytes)
-		return sc_store_errf(s, -ENOSPC,
-				     "%s: device of %llu bytes cannot hold a header and a metadata area of %llu bytes each",
-				     path,
-				     (unsigned long long)snapcow_dev_size(s->cow),
-				     (unsigned long long)s->chunk_bytes);
 	r = snapcow_dev_read(s->cow, buf, sizeof(buf), 0);
 	if (r)
 		return sc_store_errf(s, r, "%s", snapcow_dev_error(s->cow));
 	snapcow_header_decode(buf, &s->hdr);
 	if (s->hdr.magic == 0) {
 		s->state = SNAPCOW_STATE_NEW;
-		return 0;
+		return store_check_size(s);
 	}
 	if (s->hdr.magic != SNAPCOW_MAGIC)
 		return sc_store_errf(s, -ENXIO,
@@ -102,7 +111,7 @@ static int store_read_header(struct snapcow_store *s, uint32_t table_cs)
 				     "%s: offset 8: version %u is not supported (only %u)",
 				     path, s->hdr.version, SNAPCOW_DISK_VERSION);
 	s->state = s->hdr.valid ? SNAPCOW_STATE_VALID : SNAPCOW_STATE_INVALID;
-	return 0;
+	return store_check_size(s);
 }
 
 /* persistent_prepare_exception's skip_metadata(). */

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lib/format.c: on-disk encodings byte for byte and the area arithmetic,
+ * with every expected number worked out by hand from the kernel's rules
+ * (dm-snap-persistent.c), not from the library.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "snapcow.h"
+#include "memdev.h"
+#include "tap.h"
+
+static void test_header_encode_bytes(void)
+{
+	static const unsigned char expect[16] = {
+		0x53, 0x6e, 0x41, 0x70,		/* "SnAp" */
+		0x01, 0x00, 0x00, 0x00,		/* valid */
+		0x01, 0x00, 0x00, 0x00,		/* version */
+		0x08, 0x00, 0x00, 0x00,		/* 8 sectors */
+	};
+	struct snapcow_header h = {
+		.magic = SNAPCOW_MAGIC, .valid = 1, .version = 1,
+		.chunk_size = 8,
+	};
+	unsigned char buf[32];
+
+	memset(buf, 0xee, sizeof(buf));
+	snapcow_header_encode(&h, buf);
+	ok(!memcmp(buf, expect, 16), "header bytes");
+	ok(all_bytes(buf + 16, 16, 0xee), "encode writes only 16 bytes");
+	ok(!memcmp(buf, "SnAp", 4), "magic reads SnAp on disk");
+}
+
+static void test_header_encode_order(void)
+{
+	/* Distinct bytes in every field catch a swapped or big-endian one. */
+	static const unsigned char expect[16] = {
+		0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00,
+		0xdd, 0xcc, 0xbb, 0xaa, 0x00, 0x00, 0x20, 0x00,
+	};
+	struct snapcow_header h = {
+		.magic = 0x01020304, .valid = 0, .version = 0xaabbccdd,
+		.chunk_size = 1u << 21,
+	}, back;
+	unsigned char buf[16];
+
+	snapcow_header_encode(&h, buf);
+	ok(!memcmp(buf, expect, 16), "field order and endianness");
+	memset(&back, 0x55, sizeof(back));
+	snapcow_header_decode(buf, &back);
+	ok_eq(back.magic, 0x01020304, "magic");
+	ok_eq(back.valid, 0, "valid");
+	ok_eq(back.version, 0xaabbccddu, "version");
+	ok_eq(back.chunk_size, 1u << 21, "chunk size");
+}
+
+static void test_header_decode(void)
+{
+	unsigned char buf[16] = {
+		0x53, 0x6e, 0x41, 0x70, 0x00, 0x00, 0x00, 0x00,
+		0x01, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00,
+	};
+	struct snapcow_header h;
+
+	snapcow_header_decode(buf, &h);
+	ok_eq(h.magic, SNAPCOW_MAGIC, "magic");
+	ok_eq(h.valid, 0, "valid 0: invalidated");
+	ok_eq(h.version, 1, "version");
+	ok_eq(h.chunk_size, 128, "64 KiB chunks");
+}
+
+static void test_record_encode(void)
+{
+	unsigned char area[64];
+	static const unsigned char expect[16] = {
+		0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+		0x10, 0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09,
+	};
+	struct snapcow_record r = {
+		.old_chunk = UINT64_C(0x0102030405060708),
+		.new_chunk = UINT64_C(0x090a0b0c0d0e0f10),
+	};
+
+	memset(area, 0xee, sizeof(area));
+	snapcow_record_encode(area, 2, &r);
+	ok(!memcmp(area + 32, expect, 16), "slot 2 at byte 32");
+	ok(all_bytes(area, 32, 0xee), "slots 0 and 1 untouched");
+	ok(all_bytes(area + 48, 16, 0xee), "slot 3 untouched");
+}
+
+static void test_record_decode(void)
+{
+	unsigned char area[48] = { 0 };
+	struct snapcow_record r;
+
+	put_le(area + 16, 8, 0);			/* old chunk 0 */
+	put_le(area + 24, 8, 0xffffffffffffffffull);
+	put_le(area + 32, 8, 258);
+	put_le(area + 40, 8, 3);
+	snapcow_record_decode(area, 1, &r);
+	ok_eq(r.old_chunk, 0, "old chunk 0 is legal");
+	ok_eq(r.new_chunk, UINT64_MAX, "all 64 bits");
+	snapcow_record_decode(area, 2, &r);
+	ok_eq(r.old_chunk, 258, "slot 2 old");
+	ok_eq(r.new_chunk, 3, "slot 2 new");
+	snapcow_record_decode(area, 0, &r);
+	ok_eq(r.old_chunk, 0, "zero slot old");
+	ok_eq(r.new_chunk, 0, "zero slot new: the list's end");
+}
+
+static void test_epa(void)
+{
+	ok_eq(snapcow_exceptions_per_area(1), 32, "512 B chunks");
+	ok_eq(snapcow_exceptions_per_area(8), 256, "4 KiB chunks");
+	ok_eq(snapcow_exceptions_per_area(16), 512, "8 KiB chunks");
+	ok_eq(snapcow_exceptions_per_area(128), 4096, "64 KiB chunks");
+	ok_eq(snapcow_exceptions_per_area(1024), 32768, "512 KiB chunks");
+	ok_eq(snapcow_exceptions_per_area(1u << 21), 1u << 26,
+	      "1 GiB chunks: no 32-bit overflow");
+}
+
+static void test_area_chunk(void)
+{
+	ok_eq(snapcow_area_chunk(8, 0), 1, "area 0");
+	ok_eq(snapcow_area_chunk(8, 1), 258, "area 1");
+	ok_eq(snapcow_area_chunk(8, 2), 515, "area 2");
+	ok_eq(snapcow_area_chunk(1, 0), 1, "512 B: area 0");
+	ok_eq(snapcow_area_chunk(1, 3), 100, "512 B: 1 + 3 * 33");
+	ok_eq(snapcow_area_chunk(128, 1), 4098, "64 KiB: 1 + 4097");
+	ok_eq(snapcow_area_chunk(1024, 2), 65539, "512 KiB: 1 + 2 * 32769");
+	ok_eq(snapcow_area_chunk(8, UINT64_C(1) << 40),
+	      1 + (UINT64_C(1) << 40) * 257, "64-bit area numbers");
+}
+
+static void test_chunk_is_metadata(void)
+{
+	static const struct {
+		uint64_t chunk;
+		bool meta;
+	} cases[] = {
+		{ 0, true }, { 1, true }, { 2, false }, { 257, false },
+		{ 258, true }, { 259, false }, { 514, false }, { 515, true },
+		{ 516, false }, { 772, true }, { 773, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		ok(snapcow_chunk_is_metadata(8, cases[i].chunk) ==
+		   cases[i].meta, "4 KiB chunk %llu",
+		   (unsigned long long)cases[i].chunk);
+	/* 512-byte chunks: stride 33. */
+	ok(snapcow_chunk_is_metadata(1, 34), "512 B chunk 34");
+	ok(snapcow_chunk_is_metadata(1, 67), "512 B chunk 67");
+	ok(!snapcow_chunk_is_metadata(1, 33), "512 B chunk 33");
+	ok(!snapcow_chunk_is_metadata(1, 35), "512 B chunk 35");
+	/* Counting by brute force over the first areas. */
+	uint64_t n = 0;
+
+	for (uint64_t c = 0; c < 1 + 4 * 257; c++)
+		n += snapcow_chunk_is_metadata(8, c);
+	ok_eq(n, 5, "header and areas 0..3 in chunks 0..1028");
+}
+
+static void test_chunk_area(void)
+{
+	ok_eq(snapcow_chunk_area(8, 2), 0, "first data chunk");
+	ok_eq(snapcow_chunk_area(8, 257), 0, "last data chunk of area 0");
+	ok_eq(snapcow_chunk_area(8, 259), 1, "first of area 1");
+	ok_eq(snapcow_chunk_area(8, 514), 1, "last of area 1");
+	ok_eq(snapcow_chunk_area(8, 516), 2, "first of area 2");
+	ok_eq(snapcow_chunk_area(1, 35), 1, "512 B chunks");
+}
+
+static void test_chunk_size_check(void)
+{
+	const char *why = (const char *)1;
+
+	ok_eq(snapcow_chunk_size_check(0, 512, &why), -EINVAL, "zero");
+	ok(why && strstr(why, "zero"), "why: %s", why ? why : "(null)");
+	ok_eq(snapcow_chunk_size_check(3, 512, &why), -EINVAL, "3");
+	ok(why && strstr(why, "power of two"), "why: %s",
+	   why ? why : "(null)");
+	ok_eq(snapcow_chunk_size_check(24, 512, &why), -EINVAL, "24");
+	ok_eq(snapcow_chunk_size_check(1u << 22, 512, &why), -EINVAL,
+	      "2^22 sectors");
+	ok(why && strstr(why, "limit"), "why: %s", why ? why : "(null)");
+	ok_eq(snapcow_chunk_size_check(1u << 31, 512, &why), -EINVAL,
+	      "2^31 sectors");
+	ok_eq(snapcow_chunk_size_check(1u << 21, 512, &why), 0, "2^21");
+	ok(why == NULL, "why cleared on success");
+	ok_eq(snapcow_chunk_size_check(1, 512, &why), 0, "512 B, 512 B LBS");
+	/* 4096-byte logical blocks: 8 sectors is the least. */
+	ok_eq(snapcow_chunk_size_check(4, 4096, &why), -EINVAL, "2 KiB");
+	ok(why && strstr(why, "block size"), "why: %s",
+	   why ? why : "(null)");
+	ok_eq(snapcow_chunk_size_check(1, 4096, &why), -EINVAL, "512 B");
+	ok_eq(snapcow_chunk_size_check(8, 4096, &why), 0, "4 KiB");
+	ok_eq(snapcow_chunk_size_check(1024, 4096, &why), 0, "512 KiB");
+	ok_eq(snapcow_chunk_size_check(8, 0, NULL), 0, "no block size, no why");
+	ok_eq(snapcow_chunk_size_check(6, 0, NULL), -EINVAL, "NULL why");
+}
+
+int main(void)
+{
+	plan(10);
+	run(test_header_encode_bytes);
+	run(test_header_encode_order);
+	run(test_header_decode);
+	run(test_record_encode);
+	run(test_record_decode);
+	run(test_epa);
+	run(test_area_chunk);
+	run(test_chunk_is_metadata);
+	run(test_chunk_area);
+	run(test_chunk_size_check);
+	return done();
+}
