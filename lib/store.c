@@ -149,6 +149,16 @@ static int store_insert_area(struct snapcow_store *s, const void *area)
 		if (s->next_free <= rec.new_chunk)
 			s->next_free = rec.new_chunk + 1;
 		r = sc_table_append(s->table, rec.old_chunk, rec.new_chunk);
+		/*
+		 * The kernel keeps only 56 bits of a new chunk; such a
+		 * record points far past any device and cannot be served.
+		 * Load it as the kernel does (it still moves next_free) and
+		 * leave it out of the table; snapcheck reports it.
+		 */
+		if (r == -ERANGE) {
+			s->unmappable++;
+			r = 0;
+		}
 		if (r)
 			return sc_store_errf(s, r,
 					     "%s: area %llu slot %llu: cannot record exception %llu -> %llu: %s",

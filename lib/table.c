@@ -3,7 +3,8 @@
  * In-memory exception table.
  *
  * The map is a sorted array of 16-byte runs: the first old chunk, and the
- * first new chunk (48 bits) packed with the run length less one (16 bits).
+ * first new chunk (56 bits, as the kernel's dm_chunk_number) packed with
+ * the run length less one (8 bits, as DM_CHUNK_CONSECUTIVE_BITS).
  * A random COW costs 16 bytes an exception; a sequential one, whose new
  * chunks only break their run at each metadata area, costs almost nothing.
  *
@@ -26,10 +27,10 @@
 
 #include "table.h"
 
-#define NEW_BITS	48
+#define NEW_BITS	56
 #define NEW_MASK	((UINT64_C(1) << NEW_BITS) - 1)
 #define RUN_MAX		(UINT64_C(1) << (64 - NEW_BITS))
-/* No live run has all bits set: its new chunks would pass 2^48. */
+/* No live run has all bits set: its new chunks would pass 2^56. */
 #define TOMBSTONE	UINT64_MAX
 
 #define SEG_MIN		256u
@@ -41,7 +42,7 @@
 #define RADIX_DIGITS	((64 + RADIX_BITS - 1) / RADIX_BITS)
 #define NONE		SIZE_MAX
 
-/* A run, or during bulk load a record: new chunk < 2^48 is a run of 1. */
+/* A run, or during bulk load a record: new chunk < 2^56 is a run of 1. */
 struct sc_run {
 	uint64_t old;
 	uint64_t v;
