@@ -280,6 +280,133 @@ int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
 struct json_object *snapcow_status_json(const struct snapcow_store *s,
 					const char *origin_name);
 
+/* -------------------------------------------------------------- check */
+
+/*
+ * snapcheck's library half: an fsck for a COW device.  Every problem is a
+ * rule in one table (stable code such as "SC011", a short name, a
+ * severity, a message and what a repair does); a check produces findings
+ * that name the rule, and where a record is concerned its area, slot and
+ * byte offset.  Repair writes an undo file holding every metadata chunk it
+ * changes before it changes anything.
+ */
+
+enum snapcow_severity {
+	SNAPCOW_SEV_INFO,
+	SNAPCOW_SEV_WARNING,	/* harmless to the kernel; exit code 0 */
+	SNAPCOW_SEV_ERROR,
+	SNAPCOW_SEV_FATAL,	/* the rest of the COW cannot be checked */
+};
+
+enum snapcow_rule_id {
+	SNAPCOW_RULE_HEADER_MAGIC,	/* SC001 */
+	SNAPCOW_RULE_HEADER_VERSION,	/* SC002 */
+	SNAPCOW_RULE_HEADER_CHUNK_SIZE,	/* SC003 */
+	SNAPCOW_RULE_DEVICE_TOO_SMALL,	/* SC004 */
+	SNAPCOW_RULE_HEADER_INVALID,	/* SC005 */
+	SNAPCOW_RULE_HEADER_GARBAGE,	/* SC006 */
+	SNAPCOW_RULE_NEW_OVER_LIVE,	/* SC007 */
+	SNAPCOW_RULE_NEW_COW,		/* SC008 */
+	SNAPCOW_RULE_NEW_IN_METADATA,	/* SC010 */
+	SNAPCOW_RULE_NEW_PAST_END,	/* SC011 */
+	SNAPCOW_RULE_DUP_OLD,		/* SC012 */
+	SNAPCOW_RULE_SHARED_NEW,	/* SC013 */
+	SNAPCOW_RULE_OLD_PAST_ORIGIN,	/* SC014 */
+	SNAPCOW_RULE_STALE_TAIL,	/* SC015 */
+	SNAPCOW_RULE_LIST_TRUNCATED,	/* SC016 */
+	SNAPCOW_RULE_END_PAST_DEVICE,	/* SC017 */
+	SNAPCOW_RULE_STALE_AREA,	/* SC018 */
+	SNAPCOW_RULE_NOTHING_LEFT,	/* SC019 */
+	SNAPCOW_RULE_LEAKED_CHUNKS,	/* SC020 */
+	SNAPCOW_RULE_COUNT
+};
+
+struct snapcow_rule {
+	const char *code;		/* "SC011": stable, never reused */
+	const char *name;		/* "new-past-end" */
+	enum snapcow_severity severity;
+	const char *message;		/* what was found */
+	const char *fix;		/* what -y does; NULL: never fixed */
+};
+
+/* The rule table row for @id, or NULL past the end. */
+const struct snapcow_rule *snapcow_rule_get(unsigned int id);
+const char *snapcow_severity_name(enum snapcow_severity sev);
+
+#define SNAPCOW_NO_POS UINT64_MAX
+
+struct snapcow_finding {
+	unsigned int rule;		/* enum snapcow_rule_id */
+	uint64_t area;			/* SNAPCOW_NO_POS when not a record */
+	uint64_t slot;
+	uint64_t offset;		/* byte offset on the COW */
+	uint64_t old_chunk;
+	uint64_t new_chunk;
+	uint64_t count;			/* records or chunks concerned */
+	bool fixable;			/* -y can fix this one */
+	char text[160];			/* the message, with its numbers */
+};
+
+struct snapcow_check_opts {
+	uint64_t origin_bytes;		/* 0: origin unknown */
+};
+
+struct snapcow_check_summary {
+	enum snapcow_state state;
+	uint32_t chunk_size;		/* sectors; 0 when none could be used */
+	bool chunk_size_inferred;	/* from the area layout, not the header */
+	uint64_t exceptions;		/* records on the list */
+	uint64_t areas;
+	uint64_t current_area;
+	uint64_t current_committed;
+	uint64_t next_free;		/* as the kernel computes it */
+	uint64_t cow_sectors;
+	uint64_t sectors_allocated;	/* next_free * cs */
+	uint64_t metadata_sectors;	/* (current_area + 2) * cs */
+	uint64_t leaked_chunks;
+	uint64_t records_to_drop;	/* what -y would drop */
+	uint64_t by_severity[4];	/* findings per enum snapcow_severity */
+	uint64_t fixable;		/* findings -y can fix */
+};
+
+struct snapcow_check;
+
+/*
+ * Check the COW on @cow (read-only access is enough).  Returns 0 with
+ * *@cp set, whatever was found, or a negative errno when the device could
+ * not be read (then @err says why).  Memory: about 8 bytes per exception
+ * plus one bit per COW chunk.
+ */
+int snapcow_check(struct snapcow_dev *cow, const struct snapcow_check_opts *opts,
+		  struct snapcow_check **cp, char *err, size_t errlen);
+void snapcow_check_free(struct snapcow_check *c);
+/* Findings in the order found; returns their number. */
+size_t snapcow_check_findings(const struct snapcow_check *c,
+			      const struct snapcow_finding **findings);
+/* Findings of @rule, including those beyond the stored ones. */
+uint64_t snapcow_check_rule_count(const struct snapcow_check *c,
+				  unsigned int rule);
+void snapcow_check_get_summary(const struct snapcow_check *c,
+			       struct snapcow_check_summary *sum);
+
+/*
+ * Fix every fixable finding of @c on its device, which must be open for
+ * writing (exclusively).  First writes @undo_path (created or replaced)
+ * holding every metadata chunk that will change, flushed; then rewrites
+ * areas in ascending order, each flushed before the next, and the header
+ * last.  Returns the number of chunks written (0: nothing to do) or a
+ * negative errno.  Check again afterwards: @c describes the old state.
+ */
+int snapcow_check_repair(struct snapcow_check *c, const char *undo_path,
+			 char *err, size_t errlen);
+/*
+ * Put back what a repair changed, from its undo file.  Refuses (-ESTALE)
+ * unless the device has the size recorded and every chunk recorded holds
+ * either its old or its repaired contents.  Returns the chunks restored.
+ */
+int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
+		       char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,9 +32,9 @@ struct opts {
 	int dry_run;
 	int repair;
 	int json;
-	const char *origin;
-	const char *backup;
-	const char *undo;
+	char *origin;		/* popt strdup()s these */
+	char *backup;
+	char *undo;
 	const char *cow;
 };
 
@@ -395,6 +395,9 @@ int main(int argc, const char **argv)
 	rc = o.undo ? do_undo(&o) : do_check(&o);
 out:
 	poptFreeContext(ctx);
+	free(o.origin);
+	free(o.backup);
+	free(o.undo);
 	if (rc == EXIT_USAGE)
 		rc = FSCK_USAGE;
 	return finish(rc);

@@ -1,0 +1,886 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The checker: read a COW the way the kernel loads it and hold every
+ * byte of metadata against the rules in check-rules.c.  One streaming
+ * pass over the areas keeps the old chunk of each in-range record
+ * (8 bytes) and one bit per COW chunk; only when duplicates turn up is the
+ * list read a second time to find out where they are.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "util.h"
+
+/* Inference reads this much of each candidate area: 64 records. */
+#define SC_INFER_BYTES	1024u
+
+int sc_check_errf(struct snapcow_check *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * size);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+uint64_t sc_check_area_offset(const struct snapcow_check *c, uint64_t area)
+{
+	return snapcow_area_chunk(c->cs, area) * c->chunk_bytes;
+}
+
+int sc_check_add(struct snapcow_check *c, unsigned int rule,
+		 const struct sc_rec *rec, uint64_t count, bool fixable,
+		 const char *fmt, ...)
+{
+	struct snapcow_finding *f;
+	va_list ap;
+	int r;
+
+	if (++c->per_rule[rule] > SC_MAX_FINDINGS_PER_RULE)
+		return 0;
+	r = grow((void **)&c->f, &c->cap_f, c->nf + 1, sizeof(*c->f));
+	if (r)
+		return sc_check_errf(c, r, "out of memory");
+	f = &c->f[c->nf++];
+	memset(f, 0, sizeof(*f));
+	f->rule = rule;
+	f->count = count;
+	f->fixable = fixable && snapcow_rule_get(rule)->fix;
+	f->area = f->slot = f->offset = SNAPCOW_NO_POS;
+	if (rec) {
+		f->area = rec->g / c->epa;
+		f->slot = rec->g % c->epa;
+		f->offset = sc_check_area_offset(c, f->area) +
+			    f->slot * SNAPCOW_RECORD_SIZE;
+		f->old_chunk = rec->old_chunk;
+		f->new_chunk = rec->new_chunk;
+	}
+	va_start(ap, fmt);
+	vsnprintf(f->text, sizeof(f->text), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+int sc_check_drop(struct snapcow_check *c, uint64_t g)
+{
+	int r = grow((void **)&c->drops, &c->cap_drops, c->ndrops + 1,
+		     sizeof(*c->drops));
+
+	if (r)
+		return sc_check_errf(c, r, "out of memory");
+	c->drops[c->ndrops++] = g;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool bsearch_u64(const uint64_t *v, size_t n, uint64_t key)
+{
+	return n && bsearch(&key, v, n, sizeof(*v), cmp_u64);
+}
+
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+	size_t i, j = 0;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (i = 1; i < n; i++)
+		if (v[i] != v[j])
+			v[++j] = v[i];
+	return j + 1;
+}
+
+/* ------------------------------------------------------- geometry */
+
+static void set_cs(struct snapcow_check *c, uint32_t cs)
+{
+	c->cs = cs;
+	c->chunk_bytes = (uint64_t)cs * SNAPCOW_SECTOR_SIZE;
+	c->epa = snapcow_exceptions_per_area(cs);
+	c->cow_chunks = c->dev_bytes / c->chunk_bytes;
+	c->origin_chunks = c->opts.origin_bytes ?
+			   (c->opts.origin_bytes + c->chunk_bytes - 1) /
+			   c->chunk_bytes : 0;
+}
+
+static bool rec_in_data(const struct snapcow_check *c, uint64_t new_chunk)
+{
+	return new_chunk && new_chunk < c->cow_chunks &&
+	       !snapcow_chunk_is_metadata(c->cs, new_chunk);
+}
+
+/* Leading records of area 0 that a kernel could have written with @cs. */
+static int infer_score(struct snapcow_check *c, uint32_t cs, int *score)
+{
+	unsigned char buf[SC_INFER_BYTES];
+	struct snapcow_record rec;
+	uint64_t i, n;
+	int r;
+
+	*score = 0;
+	set_cs(c, cs);
+	if (c->cow_chunks < 3)
+		return 0;
+	n = MIN(c->epa, sizeof(buf) / SNAPCOW_RECORD_SIZE);
+	r = snapcow_dev_read(c->cow, buf, n * SNAPCOW_RECORD_SIZE,
+			     c->chunk_bytes);
+	if (r)
+		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
+	for (i = 0; i < n; i++) {
+		snapcow_record_decode(buf, i, &rec);
+		if (!rec_in_data(c, rec.new_chunk))
+			break;
+		/* The first allocation lies in area 0's data chunks. */
+		if (i == 0 && rec.new_chunk > 1 + c->epa)
+			break;
+		(*score)++;
+	}
+	return 0;
+}
+
+/*
+ * The chunk size whose area 0 holds the longest run of plausible
+ * records; the header's own field wins a tie.  0 when none does.
+ */
+static int infer_cs(struct snapcow_check *c, uint32_t hint, uint32_t *out)
+{
+	uint32_t bs = snapcow_dev_block_size(c->cow) / SNAPCOW_SECTOR_SIZE;
+	uint32_t cs, best = 0;
+	int best_score = 0, score, r;
+
+	*out = 0;
+	for (cs = MAX(bs, 1u); cs && cs <= SNAPCOW_MAX_CHUNK_SECTORS; cs <<= 1) {
+		if ((uint64_t)cs * SNAPCOW_SECTOR_SIZE * 3 > c->dev_bytes)
+			break;
+		r = infer_score(c, cs, &score);
+		if (r)
+			return r;
+		if (score > best_score || (score && score == best_score &&
+					   cs == hint)) {
+			best = cs;
+			best_score = score;
+		}
+	}
+	*out = best;
+	if (best)
+		set_cs(c, best);
+	else
+		c->cs = 0;
+	return 0;
+}
+
+/* ---------------------------------------------------------- header */
+
+/* Returns 1 when the records can be walked, 0 when not, or -errno. */
+static int check_magic(struct snapcow_check *c)
+{
+	bool zero = c->hdr.magic == 0;
+	uint32_t cs;
+	int r;
+
+	r = infer_cs(c, c->hdr.chunk_size, &cs);
+	if (r)
+		return r;
+	if (zero && !cs) {
+		c->state = SNAPCOW_STATE_NEW;
+		return sc_check_add(c, SNAPCOW_RULE_NEW_COW, NULL, 0, false,
+				    "offset 0: magic 0 and no records: a new COW");
+	}
+	r = sc_check_add(c, zero ? SNAPCOW_RULE_NEW_OVER_LIVE :
+				   SNAPCOW_RULE_HEADER_MAGIC,
+			 NULL, 0, cs != 0,
+			 "offset 0: magic 0x%08x%s%s%u%s", c->hdr.magic,
+			 zero ? " over live-looking areas" : "",
+			 cs ? "; areas fit a chunk size of " : "",
+			 cs, cs ? " sectors" : " and no chunk size fits the areas");
+	if (r || !cs)
+		return r ? r : 0;
+	set_cs(c, cs);
+	c->cs_inferred = true;
+	c->fix_header = true;
+	c->state = SNAPCOW_STATE_VALID;
+	return 1;
+}
+
+static int check_chunk_size(struct snapcow_check *c)
+{
+	const char *why;
+	uint32_t cs;
+	int r;
+
+	if (!snapcow_chunk_size_check(c->hdr.chunk_size,
+				      snapcow_dev_block_size(c->cow), &why)) {
+		set_cs(c, c->hdr.chunk_size);
+		return 1;
+	}
+	r = infer_cs(c, 0, &cs);
+	if (r)
+		return r;
+	r = sc_check_add(c, SNAPCOW_RULE_HEADER_CHUNK_SIZE, NULL, 0, cs != 0,
+			 "offset 12: chunk size %u: %s; %s%u", c->hdr.chunk_size,
+			 why, cs ? "areas fit " : "no chunk size fits the areas",
+			 cs);
+	if (r || !cs)
+		return r ? r : 0;
+	set_cs(c, cs);
+	c->cs_inferred = true;
+	c->fix_header = true;
+	return 1;
+}
+
+static int check_header_fields(struct snapcow_check *c)
+{
+	int r;
+
+	if (c->hdr.magic != SNAPCOW_MAGIC)
+		return check_magic(c);
+	r = check_chunk_size(c);
+	if (r <= 0)
+		return r;
+	if (c->hdr.version != SNAPCOW_DISK_VERSION) {
+		r = sc_check_add(c, SNAPCOW_RULE_HEADER_VERSION, NULL, 0, true,
+				 "offset 8: version %u", c->hdr.version);
+		if (r)
+			return r;
+		c->fix_header = true;
+	}
+	c->state = c->hdr.valid ? SNAPCOW_STATE_VALID : SNAPCOW_STATE_INVALID;
+	if (!c->hdr.valid)
+		return sc_check_add(c, SNAPCOW_RULE_HEADER_INVALID, NULL, 0,
+				    false, "offset 4: valid flag is 0");
+	return 1;
+}
+
+/* Chunk 0 past the 16-byte header: the kernel writes it as zeroes. */
+static int check_header_garbage(struct snapcow_check *c)
+{
+	unsigned char buf[65536];
+	uint64_t off = 0, first = SNAPCOW_NO_POS, bad = 0;
+	int r;
+
+	while (off < c->chunk_bytes) {
+		size_t len = MIN(sizeof(buf), c->chunk_bytes - off);
+		size_t i = off ? 0 : 16;
+
+		r = snapcow_dev_read(c->cow, buf, len, off);
+		if (r)
+			return sc_check_errf(c, r, "%s",
+					     snapcow_dev_error(c->cow));
+		for (; i < len; i++) {
+			if (!buf[i])
+				continue;
+			if (first == SNAPCOW_NO_POS)
+				first = off + i;
+			bad++;
+		}
+		off += len;
+	}
+	if (!bad)
+		return 0;
+	c->fix_header = true;
+	return sc_check_add(c, SNAPCOW_RULE_HEADER_GARBAGE, NULL, bad, true,
+			    "offset %llu: %llu non-zero bytes past the header",
+			    (unsigned long long)first, (unsigned long long)bad);
+}
+
+static int check_header(struct snapcow_check *c)
+{
+	unsigned char buf[SNAPCOW_SECTOR_SIZE];
+	int r;
+
+	if (c->dev_bytes < 3 * SNAPCOW_SECTOR_SIZE) {
+		return sc_check_add(c, SNAPCOW_RULE_DEVICE_TOO_SMALL, NULL, 0,
+				    false, "device of %llu bytes",
+				    (unsigned long long)c->dev_bytes);
+	}
+	r = snapcow_dev_read(c->cow, buf, sizeof(buf), 0);
+	if (r)
+		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
+	snapcow_header_decode(buf, &c->hdr);
+	r = check_header_fields(c);
+	if (r <= 0)
+		return r;
+	if (c->cow_chunks < 3) {
+		r = sc_check_add(c, SNAPCOW_RULE_DEVICE_TOO_SMALL, NULL, 0,
+				 false, "device of %llu bytes, chunks of %llu",
+				 (unsigned long long)c->dev_bytes,
+				 (unsigned long long)c->chunk_bytes);
+		return r ? r : 0;
+	}
+	r = check_header_garbage(c);
+	if (r)
+		return r;
+	return c->state == SNAPCOW_STATE_VALID;
+}
+
+/* --------------------------------------------------------- records */
+
+static int check_record(struct snapcow_check *c, const struct sc_rec *rec)
+{
+	uint64_t n = rec->new_chunk;
+	uint64_t *w;
+	int r;
+
+	if (snapcow_chunk_is_metadata(c->cs, n)) {
+		r = sc_check_add(c, SNAPCOW_RULE_NEW_IN_METADATA, rec, 1, true,
+				 "origin chunk %llu -> COW chunk %llu, %s",
+				 (unsigned long long)rec->old_chunk,
+				 (unsigned long long)n,
+				 n ? "a metadata area" : "the header");
+		return r ? r : sc_check_drop(c, rec->g);
+	}
+	if (n >= c->cow_chunks) {
+		r = sc_check_add(c, SNAPCOW_RULE_NEW_PAST_END, rec, 1, true,
+				 "origin chunk %llu -> COW chunk %llu of %llu",
+				 (unsigned long long)rec->old_chunk,
+				 (unsigned long long)n,
+				 (unsigned long long)c->cow_chunks);
+		return r ? r : sc_check_drop(c, rec->g);
+	}
+	if (c->origin_chunks && rec->old_chunk >= c->origin_chunks) {
+		r = sc_check_add(c, SNAPCOW_RULE_OLD_PAST_ORIGIN, rec, 1, true,
+				 "origin chunk %llu of %llu -> COW chunk %llu",
+				 (unsigned long long)rec->old_chunk,
+				 (unsigned long long)c->origin_chunks,
+				 (unsigned long long)n);
+		return r ? r : sc_check_drop(c, rec->g);
+	}
+	c->good_records++;
+	c->good_next_free = MAX(c->good_next_free, n + 1);
+	w = &c->owned[n / 64];
+	if (*w & (UINT64_C(1) << (n % 64))) {
+		r = grow((void **)&c->shared, &c->cap_shared, c->nshared + 1,
+			 sizeof(*c->shared));
+		if (r)
+			return sc_check_errf(c, r, "out of memory");
+		c->shared[c->nshared++] = n;
+	}
+	*w |= UINT64_C(1) << (n % 64);
+	r = grow((void **)&c->olds, &c->cap_olds, c->nolds + 1,
+		 sizeof(*c->olds));
+	if (r)
+		return sc_check_errf(c, r, "out of memory");
+	c->olds[c->nolds++] = rec->old_chunk;
+	return 0;
+}
+
+/*
+ * After the list's end, the kernel keeps the rest of the area in memory
+ * and writes it back with the next commit: a non-zero new_chunk there
+ * turns live.  A tail with no zero at all looks like a full area whose
+ * record was zeroed: the list was cut.
+ */
+static int check_tail(struct snapcow_check *c, const void *buf, uint64_t area,
+		      uint64_t end)
+{
+	struct snapcow_record rec;
+	struct sc_rec pos;
+	uint64_t i, live = 0, first = 0;
+	unsigned int rule;
+
+	for (i = end + 1; i < c->epa; i++) {
+		snapcow_record_decode(buf, i, &rec);
+		if (!rec.new_chunk)
+			continue;
+		if (!live++)
+			first = i;
+	}
+	if (!live)
+		return 0;
+	c->fix_tail = true;
+	rule = live == c->epa - end - 1 ? SNAPCOW_RULE_LIST_TRUNCATED :
+					   SNAPCOW_RULE_STALE_TAIL;
+	snapcow_record_decode(buf, first, &rec);
+	pos.old_chunk = rec.old_chunk;
+	pos.new_chunk = rec.new_chunk;
+	pos.g = area * c->epa + first;
+	return sc_check_add(c, rule, &pos, live, true,
+			    "%llu records after the end at slot %llu",
+			    (unsigned long long)live, (unsigned long long)end);
+}
+
+static bool area_on_device(const struct snapcow_check *c, uint64_t area)
+{
+	return snapcow_area_chunk(c->cs, area) < c->cow_chunks;
+}
+
+static int read_area(struct snapcow_check *c, uint64_t area, void *buf)
+{
+	int r = snapcow_dev_read(c->cow, buf, c->chunk_bytes,
+				 sc_check_area_offset(c, area));
+
+	if (r)
+		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
+	return 0;
+}
+
+/* Returns 1 when the area is full (the list goes on), 0 at its end. */
+static int walk_area(struct snapcow_check *c, uint64_t area, const void *buf)
+{
+	struct snapcow_record rec;
+	struct sc_rec pos;
+	uint64_t i;
+	int r;
+
+	for (i = 0; i < c->epa; i++) {
+		snapcow_record_decode(buf, i, &rec);
+		if (!rec.new_chunk) {
+			c->current_committed = i;
+			return check_tail(c, buf, area, i);
+		}
+		c->exceptions++;
+		if (c->next_free <= rec.new_chunk)
+			c->next_free = rec.new_chunk + 1;
+		pos.old_chunk = rec.old_chunk;
+		pos.new_chunk = rec.new_chunk;
+		pos.g = area * c->epa + i;
+		r = check_record(c, &pos);
+		if (r)
+			return r;
+	}
+	c->current_committed = c->epa;
+	return 1;
+}
+
+static int end_past_device(struct snapcow_check *c, uint64_t area)
+{
+	struct sc_rec pos = { 0, 0, area * c->epa - 1 };
+	int r;
+
+	c->end_past_device = true;
+	c->current_committed = 0;
+	r = sc_check_add(c, SNAPCOW_RULE_END_PAST_DEVICE, &pos, 1, true,
+			 "area %llu would start at chunk %llu of %llu",
+			 (unsigned long long)area,
+			 (unsigned long long)snapcow_area_chunk(c->cs, area),
+			 (unsigned long long)c->cow_chunks);
+	return r ? r : sc_check_drop(c, pos.g);
+}
+
+static int walk_list(struct snapcow_check *c, void *buf)
+{
+	uint64_t area;
+	int r;
+
+	c->next_free = SNAPCOW_HEADER_CHUNKS + 1;
+	for (area = 0;; area++) {
+		c->current_area = area;
+		if (!area_on_device(c, area))
+			return end_past_device(c, area);
+		r = read_area(c, area, buf);
+		if (r)
+			return r;
+		r = walk_area(c, area, buf);
+		if (r <= 0)
+			return r;
+	}
+}
+
+/* The kernel zeroes an area before its first use; this one was not yet. */
+static int check_next_area(struct snapcow_check *c, void *buf)
+{
+	struct snapcow_record rec;
+	uint64_t area = c->current_area + 1, i, live = 0;
+	int r;
+
+	if (c->end_past_device || !area_on_device(c, area))
+		return 0;
+	r = read_area(c, area, buf);
+	if (r)
+		return r;
+	for (i = 0; i < c->epa; i++) {
+		snapcow_record_decode(buf, i, &rec);
+		if (rec_in_data(c, rec.new_chunk))
+			live++;
+	}
+	if (!live)
+		return 0;
+	c->fix_next_area = true;
+	return sc_check_add(c, SNAPCOW_RULE_STALE_AREA, NULL, live, true,
+			    "area %llu (offset %llu): %llu live-looking records",
+			    (unsigned long long)area,
+			    (unsigned long long)sc_check_area_offset(c, area),
+			    (unsigned long long)live);
+}
+
+/* ------------------------------------------------------- collisions */
+
+struct sc_recs {
+	struct sc_rec *v;
+	size_t n;
+	size_t cap;
+};
+
+static int recs_push(struct sc_recs *rs, const struct sc_rec *rec)
+{
+	int r = grow((void **)&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v));
+
+	if (!r)
+		rs->v[rs->n++] = *rec;
+	return r;
+}
+
+/* Second pass: the records of the duplicated windows and shared chunks. */
+static int collect(struct snapcow_check *c, const uint64_t *windows,
+		   size_t nwin, struct sc_recs *win, struct sc_recs *shr)
+{
+	struct snapcow_record rec;
+	struct sc_rec pos;
+	unsigned char *buf = malloc(c->chunk_bytes);
+	uint64_t area, i, n;
+	int r = 0;
+
+	if (!buf)
+		return sc_check_errf(c, -ENOMEM, "out of memory");
+	for (area = 0; area <= c->current_area && !r; area++) {
+		if (!area_on_device(c, area))
+			break;
+		r = read_area(c, area, buf);
+		n = area == c->current_area ? c->current_committed : c->epa;
+		for (i = 0; i < n && !r; i++) {
+			snapcow_record_decode(buf, i, &rec);
+			pos.old_chunk = rec.old_chunk;
+			pos.new_chunk = rec.new_chunk;
+			pos.g = area * c->epa + i;
+			if (bsearch_u64(windows, nwin, rec.old_chunk >> 8))
+				r = recs_push(win, &pos);
+			if (!r && bsearch_u64(c->shared, c->nshared,
+					      rec.new_chunk))
+				r = recs_push(shr, &pos);
+		}
+	}
+	free(buf);
+	if (r == -ENOMEM)
+		return sc_check_errf(c, r, "out of memory");
+	return r;
+}
+
+static bool rec_good(const struct snapcow_check *c, const struct sc_rec *rec)
+{
+	return rec_in_data(c, rec->new_chunk) &&
+	       (!c->origin_chunks || rec->old_chunk < c->origin_chunks);
+}
+
+/* Keep the record whose data the kernel serves; see check-kmodel.c. */
+static int resolve_dup(struct snapcow_check *c, const struct sc_recs *win,
+		       uint64_t old_chunk)
+{
+	struct sc_recs w = { 0 };
+	const struct sc_rec *keep = NULL;
+	uint64_t served = 0;
+	size_t i;
+	int r = 0, found;
+
+	for (i = 0; i < win->n && !r; i++)
+		if (win->v[i].old_chunk >> 8 == old_chunk >> 8)
+			r = recs_push(&w, &win->v[i]);
+	found = r ? -1 : sc_kmodel_lookup(w.v, w.n, old_chunk, &served);
+	if (found < 0) {
+		free(w.v);
+		return sc_check_errf(c, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < w.n; i++) {
+		const struct sc_rec *x = &w.v[i];
+
+		if (x->old_chunk != old_chunk || !rec_good(c, x))
+			continue;
+		if (!keep || (found && x->new_chunk == served &&
+			      keep->new_chunk != served))
+			keep = x;
+	}
+	for (i = 0; i < w.n && !r && keep; i++) {
+		const struct sc_rec *x = &w.v[i];
+
+		if (x->old_chunk != old_chunk || !rec_good(c, x) || x == keep)
+			continue;
+		r = sc_check_add(c, SNAPCOW_RULE_DUP_OLD, x, 1, true,
+				 "origin chunk %llu -> COW chunk %llu; the kernel serves COW chunk %llu (area %llu slot %llu)",
+				 (unsigned long long)old_chunk,
+				 (unsigned long long)x->new_chunk,
+				 (unsigned long long)keep->new_chunk,
+				 (unsigned long long)(keep->g / c->epa),
+				 (unsigned long long)(keep->g % c->epa));
+		if (!r)
+			r = sc_check_drop(c, x->g);
+	}
+	free(w.v);
+	return r;
+}
+
+/* Same record twice is a duplicate, not a sharing: SC012 has it. */
+static int resolve_shared(struct snapcow_check *c, const struct sc_recs *shr,
+			  uint64_t new_chunk)
+{
+	const struct sc_rec *first = NULL;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < shr->n && !r; i++) {
+		const struct sc_rec *x = &shr->v[i];
+
+		if (x->new_chunk != new_chunk || !rec_good(c, x))
+			continue;
+		if (!first) {
+			first = x;
+			continue;
+		}
+		if (x->old_chunk == first->old_chunk)
+			continue;
+		r = sc_check_add(c, SNAPCOW_RULE_SHARED_NEW, x, 1, true,
+				 "origin chunks %llu (area %llu slot %llu) and %llu -> COW chunk %llu",
+				 (unsigned long long)first->old_chunk,
+				 (unsigned long long)(first->g / c->epa),
+				 (unsigned long long)(first->g % c->epa),
+				 (unsigned long long)x->old_chunk,
+				 (unsigned long long)new_chunk);
+		if (!r)
+			r = sc_check_drop(c, x->g);
+	}
+	return r;
+}
+
+/* @dups may be @olds: it is written behind where it is read. */
+static size_t find_dups(uint64_t *olds, size_t n, uint64_t *dups)
+{
+	size_t i, nd = 0;
+
+	for (i = 1; i < n; i++)
+		if (olds[i] == olds[i - 1] && (!nd || dups[nd - 1] != olds[i]))
+			dups[nd++] = olds[i];
+	return nd;
+}
+
+static bool sorted_u64(const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (v[i] < v[i - 1])
+			return false;
+	return true;
+}
+
+static int check_collisions(struct snapcow_check *c)
+{
+	struct sc_recs win = { 0 }, shr = { 0 };
+	uint64_t *dups, *windows;
+	size_t nd, i;
+	int r = 0;
+
+	if (!sorted_u64(c->olds, c->nolds))
+		qsort(c->olds, c->nolds, sizeof(*c->olds), cmp_u64);
+	/* In place: the sorted olds are not needed after this. */
+	dups = c->olds;
+	nd = find_dups(c->olds, c->nolds, dups);
+	c->nshared = sort_unique(c->shared, c->nshared);
+	if (!nd && !c->nshared)
+		return 0;
+	windows = malloc((nd + 1) * sizeof(*windows));
+	if (!windows)
+		return sc_check_errf(c, -ENOMEM, "out of memory");
+	for (i = 0; i < nd; i++)
+		windows[i] = dups[i] >> 8;
+	r = collect(c, windows, sort_unique(windows, nd), &win, &shr);
+	for (i = 0; i < nd && !r; i++)
+		r = resolve_dup(c, &win, dups[i]);
+	for (i = 0; i < c->nshared && !r; i++)
+		r = resolve_shared(c, &shr, c->shared[i]);
+	free(win.v);
+	free(shr.v);
+	free(windows);
+	return r;
+}
+
+/* ------------------------------------------------------- allocation */
+
+static uint64_t popcount_bits(const uint64_t *w, uint64_t nbits)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < (nbits + 63) / 64; i++)
+		n += (uint64_t)__builtin_popcountll(w[i]);
+	return n;
+}
+
+/* Data chunks in [0, n): all minus chunk 0 and the areas below n. */
+static uint64_t data_chunks_below(const struct snapcow_check *c, uint64_t n)
+{
+	if (n < 2)
+		return 0;
+	return n - 1 - ((n - 2) / (c->epa + 1) + 1);
+}
+
+static int check_leaks(struct snapcow_check *c)
+{
+	uint64_t nf = c->next_free;
+
+	if (nf % (c->epa + 1) == SNAPCOW_HEADER_CHUNKS)
+		nf++;
+	c->next_free = nf;
+	/* Records a repair drops do not count: their chunks will be free. */
+	nf = MIN(c->good_next_free, c->cow_chunks);
+	c->leaked = data_chunks_below(c, nf) -
+		    MIN(data_chunks_below(c, nf),
+			popcount_bits(c->owned, c->cow_chunks));
+	if (!c->leaked)
+		return 0;
+	return sc_check_add(c, SNAPCOW_RULE_LEAKED_CHUNKS, NULL, c->leaked,
+			    false, "%llu of %llu data chunks below chunk %llu",
+			    (unsigned long long)c->leaked,
+			    (unsigned long long)data_chunks_below(c, nf),
+			    (unsigned long long)nf);
+}
+
+static int check_plan(struct snapcow_check *c)
+{
+	c->ndrops = sort_unique(c->drops, c->ndrops);
+	if (!c->exceptions || c->ndrops < c->exceptions)
+		return 0;
+	c->invalidate = true;
+	return sc_check_add(c, SNAPCOW_RULE_NOTHING_LEFT, NULL, c->exceptions,
+			    true, "all %llu records are damaged",
+			    (unsigned long long)c->exceptions);
+}
+
+static int check_records(struct snapcow_check *c)
+{
+	unsigned char *buf = malloc(c->chunk_bytes);
+	int r;
+
+	c->owned = calloc(c->cow_chunks / 64 + 1, sizeof(*c->owned));
+	if (!buf || !c->owned) {
+		free(buf);
+		return sc_check_errf(c, -ENOMEM,
+				     "cannot allocate a bitmap of %llu chunks",
+				     (unsigned long long)c->cow_chunks);
+	}
+	c->walked = true;
+	r = walk_list(c, buf);
+	if (!r)
+		r = check_next_area(c, buf);
+	free(buf);
+	if (!r)
+		r = check_collisions(c);
+	if (!r)
+		r = check_leaks(c);
+	/* The olds were only needed to find duplicates. */
+	free(c->olds);
+	c->olds = NULL;
+	c->cap_olds = c->nolds = 0;
+	return r ? r : check_plan(c);
+}
+
+SNAPCOW_EXPORT
+int snapcow_check(struct snapcow_dev *cow, const struct snapcow_check_opts *opts,
+		  struct snapcow_check **cp, char *err, size_t errlen)
+{
+	struct snapcow_check *c = calloc(1, sizeof(*c));
+	int r;
+
+	*cp = NULL;
+	if (!c)
+		return sc_errf(err, errlen, -ENOMEM, "out of memory");
+	c->cow = cow;
+	if (opts)
+		c->opts = *opts;
+	c->dev_bytes = snapcow_dev_size(cow);
+	r = check_header(c);
+	if (r > 0)
+		r = check_records(c);
+	if (r < 0) {
+		sc_errf(err, errlen, r, "%s: %s", snapcow_dev_path(cow),
+			c->err);
+		snapcow_check_free(c);
+		return r;
+	}
+	*cp = c;
+	return 0;
+}
+
+SNAPCOW_EXPORT
+void snapcow_check_free(struct snapcow_check *c)
+{
+	if (!c)
+		return;
+	free(c->olds);
+	free(c->owned);
+	free(c->shared);
+	free(c->f);
+	free(c->drops);
+	free(c);
+}
+
+SNAPCOW_EXPORT
+size_t snapcow_check_findings(const struct snapcow_check *c,
+			      const struct snapcow_finding **findings)
+{
+	*findings = c->f;
+	return c->nf;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_check_rule_count(const struct snapcow_check *c,
+				  unsigned int rule)
+{
+	return rule < SNAPCOW_RULE_COUNT ? c->per_rule[rule] : 0;
+}
+
+SNAPCOW_EXPORT
+void snapcow_check_get_summary(const struct snapcow_check *c,
+			       struct snapcow_check_summary *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->state = c->state;
+	s->chunk_size = c->cs;
+	s->chunk_size_inferred = c->cs_inferred;
+	s->cow_sectors = c->dev_bytes >> SNAPCOW_SECTOR_SHIFT;
+	for (i = 0; i < SNAPCOW_RULE_COUNT; i++)
+		s->by_severity[snapcow_rule_get(i)->severity] +=
+			c->per_rule[i];
+	for (i = 0; i < c->nf; i++)
+		s->fixable += c->f[i].fixable;
+	if (!c->walked)
+		return;
+	s->exceptions = c->exceptions;
+	s->areas = c->current_area + 1;
+	s->current_area = c->current_area;
+	s->current_committed = c->current_committed;
+	s->next_free = c->next_free;
+	s->sectors_allocated = c->next_free * c->cs;
+	s->metadata_sectors = (c->current_area + 1 + SNAPCOW_HEADER_CHUNKS) *
+			      c->cs;
+	s->leaked_chunks = c->leaked;
+	s->records_to_drop = c->ndrops;
+}

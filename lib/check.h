@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Internals of the checker (check.c), its kernel model (check-kmodel.c)
+ * and repair (repair.c).
+ */
+#ifndef SNAPCOW_CHECK_H
+#define SNAPCOW_CHECK_H
+
+#include "snapcow.h"
+
+enum sc_action {
+	SC_REPORT,
+	SC_FIX,
+};
+
+enum sc_action sc_check_action(const struct snapcow_finding *f, bool repair);
+
+/* A record with where it lives; g is its index on the list. */
+struct sc_rec {
+	uint64_t old_chunk;
+	uint64_t new_chunk;
+	uint64_t g;		/* area * epa + slot */
+};
+
+/* Stored findings are capped; counts per rule are not. */
+#define SC_MAX_FINDINGS_PER_RULE 1000
+
+struct snapcow_check {
+	struct snapcow_dev *cow;
+	struct snapcow_check_opts opts;
+	uint64_t dev_bytes;
+	struct snapcow_header hdr;
+	enum snapcow_state state;
+	uint32_t cs;			/* 0: no usable chunk size */
+	bool cs_inferred;
+	uint64_t chunk_bytes;
+	uint64_t epa;
+	uint64_t cow_chunks;
+	uint64_t origin_chunks;		/* 0: unknown */
+
+	/* The list, as the kernel loads it. */
+	bool walked;
+	uint64_t exceptions;
+	uint64_t current_area;
+	uint64_t current_committed;
+	uint64_t next_free;
+	bool end_past_device;
+	uint64_t leaked;
+	uint64_t good_records;		/* records no range rule drops */
+	uint64_t good_next_free;	/* one past their highest chunk */
+
+	/* Per-exception state: old chunks of in-range records, a bitmap. */
+	uint64_t *olds;
+	size_t nolds;
+	size_t cap_olds;
+	uint64_t *owned;		/* one bit per COW chunk */
+	uint64_t *shared;		/* new chunks seen twice, sorted */
+	size_t nshared;
+	size_t cap_shared;
+
+	/* Findings. */
+	struct snapcow_finding *f;
+	size_t nf;
+	size_t cap_f;
+	uint64_t per_rule[SNAPCOW_RULE_COUNT];
+
+	/* The repair plan. */
+	uint64_t *drops;		/* list indices (g), sorted, unique */
+	size_t ndrops;
+	size_t cap_drops;
+	bool fix_tail;			/* zero the current area's tail */
+	bool fix_next_area;		/* zero area current + 1 */
+	bool fix_header;		/* rewrite chunk 0 */
+	bool invalidate;
+
+	char err[SNAPCOW_ERRBUF_SIZE];
+};
+
+int sc_check_errf(struct snapcow_check *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Record a finding; @fmt fills its text. */
+int sc_check_add(struct snapcow_check *c, unsigned int rule,
+		 const struct sc_rec *rec, uint64_t count, bool fixable,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int sc_check_drop(struct snapcow_check *c, uint64_t g);
+uint64_t sc_check_area_offset(const struct snapcow_check *c, uint64_t area);
+
+/*
+ * The kernel's completed-exception table for the records of one hash
+ * window (old_chunk >> 8): dm_insert_exception() in list order, then
+ * dm_lookup_exception().  Returns 1 and the COW chunk the kernel serves
+ * for @chunk, or 0 when it serves none.
+ */
+int sc_kmodel_lookup(const struct sc_rec *recs, size_t n, uint64_t chunk,
+		     uint64_t *new_chunk);
+
+#endif /* SNAPCOW_CHECK_H */

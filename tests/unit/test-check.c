@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * snapcheck's library half: the kernel model of duplicate records, the
+ * rules on memory-backed COWs, and a crash after every write of a repair.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "tap.h"
+
+#define CS	8u			/* 4 KiB chunks */
+#define CB	(CS * 512u)
+#define EPA	(CB / 16u)
+#define CHUNKS	1200u
+
+static unsigned char *cow_new(unsigned int nrec)
+{
+	unsigned char *buf = calloc(CHUNKS, CB);
+	struct snapcow_header h = { SNAPCOW_MAGIC, 1, 1, CS };
+	uint64_t next = 2;
+
+	snapcow_header_encode(&h, buf);
+	for (unsigned int g = 0; g < nrec; g++) {
+		struct snapcow_record r = { 7 * g + 3, next++ };
+		uint64_t area = g / EPA;
+
+		snapcow_record_encode(buf + snapcow_area_chunk(CS, area) * CB,
+				      g % EPA, &r);
+		if (snapcow_chunk_is_metadata(CS, next))
+			next++;
+	}
+	return buf;
+}
+
+static void put(unsigned char *buf, uint64_t g, uint64_t old, uint64_t new)
+{
+	struct snapcow_record r = { old, new };
+
+	snapcow_record_encode(buf + snapcow_area_chunk(CS, g / EPA) * CB,
+			      g % EPA, &r);
+}
+
+static struct snapcow_check *check_mem(unsigned char *buf, bool rw,
+				       struct snapcow_dev **devp)
+{
+	struct snapcow_check *c = NULL;
+	char err[256];
+
+	snapcow_dev_open_memory(buf, (uint64_t)CHUNKS * CB, rw, "mem", devp);
+	ok(!snapcow_check(*devp, NULL, &c, err, sizeof(err)), "%s", err);
+	return c;
+}
+
+static uint64_t errors(struct snapcow_check *c)
+{
+	struct snapcow_check_summary s;
+
+	snapcow_check_get_summary(c, &s);
+	return s.by_severity[SNAPCOW_SEV_ERROR] +
+	       s.by_severity[SNAPCOW_SEV_FATAL];
+}
+
+static void test_kmodel(void)
+{
+	/* Plain duplicate: the later one lands behind, the first wins. */
+	struct sc_rec a[] = { { 10, 100, 0 }, { 10, 200, 1 } };
+	/* Later one extends a run that precedes the earlier: it wins. */
+	struct sc_rec b[] = { { 1000, 2, 0 }, { 1001, 30, 1 },
+			      { 1001, 3, 2 } };
+	/* "Insert before" into an entry behind the earlier: first wins. */
+	struct sc_rec d[] = { { 12, 102, 0 }, { 11, 500, 1 },
+			      { 11, 101, 2 } };
+	uint64_t n = 0;
+
+	ok(sc_kmodel_lookup(a, 2, 10, &n) == 1 && n == 100, "a: %llu",
+	   (unsigned long long)n);
+	ok(sc_kmodel_lookup(b, 3, 1001, &n) == 1 && n == 3, "b: %llu",
+	   (unsigned long long)n);
+	ok(sc_kmodel_lookup(b, 3, 1000, &n) == 1 && n == 2, "b0");
+	ok(sc_kmodel_lookup(d, 3, 11, &n) == 1 && n == 500, "d: %llu",
+	   (unsigned long long)n);
+	ok(sc_kmodel_lookup(d, 3, 13, &n) == 0, "d: 13 unmapped");
+}
+
+static void test_rules(void)
+{
+	unsigned char *buf = cow_new(40);
+	struct snapcow_dev *dev;
+	struct snapcow_check *c = check_mem(buf, false, &dev);
+
+	ok(c && errors(c) == 0, "good COW has errors");
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	put(buf, 5, 7 * 2 + 3, 7);	/* old of record 2, own chunk */
+	put(buf, 9, 99, 100000);
+	c = check_mem(buf, false, &dev);
+	ok_eq(snapcow_check_rule_count(c, SNAPCOW_RULE_DUP_OLD), 1, "dup");
+	ok_eq(snapcow_check_rule_count(c, SNAPCOW_RULE_NEW_PAST_END), 1,
+	      "past end");
+	ok(snapcow_check_rule_count(c, SNAPCOW_RULE_COUNT) == 0, "bad id");
+	for (unsigned int i = 0; i < SNAPCOW_RULE_COUNT; i++)
+		ok(snapcow_rule_get(i)->code && snapcow_rule_get(i)->name,
+		   "rule %u has no code", i);
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	free(buf);
+}
+
+/* A damaged COW whose repair compacts three areas and fixes the header. */
+static unsigned char *cow_damaged(void)
+{
+	unsigned char *buf = cow_new(3 * EPA + 20);
+
+	put(buf, 3, 5, 999999);
+	put(buf, EPA + 7, 7 * 2 + 3, 3000);	/* dup of record 2 */
+	buf[0] ^= 0xff;				/* magic */
+	return buf;
+}
+
+static int repair_mem(unsigned char *buf, uint64_t crash_at, const char *undo)
+{
+	struct snapcow_dev *dev;
+	struct snapcow_check *c = check_mem(buf, true, &dev);
+	char err[256];
+	int r;
+
+	if (crash_at != UINT64_MAX)
+		snapcow_dev_inject_fault(dev, SNAPCOW_FAULT_CRASH, crash_at);
+	r = snapcow_check_repair(c, undo, err, sizeof(err));
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	return r;
+}
+
+static void test_crash_every_write(void)
+{
+	size_t size = (size_t)CHUNKS * CB;
+	unsigned char *orig = cow_damaged(), *buf = malloc(size);
+	char undo[] = "/tmp/test-check-undo-XXXXXX";
+	struct snapcow_dev *dev;
+	struct snapcow_check *c;
+	int fd = mkstemp(undo), writes;
+	char err[256];
+
+	close(fd);
+	memcpy(buf, orig, size);
+	writes = repair_mem(buf, UINT64_MAX, undo);
+	ok(writes >= 5, "writes %d", writes);
+	c = check_mem(buf, false, &dev);
+	ok_eq(errors(c), 0, "clean after repair");
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	for (int n = 0; n < writes; n++) {
+		memcpy(buf, orig, size);
+		ok(repair_mem(buf, (uint64_t)n, undo) < 0, "crash %d", n);
+		/* Undo from the crashed state gives back the original. */
+		snapcow_dev_open_memory(buf, size, true, "mem", &dev);
+		unsigned char *crashed = malloc(size);
+
+		memcpy(crashed, buf, size);
+		ok(snapcow_check_undo(dev, undo, err, sizeof(err)) >= 0,
+		   "undo %d: %s", n, err);
+		ok(!memcmp(buf, orig, size), "undo %d differs", n);
+		snapcow_dev_close(dev);
+		/* And the crashed state repairs to clean. */
+		memcpy(buf, crashed, size);
+		free(crashed);
+		ok(repair_mem(buf, UINT64_MAX, undo) >= 0, "re-repair %d", n);
+		c = check_mem(buf, false, &dev);
+		ok_eq(errors(c), 0, "crash %d: errors after re-repair", n);
+		snapcow_check_free(c);
+		snapcow_dev_close(dev);
+	}
+	unlink(undo);
+	free(buf);
+	free(orig);
+}
+
+int main(void)
+{
+	plan(3);
+	run(test_kmodel);
+	run(test_rules);
+	run(test_crash_every_write);
+	return done();
+}
