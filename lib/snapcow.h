@@ -81,6 +81,12 @@ int snapcow_dev_flush(struct snapcow_dev *dev);
 int snapcow_dev_resize(struct snapcow_dev *dev, uint64_t size);
 /* Drop the page cache for the device (posix_fadvise DONTNEED). */
 int snapcow_dev_drop_cache(struct snapcow_dev *dev);
+/*
+ * Start reading @len bytes at @offset into the page cache without
+ * waiting (posix_fadvise WILLNEED); a hint, a no-op for memory devices.
+ */
+int snapcow_dev_readahead(struct snapcow_dev *dev, uint64_t offset,
+			  uint64_t len);
 
 /*
  * libblkid probe.  Returns 1 and fills @type (e.g. "ext4",
@@ -266,6 +272,65 @@ int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
 		   struct snapcow_dev *out, snapcow_progress_fn progress,
 		   void *ctx);
 
+/* -------------------------------------------------------------- merge */
+
+/*
+ * Merge a snapshot back into its origin offline, as the kernel's
+ * snapshot-merge target does: from the list's last record backwards, one
+ * run of consecutive records (within an area) at a time, copied from the
+ * COW to the origin, the origin flushed, then the records zeroed and the
+ * area written with PREFLUSH|FUA.  Every step is durable on its own: a
+ * merge stopped anywhere resumes, after a fresh load, from the records
+ * still on disk (copying a run again is harmless).
+ */
+struct snapcow_merge_opts {
+	/*
+	 * Other snapshots of the origin: merge writes go through
+	 * snapcow_origin_write(), so their images are kept.
+	 */
+	struct snapcow_store *const *others;
+	unsigned int nothers;
+	/*
+	 * Optional undo: a snapshot of the origin as it was before the
+	 * merge (loaded for writing, the merging store's chunk size).  The
+	 * merge refuses to start unless every chunk it will overwrite fits
+	 * (see snapcow_merge_backup_bytes), so it can never overflow.
+	 */
+	struct snapcow_store *backup;
+	/* Called after each step with chunks merged / chunks at start. */
+	snapcow_progress_fn progress;
+	/*
+	 * Called before each step's copy with the run about to be merged
+	 * (origin chunks old_chunk.. from COW chunks new_chunk..); a
+	 * non-zero return stops the merge and is returned.
+	 */
+	snapcow_run_fn step;
+	void *ctx;			/* for progress and step */
+	uint64_t max_steps;		/* 0: to the end; else stop after */
+};
+
+struct snapcow_merge_result {
+	uint64_t steps;			/* runs merged */
+	uint64_t chunks;		/* records merged */
+	uint64_t bytes;			/* written to the origin */
+	bool complete;			/* the list is empty */
+};
+
+/*
+ * Merge @s into @origin (both writable).  Returns 0 (with @res, which may
+ * be NULL, filled in) or a negative errno with the reason in
+ * snapcow_store_error(@s).  A NEW or empty store is complete at once; an
+ * invalid one is refused (-EINVAL), as the kernel refuses it.
+ */
+int snapcow_merge(struct snapcow_dev *origin, struct snapcow_store *s,
+		  const struct snapcow_merge_opts *opts,
+		  struct snapcow_merge_result *res);
+/*
+ * Bytes a fresh backup COW (the chunk size of @s) needs to hold every
+ * chunk a merge of @s overwrites: (chunks + areas + 2) chunks.
+ */
+uint64_t snapcow_merge_backup_bytes(const struct snapcow_store *s);
+
 /* ------------------------------------------------------------- status */
 
 struct json_object;
@@ -349,6 +414,12 @@ struct snapcow_finding {
 
 struct snapcow_check_opts {
 	uint64_t origin_bytes;		/* 0: origin unknown */
+	/*
+	 * Optional, for check and repair: bytes of metadata read (check)
+	 * or written (repair) so far, and the total expected.
+	 */
+	snapcow_progress_fn progress;
+	void *ctx;			/* for progress */
 };
 
 struct snapcow_check_summary {
@@ -375,7 +446,7 @@ struct snapcow_check;
  * Check the COW on @cow (read-only access is enough).  Returns 0 with
  * *@cp set, whatever was found, or a negative errno when the device could
  * not be read (then @err says why).  Memory: about 8 bytes per exception
- * plus one bit per COW chunk.
+ * (16 at most, briefly, while they are sorted) plus one bit per COW chunk.
  */
 int snapcow_check(struct snapcow_dev *cow, const struct snapcow_check_opts *opts,
 		  struct snapcow_check **cp, char *err, size_t errlen);
@@ -400,12 +471,23 @@ void snapcow_check_get_summary(const struct snapcow_check *c,
 int snapcow_check_repair(struct snapcow_check *c, const char *undo_path,
 			 char *err, size_t errlen);
 /*
+ * The same with the undo file on @undo, opened for writing by the caller
+ * (a memory device for tests and fuzzing): written from offset 0 and
+ * flushed, grown when it is a regular file; -ENOSPC when it is too small.
+ * Syncing its directory is the caller's business.
+ */
+int snapcow_check_repair_dev(struct snapcow_check *c, struct snapcow_dev *undo,
+			     char *err, size_t errlen);
+/*
  * Put back what a repair changed, from its undo file.  Refuses (-ESTALE)
  * unless the device has the size recorded and every chunk recorded holds
  * either its old or its repaired contents.  Returns the chunks restored.
  */
 int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
 		       char *err, size_t errlen);
+/* The same, reading the undo file from @undo. */
+int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
+			   char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

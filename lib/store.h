@@ -37,4 +37,13 @@ int sc_store_errf(struct snapcow_store *s, int err, const char *fmt, ...)
 int sc_store_read_area(struct snapcow_store *s, uint64_t area, void *buf);
 uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area);
 
+/*
+ * Merge (store-merge.c), as persistent_prepare_merge/commit_merge: the
+ * run ending at the list's last record (its length, 0 when done), then
+ * drop those @n records durably once the origin holds their data.
+ */
+int sc_store_prepare_merge(struct snapcow_store *s, uint64_t *last_old,
+			   uint64_t *last_new);
+int sc_store_commit_merge(struct snapcow_store *s, uint64_t n);
+
 #endif /* SNAPCOW_STORE_H */

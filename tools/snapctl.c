@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "print the kernel's status line, IMA or JSON" },
 	{ "write", cmd_write, "write to the origin or snapshot, with COW" },
 	{ "export", cmd_export, "write the snapshot's image to a file" },
+	{ "merge", cmd_merge, "merge the snapshot back into its origin" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

@@ -8,5 +8,6 @@ int cmd_create(int argc, const char **argv);
 int cmd_status(int argc, const char **argv);
 int cmd_write(int argc, const char **argv);
 int cmd_export(int argc, const char **argv);
+int cmd_merge(int argc, const char **argv);
 
 #endif /* SNAPCOW_SNAPCTL_H */

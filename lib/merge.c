@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Offline snapshot merge, step for step what dm-snap.c's
+ * snapshot_merge_next_chunks() and merge_callback() do: take the run at
+ * the list's end (store-merge.c), write it to the origin through the
+ * engine, so that every other snapshot of the origin (and the undo
+ * backup) copies out what is overwritten first, flush the origin, then
+ * commit the merge in the COW.  Nothing is dropped from the COW before
+ * the origin holds it durably, so a merge stopped anywhere resumes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dev.h"
+#include "store.h"
+#include "util.h"
+
+/* Big enough for few syscalls, small enough for a run of 65536 chunks. */
+#define MERGE_BUF_BYTES	((uint64_t)1 << 20)
+
+struct merge {
+	struct snapcow_dev *origin;
+	struct snapcow_store *s;
+	const struct snapcow_merge_opts *opts;
+	struct snapcow_store **snaps;	/* others, then the backup */
+	unsigned int nsnaps;
+	unsigned char *buf;
+	uint64_t buf_bytes;
+	uint64_t total;			/* records at the start */
+	struct snapcow_merge_result res;
+};
+
+SNAPCOW_EXPORT
+uint64_t snapcow_merge_backup_bytes(const struct snapcow_store *s)
+{
+	uint64_t chunks = s->exceptions;
+	/* A full last area needs the next one zeroed on the device. */
+	uint64_t areas = chunks / s->epa + 1;
+
+	return (chunks + areas + 2) * s->chunk_bytes;
+}
+
+static int merge_distinct(struct merge *m, struct snapcow_dev *dev,
+			  const char *role)
+{
+	struct snapcow_store *s = m->s;
+
+	if (snapcow_dev_same(dev, m->origin) || snapcow_dev_same(dev, s->cow))
+		return sc_store_errf(s, -EINVAL,
+				     "%s (%s) is the origin or the COW being merged",
+				     snapcow_dev_path(dev), role);
+	return 0;
+}
+
+struct need_ctx {
+	const struct snapcow_store *backup;
+	uint64_t need;
+};
+
+static int count_unsaved(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
+			 uint64_t count)
+{
+	struct need_ctx *nc = ctx;
+	uint64_t c, dummy;
+
+	(void)new_chunk;
+	for (c = old_chunk; c - old_chunk < count; c++)
+		if (!snapcow_store_lookup(nc->backup, c, &dummy))
+			nc->need++;
+	return 0;
+}
+
+/* Allocate @need chunks on paper, as snapcow_store_alloc and commit do. */
+static bool backup_has_room(const struct snapcow_store *b, uint64_t need)
+{
+	uint64_t sectors = snapcow_dev_size(b->cow) >> SNAPCOW_SECTOR_SHIFT;
+	uint64_t nf = b->next_free, used = b->current_committed;
+	uint64_t area = b->current_area;
+
+	for (; need; need--) {
+		if ((nf + 1) * b->cs > sectors)
+			return false;
+		if (++nf % (b->epa + 1) == SNAPCOW_HEADER_CHUNKS)
+			nf++;
+		if (++used < b->epa)
+			continue;
+		if (snapcow_area_chunk(b->cs, ++area) >= b->cow_chunks)
+			return false;
+		used = 0;
+	}
+	return true;
+}
+
+static int merge_check_backup(struct merge *m, struct snapcow_store *b)
+{
+	struct snapcow_store *s = m->s;
+	struct need_ctx nc = { b, 0 };
+	int r = merge_distinct(m, b->cow, "backup");
+
+	if (r)
+		return r;
+	if (b->state == SNAPCOW_STATE_INVALID || !(b->flags &
+						   SNAPCOW_STORE_WRITE))
+		return sc_store_errf(s, -EINVAL,
+				     "%s: backup is %s", snapcow_dev_path(b->cow),
+				     b->state == SNAPCOW_STATE_INVALID ?
+				     "invalid" : "loaded read-only");
+	if (b->cs != s->cs)
+		return sc_store_errf(s, -EINVAL,
+				     "%s: backup chunk size %u differs from the snapshot's %u",
+				     snapcow_dev_path(b->cow), b->cs, s->cs);
+	sc_table_foreach(s->table, count_unsaved, &nc);
+	if (!backup_has_room(b, nc.need))
+		return sc_store_errf(s, -ENOSPC,
+				     "%s: backup cannot hold the %llu chunks the merge overwrites (needs %llu bytes when new)",
+				     snapcow_dev_path(b->cow),
+				     (unsigned long long)nc.need,
+				     (unsigned long long)snapcow_merge_backup_bytes(s));
+	return 0;
+}
+
+static int merge_setup(struct merge *m)
+{
+	const struct snapcow_merge_opts *o = m->opts;
+	struct snapcow_store *s = m->s;
+	unsigned int i;
+	int r;
+
+	if (!snapcow_dev_is_writable(m->origin))
+		return sc_store_errf(s, -EBADF, "%s: origin opened read-only",
+				     snapcow_dev_path(m->origin));
+	if (snapcow_dev_same(m->origin, s->cow))
+		return sc_store_errf(s, -EINVAL,
+				     "%s: the COW is the origin",
+				     snapcow_dev_path(s->cow));
+	m->snaps = calloc(o->nothers + 1u, sizeof(*m->snaps));
+	m->buf_bytes = MAX(s->chunk_bytes, MERGE_BUF_BYTES);
+	m->buf = malloc(m->buf_bytes);
+	if (!m->snaps || !m->buf)
+		return sc_store_errf(s, -ENOMEM, "out of memory");
+	for (i = 0; i < o->nothers; i++) {
+		r = merge_distinct(m, o->others[i]->cow, "other snapshot");
+		if (r)
+			return r;
+		m->snaps[m->nsnaps++] = o->others[i];
+	}
+	if (!o->backup)
+		return 0;
+	r = merge_check_backup(m, o->backup);
+	if (r)
+		return r;
+	m->snaps[m->nsnaps++] = o->backup;
+	return 0;
+}
+
+/* dm-snap.c clips the copy at the origin's end; a COW chunk must exist. */
+static int merge_check_run(struct merge *m, uint64_t old_chunk,
+			   uint64_t new_chunk, uint64_t n)
+{
+	struct snapcow_store *s = m->s;
+	uint64_t size = snapcow_dev_size(m->origin);
+
+	if (old_chunk >= (size + s->chunk_bytes - 1) / s->chunk_bytes)
+		return sc_store_errf(s, -ERANGE,
+				     "%s: record %llu -> %llu: origin chunk past the origin's end (%llu bytes); run snapcheck",
+				     snapcow_dev_path(s->cow),
+				     (unsigned long long)old_chunk,
+				     (unsigned long long)new_chunk,
+				     (unsigned long long)size);
+	if (new_chunk >= s->cow_chunks || n > s->cow_chunks - new_chunk)
+		return sc_store_errf(s, -ERANGE,
+				     "%s: record %llu -> %llu: COW chunk past the COW's end; run snapcheck",
+				     snapcow_dev_path(s->cow),
+				     (unsigned long long)old_chunk,
+				     (unsigned long long)new_chunk);
+	return 0;
+}
+
+static int merge_piece(struct merge *m, uint64_t src, uint64_t dst,
+		       size_t len)
+{
+	struct snapcow_store *s = m->s;
+	int r;
+
+	r = snapcow_dev_read(s->cow, m->buf, len, src);
+	if (r)
+		return sc_store_errf(s, r, "reading COW: %s",
+				     snapcow_dev_error(s->cow));
+	r = snapcow_origin_write(m->origin, m->snaps, m->nsnaps, m->buf, len,
+				 dst);
+	if (r)
+		return sc_store_errf(s, r, "writing origin: %s",
+				     snapcow_dev_error(m->origin));
+	m->res.bytes += len;
+	return 0;
+}
+
+/* Copy the run to the origin; only the bytes that lie on the origin. */
+static int merge_copy(struct merge *m, uint64_t old_chunk, uint64_t new_chunk,
+		      uint64_t n)
+{
+	uint64_t cb = m->s->chunk_bytes;
+	uint64_t dst = old_chunk * cb, src = new_chunk * cb;
+	uint64_t len = MIN(n * cb, snapcow_dev_size(m->origin) - dst);
+	uint64_t done, piece;
+	int r = 0;
+
+	for (done = 0; done < len && !r; done += piece) {
+		piece = MIN(m->buf_bytes, len - done);
+		r = merge_piece(m, src + done, dst + done, piece);
+	}
+	return r;
+}
+
+/* A backup that lost its undo data must stop the merge. */
+static int merge_check_after(struct merge *m)
+{
+	struct snapcow_store *b = m->opts->backup;
+
+	if (!b || b->state != SNAPCOW_STATE_INVALID)
+		return 0;
+	return sc_store_errf(m->s, -ENOSPC,
+			     "%s: backup invalidated: merge stopped",
+			     snapcow_dev_path(b->cow));
+}
+
+/* One snapshot_merge_next_chunks() + merge_callback(): 1 done, 0 end. */
+static int merge_step(struct merge *m)
+{
+	const struct snapcow_merge_opts *o = m->opts;
+	struct snapcow_store *s = m->s;
+	uint64_t last_old, last_new, first_old, first_new, n;
+	int r;
+
+	r = sc_store_prepare_merge(s, &last_old, &last_new);
+	if (r <= 0)
+		return r;
+	n = (uint64_t)r;
+	first_old = last_old + 1 - n;
+	first_new = last_new + 1 - n;
+	r = merge_check_run(m, first_old, first_new, n);
+	if (!r && o->step)
+		r = o->step(o->ctx, first_old, first_new, n);
+	r = r ?: merge_copy(m, first_old, first_new, n);
+	r = r ?: merge_check_after(m);
+	if (!r && (r = snapcow_dev_flush(m->origin)))
+		sc_store_errf(s, r, "flushing origin: %s",
+			      snapcow_dev_error(m->origin));
+	r = r ?: sc_store_commit_merge(s, n);
+	if (r)
+		return r;
+	m->res.steps++;
+	m->res.chunks += n;
+	if (o->progress)
+		o->progress(o->ctx, m->res.chunks, m->total);
+	return 1;
+}
+
+static int merge_run(struct merge *m)
+{
+	uint64_t max = m->opts->max_steps;
+	int r;
+
+	m->total = m->s->exceptions;
+	do {
+		if (max && m->res.steps >= max)
+			return 0;
+		r = merge_step(m);
+	} while (r > 0);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_merge(struct snapcow_dev *origin, struct snapcow_store *s,
+		  const struct snapcow_merge_opts *opts,
+		  struct snapcow_merge_result *res)
+{
+	static const struct snapcow_merge_opts none;
+	struct merge m = { .origin = origin, .s = s,
+			   .opts = opts ? opts : &none };
+	int r;
+
+	s->err[0] = '\0';
+	r = merge_setup(&m);
+	r = r ?: merge_run(&m);
+	m.res.complete = !r && (s->state == SNAPCOW_STATE_NEW ||
+				(!s->current_area && !s->current_committed));
+	free(m.buf);
+	free(m.snaps);
+	if (res)
+		*res = m.res;
+	return r;
+}

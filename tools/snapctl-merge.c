@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * snapctl merge: merge a snapshot back into its origin offline, as the
+ * kernel's snapshot-merge target does, crash-safe and resumable.  Other
+ * snapshots of the origin keep their images; --backup keeps the
+ * origin's overwritten chunks in a new COW so the merge can be undone.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common.h"
+#include "snapctl.h"
+
+#define RULE_ONE_ROLE	"a merge needs each device in one role only"
+
+static const struct cli cli = {
+	.cmd = "snapctl merge",
+	.args = "[OPTION...] ORIGIN COW",
+	.summary = "Merge the snapshot on COW back into ORIGIN, as the "
+		   "kernel's snapshot-merge target\ndoes: afterwards ORIGIN "
+		   "holds the snapshot's image and COW is empty.  Crash-safe:"
+		   "\nrun the same command again to resume an interrupted "
+		   "merge.",
+	.details = "The merge overwrites the origin's newer data in every "
+		   "merged chunk.  Give\n--backup BACKUP_COW to keep it (a "
+		   "snapshot of the origin before the merge,\nread back with "
+		   "'snapctl export ORIGIN BACKUP_COW OUT'), or --yes to "
+		   "merge\nwithout one.  Pass every other snapshot of ORIGIN "
+		   "with --snapshot: merge\nwrites copy into them first, as "
+		   "the kernel's origin writes do.\n",
+};
+
+struct merge_opts {
+	int yes;
+	int progress;
+	int json;
+	char *backup;
+	char **snapshots;	/* POPT_ARG_ARGV: strdup'd, NULL-ended */
+};
+
+struct merge_devs {
+	struct snapcow_dev *origin;
+	struct snapcow_dev *cow;
+	struct snapcow_store *store;
+	struct snapcow_dev *backup_dev;
+	struct snapcow_store *backup;
+	struct snapcow_dev **other_devs;
+	struct snapcow_store **others;
+	unsigned int nothers;
+	bool backup_resumed;
+};
+
+/* Every device once: compared by inode, before the exclusive opens. */
+static int check_all_distinct(const char *const *paths,
+			      const char *const *roles, unsigned int n)
+{
+	struct stat st;
+	unsigned int i, j;
+	int r = 0;
+
+	for (i = 0; i < n && !r; i++)
+		for (j = i + 1; j < n && !r; j++) {
+			if (stat(paths[i], &st) < 0 ||
+			    stat(paths[j], &st) < 0)
+				continue;
+			r = check_paths_distinct(paths[i], roles[i], paths[j],
+						 roles[j], RULE_ONE_ROLE);
+		}
+	return r;
+}
+
+static int check_paths(const char **args, const struct merge_opts *o)
+{
+	unsigned int n = 0, i;
+	const char **paths, **roles;
+	int r;
+
+	for (i = 0; o->snapshots && o->snapshots[i]; i++)
+		;
+	paths = calloc(i + 3, sizeof(*paths));
+	roles = calloc(i + 3, sizeof(*roles));
+	if (!paths || !roles) {
+		error_msg("%s", strerror(ENOMEM));
+		r = -ENOMEM;
+		goto out;
+	}
+	paths[n] = args[0];
+	roles[n++] = "origin";
+	paths[n] = args[1];
+	roles[n++] = "COW";
+	if (o->backup) {
+		paths[n] = o->backup;
+		roles[n++] = "backup";
+	}
+	for (i = 0; o->snapshots && o->snapshots[i]; i++) {
+		paths[n] = o->snapshots[i];
+		roles[n++] = "other snapshot";
+	}
+	r = check_all_distinct(paths, roles, n);
+out:
+	free(paths);
+	free(roles);
+	return r;
+}
+
+static int open_main(const char **args, struct merge_devs *d)
+{
+	unsigned int rw = SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL;
+	int r;
+
+	r = open_dev(args[0], rw, &d->origin);
+	r = r ?: open_dev(args[1], rw, &d->cow);
+	r = r ?: check_distinct(d->origin, "origin", d->cow, "COW",
+				RULE_COW_ON_ORIGIN);
+	r = r ?: load_store(d->cow, 0, SNAPCOW_STORE_WRITE, &d->store);
+	if (r < 0 || snapcow_store_valid(d->store))
+		return r;
+	error_msg("%s: snapshot is invalid: the kernel refuses to merge it, "
+		  "its image is lost", args[1]);
+	return -EIO;
+}
+
+static int open_others(char **paths, struct merge_devs *d)
+{
+	unsigned int n = 0, i;
+	int r = 0;
+
+	while (paths && paths[n])
+		n++;
+	d->other_devs = calloc(n + 1, sizeof(*d->other_devs));
+	d->others = calloc(n + 1, sizeof(*d->others));
+	if (!d->other_devs || !d->others) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && !r; i++) {
+		r = open_dev(paths[i], SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL,
+			     &d->other_devs[i]);
+		if (r)
+			break;
+		d->nothers++;
+		r = check_distinct(d->other_devs[i], "other snapshot",
+				   d->origin, "origin", RULE_ONE_ROLE);
+		r = r ?: check_distinct(d->other_devs[i], "other snapshot",
+					d->cow, "COW", RULE_ONE_ROLE);
+		r = r ?: load_store(d->other_devs[i], 0, SNAPCOW_STORE_WRITE,
+				    &d->others[i]);
+		if (!r && !snapcow_store_valid(d->others[i]))
+			warn_msg("%s: snapshot is invalid: nothing is copied "
+				 "into it", paths[i]);
+	}
+	return r;
+}
+
+/* A new regular file, or an empty one, is ours to size. */
+static int size_backup(const char *path, uint64_t need, bool *fresh)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	*fresh = stat(path, &st) < 0 ||
+		 (S_ISREG(st.st_mode) && st.st_size == 0);
+	if (!*fresh)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)need) < 0) {
+		r = -errno;
+		error_msg("%s: cannot make it a %" PRIu64 "-byte backup: %s",
+			  path, need, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Anything but a COW (or nothing) on an existing backup is user data. */
+static int check_backup_signature(struct snapcow_dev *dev)
+{
+	char type[64];
+	int r = snapcow_dev_probe(dev, type, sizeof(type));
+
+	if (r <= 0 || !strcmp(type, "DM_snapshot_cow"))
+		return r < 0 ? r : 0;
+	error_msg("%s: holds a %s signature: refusing to use it as a backup; "
+		  "name a new file", snapcow_dev_path(dev), type);
+	return -EEXIST;
+}
+
+static int format_backup(struct merge_devs *d, const char *path)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	int r;
+
+	r = snapcow_store_format(d->backup_dev,
+				 snapcow_store_chunk_size(d->store), err,
+				 sizeof(err));
+	if (r < 0) {
+		lib_error(r, err, "%s: cannot format the backup", path);
+		return r;
+	}
+	snapcow_store_free(d->backup);
+	d->backup = NULL;
+	return load_store(d->backup_dev, 0, SNAPCOW_STORE_WRITE, &d->backup);
+}
+
+/*
+ * A backup that already holds a COW is the one an interrupted merge
+ * left: it is loaded, never formatted, so the chunks it saved survive.
+ */
+static int open_backup(const char *path, struct merge_devs *d)
+{
+	uint64_t need = snapcow_merge_backup_bytes(d->store);
+	struct snapcow_store_info info;
+	unsigned int i;
+	bool fresh;
+	int r;
+
+	r = size_backup(path, need, &fresh);
+	r = r ?: open_dev(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL |
+			  SNAPCOW_DEV_CREATE, &d->backup_dev);
+	r = r ?: check_distinct(d->backup_dev, "backup", d->origin, "origin",
+				RULE_ONE_ROLE);
+	r = r ?: check_distinct(d->backup_dev, "backup", d->cow, "COW",
+				RULE_ONE_ROLE);
+	for (i = 0; i < d->nothers && !r; i++)
+		r = check_distinct(d->backup_dev, "backup", d->other_devs[i],
+				   "other snapshot", RULE_ONE_ROLE);
+	r = r ?: (fresh ? 0 : check_backup_signature(d->backup_dev));
+	r = r ?: load_store(d->backup_dev, 0, SNAPCOW_STORE_WRITE, &d->backup);
+	if (r < 0)
+		return r;
+	snapcow_store_get_info(d->backup, &info);
+	if (info.state == SNAPCOW_STATE_NEW)
+		return format_backup(d, path);
+	if (info.state == SNAPCOW_STATE_INVALID) {
+		error_msg("%s: backup COW is invalid: it cannot keep the "
+			  "origin's data; name a new file", path);
+		return -EIO;
+	}
+	d->backup_resumed = true;
+	if (verbosity >= 0)
+		fprintf(stderr, "%s: %s: resuming with the backup left by an "
+			"interrupted merge (%" PRIu64 " chunks saved)\n",
+			prog_name, path, info.exceptions);
+	return 0;
+}
+
+static void close_all(struct merge_devs *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nothers; i++) {
+		snapcow_store_free(d->others[i]);
+		snapcow_dev_close(d->other_devs[i]);
+	}
+	free(d->others);
+	free(d->other_devs);
+	snapcow_store_free(d->backup);
+	snapcow_dev_close(d->backup_dev);
+	snapcow_store_free(d->store);
+	snapcow_dev_close(d->cow);
+	snapcow_dev_close(d->origin);
+}
+
+/* The bar counts bytes: chunks times the chunk size. */
+struct merge_bar {
+	struct progress bar;
+	uint64_t chunk_bytes;
+};
+
+static void merge_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct merge_bar *mb = ctx;
+
+	progress_update(&mb->bar, done * mb->chunk_bytes,
+			total * mb->chunk_bytes);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void warn_invalidated(const struct merge_devs *d, const bool *before)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nothers; i++)
+		if (before[i] && !snapcow_store_valid(d->others[i]))
+			warn_msg("%s: COW full: snapshot invalidated, as the "
+				 "kernel does on overflow",
+				 snapcow_dev_path(d->other_devs[i]));
+}
+
+static int do_merge(struct merge_devs *d, const struct merge_opts *o,
+		    struct snapcow_merge_result *res)
+{
+	struct merge_bar mb = {
+		.chunk_bytes = (uint64_t)snapcow_store_chunk_size(d->store) *
+			       SNAPCOW_SECTOR_SIZE,
+	};
+	struct snapcow_merge_opts mo = {
+		.others = d->others, .nothers = d->nothers,
+		.backup = d->backup, .progress = merge_progress, .ctx = &mb,
+	};
+	bool *valid = calloc(d->nothers + 1, sizeof(*valid));
+	unsigned int i;
+	int r;
+
+	if (!valid) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (i = 0; i < d->nothers; i++)
+		valid[i] = snapcow_store_valid(d->others[i]);
+	progress_init(&mb.bar, "merge", o->progress && !o->json);
+	r = snapcow_merge(d->origin, d->store, &mo, res);
+	progress_done(&mb.bar);
+	warn_invalidated(d, valid);
+	free(valid);
+	if (r < 0) {
+		lib_error(r, snapcow_store_error(d->store), "%s: merge failed",
+			  snapcow_dev_path(d->cow));
+		error_msg("%s: %" PRIu64 " chunks merged before the failure; "
+			  "run the same command again to resume",
+			  snapcow_dev_path(d->cow), res->chunks);
+	}
+	return r;
+}
+
+static struct json_object *summary_json(const struct merge_devs *d,
+					const struct snapcow_merge_result *res,
+					const char *status, double secs)
+{
+	struct json_object *j = json_object_new_object(), *a;
+	unsigned int i;
+
+	json_object_object_add(j, "origin", json_object_new_string(
+				       snapcow_dev_path(d->origin)));
+	json_object_object_add(j, "cow", json_object_new_string(
+				       snapcow_dev_path(d->cow)));
+	json_object_object_add(j, "backup", d->backup_dev ?
+			       json_object_new_string(snapcow_dev_path(
+					       d->backup_dev)) : NULL);
+	json_object_object_add(j, "backup_resumed",
+			       json_object_new_boolean(d->backup_resumed));
+	a = json_object_new_array();
+	for (i = 0; i < d->nothers; i++)
+		json_object_array_add(a, json_object_new_string(
+					      snapcow_dev_path(d->other_devs[i])));
+	json_object_object_add(j, "other_snapshots", a);
+	json_object_object_add(j, "chunk_size_sectors", json_object_new_int64(
+				       snapcow_store_chunk_size(d->store)));
+	json_object_object_add(j, "chunks_merged",
+			       json_object_new_int64((int64_t)res->chunks));
+	json_object_object_add(j, "steps",
+			       json_object_new_int64((int64_t)res->steps));
+	json_object_object_add(j, "bytes_written",
+			       json_object_new_int64((int64_t)res->bytes));
+	json_object_object_add(j, "complete",
+			       json_object_new_boolean(res->complete));
+	json_object_object_add(j, "seconds", json_object_new_double(secs));
+	json_object_object_add(j, "status", json_object_new_string(status));
+	return j;
+}
+
+static int report(const struct merge_devs *d, const struct merge_opts *o,
+		  const struct snapcow_merge_result *res, double secs)
+{
+	char status[128], size[32];
+
+	snapcow_status_line(d->store, status, sizeof(status));
+	if (o->json)
+		return print_json(summary_json(d, res, status, secs));
+	if (verbosity >= 0)
+		printf("%s: merged %" PRIu64 " chunks (%s) in %" PRIu64
+		       " steps into %s in %.2f s; status now %s\n",
+		       snapcow_dev_path(d->cow), res->chunks,
+		       format_size(res->bytes, size, sizeof(size)),
+		       res->steps, snapcow_dev_path(d->origin), secs, status);
+	return 0;
+}
+
+/* Nothing to merge: exit 0 and say so. */
+static bool nothing_to_do(const struct merge_devs *d,
+			  const struct merge_opts *o)
+{
+	struct snapcow_store_info info;
+	struct snapcow_merge_result res = { .complete = true };
+
+	snapcow_store_get_info(d->store, &info);
+	if (info.state != SNAPCOW_STATE_NEW && info.exceptions)
+		return false;
+	if (o->json)
+		report(d, o, &res, 0);
+	else if (verbosity >= 0)
+		printf("%s: %s: nothing to merge\n", snapcow_dev_path(d->cow),
+		       info.state == SNAPCOW_STATE_NEW ? "new COW" :
+		       "no exceptions");
+	return true;
+}
+
+static int refuse_without_undo(const struct merge_devs *d)
+{
+	struct snapcow_store_info info;
+
+	snapcow_store_get_info(d->store, &info);
+	error_msg("%s: refusing to merge without --backup or --yes: the "
+		  "origin's newer data in the %" PRIu64 " merged chunks "
+		  "would be overwritten for good.  Give --backup BACKUP_COW "
+		  "to keep it (undo with 'snapctl export ORIGIN BACKUP_COW "
+		  "OUT'), or --yes to merge anyway",
+		  snapcow_dev_path(d->cow), info.exceptions);
+	return -EPERM;
+}
+
+static int run(const char **args, const struct merge_opts *o)
+{
+	struct merge_devs d = { 0 };
+	struct snapcow_merge_result res = { 0 };
+	double t0 = now();
+	int r;
+
+	r = check_paths(args, o);
+	r = r ?: open_main(args, &d);
+	if (r < 0 || nothing_to_do(&d, o))
+		goto out;
+	if (!o->yes && !o->backup) {
+		r = refuse_without_undo(&d);
+		goto out;
+	}
+	r = open_others(o->snapshots, &d);
+	r = r ?: (o->backup ? open_backup(o->backup, &d) : 0);
+	r = r ?: do_merge(&d, o, &res);
+	if (r < 0)
+		goto out;
+	if (o->backup)
+		r = snapcow_dev_flush(d.backup_dev);
+	r = r ?: report(&d, o, &res, now() - t0);
+out:
+	close_all(&d);
+	return r;
+}
+
+int cmd_merge(int argc, const char **argv)
+{
+	struct merge_opts o = { .progress = 1 };
+	const char **args;
+	int n, rc;
+	struct poptOption options[] = {
+		{ "yes", 'y', POPT_ARG_NONE, &o.yes, 0,
+		  "merge without a backup: the origin's newer data in the "
+		  "merged chunks is lost", NULL },
+		{ "backup", 'b', POPT_ARG_STRING, &o.backup, OPT_STRING,
+		  "keep the origin's overwritten chunks in a new COW "
+		  "(created, or resumed)", "BACKUP_COW" },
+		{ "snapshot", 's', POPT_ARG_ARGV, &o.snapshots, 0,
+		  "another snapshot of ORIGIN to keep (repeatable)", "COW2" },
+		{ "progress", 'p', POPT_ARG_VAL, &o.progress, 1,
+		  "draw a progress bar when stderr is a terminal (default)",
+		  NULL },
+		{ "no-progress", '\0', POPT_ARG_VAL, &o.progress, 0,
+		  "never draw a progress bar", NULL },
+		{ "json", 'j', POPT_ARG_NONE, &o.json, 0,
+		  "print the summary as a JSON document", NULL },
+		COMMON_OPTIONS,
+		POPT_TABLEEND
+	};
+	poptContext ctx = poptGetContext(NULL, argc, argv, options, 0);
+
+	rc = cli_parse(ctx, &cli, options);
+	if (rc >= 0)
+		goto out;
+	args = cli_args(ctx, &n);
+	if (n != 2) {
+		rc = usage_error(&cli, n > 2 ? "too many arguments" :
+				 "expected ORIGIN COW");
+		goto out;
+	}
+	rc = run(args, &o) < 0 ? EXIT_FAIL : EXIT_OK;
+out:
+	for (n = 0; o.snapshots && o.snapshots[n]; n++)
+		free(o.snapshots[n]);
+	free(o.snapshots);
+	free(o.backup);
+	poptFreeContext(ctx);
+	return rc;
+}
