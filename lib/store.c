@@ -121,15 +121,35 @@ static void store_skip_metadata(struct snapcow_store *s)
 		s->next_free++;
 }
 
+/* Duplicated old chunks seen by sc_table_build(), for store-dups.c. */
+struct store_dups {
+	struct snapcow_store *s;
+	uint64_t *olds;
+	size_t n, cap;
+	int err;
+};
+
 static void store_count_dup(void *ctx, uint64_t old_chunk, uint64_t kept,
 			    uint64_t dropped)
 {
-	struct snapcow_store *s = ctx;
+	struct store_dups *d = ctx;
 
-	(void)old_chunk;
 	(void)kept;
 	(void)dropped;
-	s->duplicates++;
+	d->s->duplicates++;
+	if (d->n == d->cap && !d->err) {
+		size_t c = d->cap ? d->cap * 2 : 16;
+		uint64_t *p = realloc(d->olds, c * sizeof(*p));
+
+		if (!p)
+			d->err = -ENOMEM;
+		else {
+			d->olds = p;
+			d->cap = c;
+		}
+	}
+	if (!d->err)
+		d->olds[d->n++] = old_chunk;
 }
 
 /* Insert one area's records; returns 1 when the area is full. */
@@ -213,6 +233,7 @@ int snapcow_store_load(struct snapcow_dev *cow, uint32_t table_chunk_size,
 		       unsigned int flags, struct snapcow_store **sp,
 		       char *err, size_t errlen)
 {
+	struct store_dups dups = { 0 };
 	struct snapcow_store *s;
 	int r;
 
@@ -248,7 +269,14 @@ int snapcow_store_load(struct snapcow_dev *cow, uint32_t table_chunk_size,
 		if (r)
 			goto fail;
 	}
-	r = sc_table_build(s->table, store_count_dup, s);
+	dups.s = s;
+	r = sc_table_build(s->table, store_count_dup, &dups);
+	if (!r)
+		r = dups.err;
+	/* The table kept the first record; the kernel may serve another. */
+	if (!r && dups.n)
+		r = sc_store_resolve_dups(s, dups.olds, dups.n);
+	free(dups.olds);
 	if (r) {
 		sc_store_errf(s, r, "%s: cannot build exception table: %s",
 			      snapcow_dev_path(s->cow), strerror(-r));

@@ -38,6 +38,12 @@ int sc_store_read_area(struct snapcow_store *s, uint64_t area, void *buf);
 uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area);
 
 /*
+ * Load (store-dups.c): remap each of the @n duplicated origin chunks
+ * @olds (sorted in place) to the record the kernel serves.
+ */
+int sc_store_resolve_dups(struct snapcow_store *s, uint64_t *olds, size_t n);
+
+/*
  * Merge (store-merge.c), as persistent_prepare_merge/commit_merge: the
  * run ending at the list's last record (its length, 0 when done), then
  * drop those @n records durably once the origin holds their data.

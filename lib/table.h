@@ -21,7 +21,8 @@ void sc_table_free(struct sc_table *t);
 /*
  * Bulk load: append in any order (as records come off the disk), then
  * sc_table_build() once.  For an old chunk given more than once the
- * first appended wins (the kernel's lookup finds the first inserted);
+ * first appended wins (the kernel's lookup usually finds the first
+ * inserted; the store corrects the exceptions, store-dups.c);
  * every later one is reported through @dup and dropped.
  */
 int sc_table_append(struct sc_table *t, uint64_t old_chunk, uint64_t new_chunk);

@@ -956,6 +956,44 @@ out:
 	memdev_free(m);
 }
 
+/*
+ * The kernel's table merges (1001 -> 3) into the run (1000 -> 2) listed
+ * before (1001 -> 30), so it serves the LATER record (check-kmodel.c;
+ * seen on Linux 6.1 in tests/kernel/kernel-dup.bats).  The store must
+ * serve it too, or export and merge would differ from the kernel.
+ */
+static void test_duplicates_later_wins(void)
+{
+	struct memdev *m = formatted(100 * 512, 1);
+	struct snapcow_store_info info;
+	struct snapcow_store *s;
+	uint64_t c = 0;
+
+	raw_record(m->buf, 1, 1, 0, 1000, 2);
+	raw_record(m->buf, 1, 1, 1, 1001, 30);
+	raw_record(m->buf, 1, 1, 2, 1001, 3);
+	/* Another window, and an earlier-wins duplicate in window 0. */
+	raw_record(m->buf, 1, 1, 3, 7, 4);
+	raw_record(m->buf, 1, 1, 4, 9, 5);
+	raw_record(m->buf, 1, 1, 5, 7, 6);
+	s = load(m, 1, 0);
+	ok(s != NULL, "loads");
+	if (!s)
+		goto out;
+	snapcow_store_get_info(s, &info);
+	ok_eq(s->duplicates, 2, "duplicates counted");
+	ok(snapcow_store_lookup(s, 1001, &c) == 1 && c == 3,
+	   "later wins, as the kernel: 1001 -> %llu", (unsigned long long)c);
+	ok(snapcow_store_lookup(s, 1000, &c) == 1 && c == 2, "1000 -> 2");
+	ok(snapcow_store_lookup(s, 7, &c) == 1 && c == 4,
+	   "earlier wins: 7 -> %llu", (unsigned long long)c);
+	ok(snapcow_store_lookup(s, 9, &c) == 1 && c == 5, "9 -> 5");
+	ok_eq(info.next_free, 31, "one past the highest, 30");
+	snapcow_store_free(s);
+out:
+	memdev_free(m);
+}
+
 struct visit {
 	uint64_t n, live, dead;
 	struct snapcow_record_pos recs[64];
@@ -1167,7 +1205,7 @@ out:
 
 int main(void)
 {
-	plan(26);
+	plan(27);
 	run(test_format_bytes);
 	run(test_format_refusals);
 	run(test_load_formatted);
@@ -1190,6 +1228,7 @@ int main(void)
 	run(test_dev_faults);
 	run(test_dev_same);
 	run(test_duplicates);
+	run(test_duplicates_later_wins);
 	run(test_records_past_end);
 	run(test_end_past_device);
 	run(test_multi_area_load);
