@@ -2,9 +2,12 @@
 /*
  * The checker: read a COW the way the kernel loads it and hold every
  * byte of metadata against the rules in check-rules.c.  One streaming
- * pass over the areas keeps the old chunk of each in-range record
- * (8 bytes) and one bit per COW chunk; only when duplicates turn up is the
- * list read a second time to find out where they are.
+ * pass over the areas, in order and with read-ahead, keeps the old chunk
+ * of each in-range record (8 bytes, in segments) and one bit per COW
+ * chunk; the old chunks are then gathered into one array (each segment
+ * freed once copied) and radix-sorted in place to find duplicates.  Only
+ * when duplicates turn up is the list read a second time to find out
+ * where they are.
  */
 #include "config.h"
 
@@ -18,6 +21,17 @@
 
 /* Inference reads this much of each candidate area: 64 records. */
 #define SC_INFER_BYTES	1024u
+/* Segments of old chunks grow from 64 keys to 512 KiB. */
+#define SC_SEG_MIN	64u
+#define SC_SEG_MAX	65536u
+/* Radix sort: 8-bit digits; shorter ranges go to insertion sort. */
+#define SC_SORT_SMALL	48u
+
+struct sc_u64s {
+	uint64_t *v;
+	size_t n;
+	size_t cap;
+};
 
 int sc_check_errf(struct snapcow_check *c, int err, const char *fmt, ...)
 {
@@ -95,16 +109,136 @@ int sc_check_drop(struct snapcow_check *c, uint64_t g)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+/* ---------------------------------------------------------- sorting */
 
-	return x < y ? -1 : x > y;
+static void insertion_sort_u64(uint64_t *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint64_t x = v[i];
+
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * In-place MSD radix sort (American flag sort) on the 8-bit digit at
+ * @shift; every key of @v agrees on the bits above it.  For the sets
+ * found on damage (duplicates, shared chunks, their windows), which may
+ * be as long as the list: no scratch buffer.
+ */
+static void radix_u64(uint64_t *v, size_t n, unsigned int shift)
+{
+	size_t cnt[256] = { 0 }, head[256], tail[256], sum = 0, i;
+	unsigned int b, d;
+
+	if (n <= SC_SORT_SMALL) {
+		insertion_sort_u64(v, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		cnt[(v[i] >> shift) & 255]++;
+	for (b = 0; b < 256; b++) {
+		head[b] = sum;
+		sum += cnt[b];
+		tail[b] = sum;
+	}
+	for (b = 0; b < 256; b++) {
+		while (head[b] < tail[b]) {
+			uint64_t x = v[head[b]];
+
+			/* Carry x to its bucket, picking up what was there. */
+			while ((d = (x >> shift) & 255) != b) {
+				uint64_t y = v[head[d]];
+
+				v[head[d]++] = x;
+				x = y;
+			}
+			v[head[b]++] = x;
+		}
+	}
+	if (!shift)
+		return;
+	for (b = 0, sum = 0; b < 256; sum += cnt[b++])
+		if (cnt[b] > 1)
+			radix_u64(v + sum, cnt[b], shift >= 8 ? shift - 8 : 0);
+}
+
+static void sort_u64(uint64_t *v, size_t n)
+{
+	uint64_t any = 0, all = UINT64_MAX, diff;
+	unsigned int top;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		any |= v[i];
+		all &= v[i];
+	}
+	/* Start at the highest bit on which the keys differ. */
+	diff = any & ~all;
+	if (!diff)
+		return;
+	top = 63 - (unsigned int)__builtin_clzll(diff);
+	radix_u64(v, n, top >= 7 ? top - 7 : 0);
+}
+
+/*
+ * Stable LSD radix sort of @v through @tmp (as long as @v); digits on
+ * which every key agrees are skipped.
+ */
+static void sort_keys(uint64_t *v, uint64_t *tmp, size_t n)
+{
+	size_t cnt[8][256] = { { 0 } }, i, sum;
+	uint64_t any = 0, *src = v, *dst = tmp, *swap;
+	unsigned int d, b, digits;
+
+	if (n <= SC_SORT_SMALL) {
+		insertion_sort_u64(v, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		any |= v[i];
+	digits = any ? (64 - (unsigned int)__builtin_clzll(any) + 7) / 8 : 0;
+	for (i = 0; i < n; i++)
+		for (d = 0; d < digits; d++)
+			cnt[d][(v[i] >> (d * 8)) & 255]++;
+	for (d = 0; d < digits; d++) {
+		if (cnt[d][(v[0] >> (d * 8)) & 255] == n)
+			continue;
+		for (b = 0, sum = 0; b < 256; b++) {
+			size_t k = cnt[d][b];
+
+			cnt[d][b] = sum;
+			sum += k;
+		}
+		for (i = 0; i < n; i++)
+			dst[cnt[d][(src[i] >> (d * 8)) & 255]++] = src[i];
+		swap = src;
+		src = dst;
+		dst = swap;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
 }
 
 static bool bsearch_u64(const uint64_t *v, size_t n, uint64_t key)
 {
-	return n && bsearch(&key, v, n, sizeof(*v), cmp_u64);
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] == key)
+			return true;
+		if (v[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 static size_t sort_unique(uint64_t *v, size_t n)
@@ -113,11 +247,133 @@ static size_t sort_unique(uint64_t *v, size_t n)
 
 	if (!n)
 		return 0;
-	qsort(v, n, sizeof(*v), cmp_u64);
+	sort_u64(v, n);
 	for (i = 1; i < n; i++)
 		if (v[i] != v[j])
 			v[++j] = v[i];
 	return j + 1;
+}
+
+/* ------------------------------------------------------ old chunks */
+
+/*
+ * Old chunks are kept in SC_OLD_BUCKETS buckets by a hash of the key, so
+ * equal keys share a bucket and each bucket can be sorted alone, in the
+ * cache, with no array of every key: 8 bytes an exception (each written
+ * once, to memory the kernel hands out once) plus twice the largest
+ * bucket while it is sorted.
+ */
+static inline unsigned int old_bucket(uint64_t old_chunk)
+{
+	return (unsigned int)((old_chunk * UINT64_C(0x9e3779b97f4a7c15)) >>
+			      (64 - SC_OLD_BUCKET_BITS));
+}
+
+static int push_old(struct snapcow_check *c, uint64_t old_chunk)
+{
+	struct sc_keys *k = &c->olds[old_bucket(old_chunk)];
+	uint64_t *seg;
+	int r;
+
+	if (k->nsegs && k->len < k->cap) {
+		k->segs[k->nsegs - 1][k->len++] = old_chunk;
+		k->n++;
+		return 0;
+	}
+	r = grow((void **)&k->segs, &k->cap_segs, k->nsegs + 1,
+		 sizeof(*k->segs));
+	if (r)
+		return sc_check_errf(c, r, "out of memory");
+	k->cap = k->nsegs ? MIN(k->cap * 2, SC_SEG_MAX) : SC_SEG_MIN;
+	seg = malloc(k->cap * sizeof(*seg));
+	if (!seg)
+		return sc_check_errf(c, -ENOMEM, "out of memory");
+	k->segs[k->nsegs++] = seg;
+	seg[0] = old_chunk;
+	k->len = 1;
+	k->n++;
+	return 0;
+}
+
+static void free_keys(struct sc_keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nsegs; i++)
+		free(k->segs[i]);
+	free(k->segs);
+	memset(k, 0, sizeof(*k));
+}
+
+static void free_olds(struct snapcow_check *c)
+{
+	unsigned int b;
+
+	if (!c->olds)
+		return;
+	for (b = 0; b < SC_OLD_BUCKETS; b++)
+		free_keys(&c->olds[b]);
+	free(c->olds);
+	c->olds = NULL;
+}
+
+/* Copy a bucket's keys to @v, freeing its segments; returns their count. */
+static size_t gather_keys(struct sc_keys *k, uint64_t *v)
+{
+	size_t i, cap = SC_SEG_MIN, off = 0, len, n = k->n;
+
+	for (i = 0; i < k->nsegs; i++, cap = MIN(cap * 2, SC_SEG_MAX)) {
+		len = i + 1 == k->nsegs ? k->len : cap;
+		memcpy(v + off, k->segs[i], len * sizeof(*v));
+		off += len;
+	}
+	free_keys(k);
+	return n;
+}
+
+/* Append the keys @v holds more than once (sorted) to @d. */
+static int find_dups(struct snapcow_check *c, const uint64_t *v, size_t n,
+		     struct sc_u64s *d)
+{
+	size_t i;
+	int r;
+
+	for (i = 1; i < n; i++) {
+		if (v[i] != v[i - 1] || (i > 1 && v[i - 2] == v[i]))
+			continue;
+		r = grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
+		if (r)
+			return sc_check_errf(c, r, "out of memory");
+		d->v[d->n++] = v[i];
+	}
+	return 0;
+}
+
+/* The old chunks found more than once, sorted; the buckets are freed. */
+static int olds_dups(struct snapcow_check *c, struct sc_u64s *d)
+{
+	size_t maxb = 0, n;
+	uint64_t *v, *tmp;
+	unsigned int b;
+	int r = 0;
+
+	for (b = 0; b < SC_OLD_BUCKETS; b++)
+		maxb = MAX(maxb, c->olds[b].n);
+	v = malloc((maxb ? maxb : 1) * sizeof(*v));
+	tmp = malloc((maxb ? maxb : 1) * sizeof(*tmp));
+	if (!v || !tmp)
+		r = sc_check_errf(c, -ENOMEM, "out of memory");
+	for (b = 0; b < SC_OLD_BUCKETS && !r; b++) {
+		n = gather_keys(&c->olds[b], v);
+		sort_keys(v, tmp, n);
+		r = find_dups(c, v, n, d);
+	}
+	free(v);
+	free(tmp);
+	free_olds(c);
+	if (!r)
+		d->n = sort_unique(d->v, d->n);
+	return r;
 }
 
 /* ------------------------------------------------------- geometry */
@@ -127,10 +383,16 @@ static void set_cs(struct snapcow_check *c, uint32_t cs)
 	c->cs = cs;
 	c->chunk_bytes = (uint64_t)cs * SNAPCOW_SECTOR_SIZE;
 	c->epa = snapcow_exceptions_per_area(cs);
+	c->stride = c->epa + 1;
 	c->cow_chunks = c->dev_bytes / c->chunk_bytes;
 	c->origin_chunks = c->opts.origin_bytes ?
 			   (c->opts.origin_bytes + c->chunk_bytes - 1) /
 			   c->chunk_bytes : 0;
+}
+
+static bool area_on_device(const struct snapcow_check *c, uint64_t area)
+{
+	return snapcow_area_chunk(c->cs, area) < c->cow_chunks;
 }
 
 static bool rec_in_data(const struct snapcow_check *c, uint64_t new_chunk)
@@ -331,6 +593,10 @@ static int check_header(struct snapcow_check *c)
 	if (r <= 0)
 		return r;
 	if (c->cow_chunks < 3) {
+		/* Not even the header chunk can be rewritten. */
+		c->fix_header = false;
+		for (size_t i = 0; i < c->nf; i++)
+			c->f[i].fixable = false;
 		r = sc_check_add(c, SNAPCOW_RULE_DEVICE_TOO_SMALL, NULL, 0,
 				 false, "device of %llu bytes, chunks of %llu",
 				 (unsigned long long)c->dev_bytes,
@@ -345,13 +611,18 @@ static int check_header(struct snapcow_check *c)
 
 /* --------------------------------------------------------- records */
 
+static inline bool is_metadata(const struct snapcow_check *c, uint64_t n)
+{
+	return n == 0 || n % c->stride == SNAPCOW_HEADER_CHUNKS;
+}
+
 static int check_record(struct snapcow_check *c, const struct sc_rec *rec)
 {
 	uint64_t n = rec->new_chunk;
 	uint64_t *w;
 	int r;
 
-	if (snapcow_chunk_is_metadata(c->cs, n)) {
+	if (is_metadata(c, n)) {
 		r = sc_check_add(c, SNAPCOW_RULE_NEW_IN_METADATA, rec, 1, true,
 				 "origin chunk %llu -> COW chunk %llu, %s",
 				 (unsigned long long)rec->old_chunk,
@@ -386,12 +657,7 @@ static int check_record(struct snapcow_check *c, const struct sc_rec *rec)
 		c->shared[c->nshared++] = n;
 	}
 	*w |= UINT64_C(1) << (n % 64);
-	r = grow((void **)&c->olds, &c->cap_olds, c->nolds + 1,
-		 sizeof(*c->olds));
-	if (r)
-		return sc_check_errf(c, r, "out of memory");
-	c->olds[c->nolds++] = rec->old_chunk;
-	return 0;
+	return push_old(c, rec->old_chunk);
 }
 
 /*
@@ -429,10 +695,6 @@ static int check_tail(struct snapcow_check *c, const void *buf, uint64_t area,
 			    (unsigned long long)live, (unsigned long long)end);
 }
 
-static bool area_on_device(const struct snapcow_check *c, uint64_t area)
-{
-	return snapcow_area_chunk(c->cs, area) < c->cow_chunks;
-}
 
 static int read_area(struct snapcow_check *c, uint64_t area, void *buf)
 {
@@ -442,6 +704,55 @@ static int read_area(struct snapcow_check *c, uint64_t area, void *buf)
 	if (r)
 		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
 	return 0;
+}
+
+/*
+ * Keep the next areas in flight while this one is checked: the list is
+ * read in order, one chunk every epa + 1, a stride the kernel's own
+ * read-ahead does not follow.  Only a hint: errors are ignored.
+ */
+static void read_ahead(struct snapcow_check *c, uint64_t area)
+{
+	uint64_t end = area + 1 + sc_readahead_areas(c->chunk_bytes);
+
+	c->ra_next = MAX(c->ra_next, area + 1);
+	for (; c->ra_next < end && area_on_device(c, c->ra_next); c->ra_next++)
+		snapcow_dev_readahead(c->cow,
+				      sc_check_area_offset(c, c->ra_next),
+				      c->chunk_bytes);
+}
+
+static void progress(struct snapcow_check *c, uint64_t done)
+{
+	if (c->opts.progress)
+		c->opts.progress(c->opts.ctx, MIN(done, c->progress_total),
+				 c->progress_total);
+}
+
+/*
+ * The list's length is only known at its end: for the progress bar,
+ * guess it by bisecting for the first area whose first record is zero,
+ * as areas fill in order.  A handful of reads, only with a progress bar.
+ */
+static void estimate_areas(struct snapcow_check *c, void *buf)
+{
+	uint64_t lo = 0, hi = (c->cow_chunks - SNAPCOW_HEADER_CHUNKS +
+			       c->stride - 1) / c->stride;
+	struct snapcow_record rec;
+
+	while (lo + 1 < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (snapcow_dev_read(c->cow, buf, SNAPCOW_RECORD_SIZE,
+				     sc_check_area_offset(c, mid)))
+			break;
+		snapcow_record_decode(buf, 0, &rec);
+		if (rec.new_chunk)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	c->progress_total = (lo + 2) * c->chunk_bytes;
 }
 
 /* Returns 1 when the area is full (the list goes on), 0 at its end. */
@@ -493,10 +804,15 @@ static int walk_list(struct snapcow_check *c, void *buf)
 	int r;
 
 	c->next_free = SNAPCOW_HEADER_CHUNKS + 1;
+	if (c->opts.progress)
+		estimate_areas(c, buf);
 	for (area = 0;; area++) {
 		c->current_area = area;
 		if (!area_on_device(c, area))
 			return end_past_device(c, area);
+		read_ahead(c, area);
+		if (area % 64 == 0)
+			progress(c, (area + 1) * c->chunk_bytes);
 		r = read_area(c, area, buf);
 		if (r)
 			return r;
@@ -670,44 +986,27 @@ static int resolve_shared(struct snapcow_check *c, const struct sc_recs *shr,
 }
 
 /* @dups may be @olds: it is written behind where it is read. */
-static size_t find_dups(uint64_t *olds, size_t n, uint64_t *dups)
-{
-	size_t i, nd = 0;
-
-	for (i = 1; i < n; i++)
-		if (olds[i] == olds[i - 1] && (!nd || dups[nd - 1] != olds[i]))
-			dups[nd++] = olds[i];
-	return nd;
-}
-
-static bool sorted_u64(const uint64_t *v, size_t n)
-{
-	size_t i;
-
-	for (i = 1; i < n; i++)
-		if (v[i] < v[i - 1])
-			return false;
-	return true;
-}
-
 static int check_collisions(struct snapcow_check *c)
 {
 	struct sc_recs win = { 0 }, shr = { 0 };
+	struct sc_u64s d = { 0 };
 	uint64_t *dups, *windows;
 	size_t nd, i;
-	int r = 0;
+	int r;
 
-	if (!sorted_u64(c->olds, c->nolds))
-		qsort(c->olds, c->nolds, sizeof(*c->olds), cmp_u64);
-	/* In place: the sorted olds are not needed after this. */
-	dups = c->olds;
-	nd = find_dups(c->olds, c->nolds, dups);
+	r = olds_dups(c, &d);
+	dups = d.v;
+	nd = d.n;
 	c->nshared = sort_unique(c->shared, c->nshared);
-	if (!nd && !c->nshared)
-		return 0;
+	if (r || (!nd && !c->nshared)) {
+		free(dups);
+		return r;
+	}
 	windows = malloc((nd + 1) * sizeof(*windows));
-	if (!windows)
+	if (!windows) {
+		free(dups);
 		return sc_check_errf(c, -ENOMEM, "out of memory");
+	}
 	for (i = 0; i < nd; i++)
 		windows[i] = dups[i] >> 8;
 	r = collect(c, windows, sort_unique(windows, nd), &win, &shr);
@@ -718,6 +1017,7 @@ static int check_collisions(struct snapcow_check *c)
 	free(win.v);
 	free(shr.v);
 	free(windows);
+	free(dups);
 	return r;
 }
 
@@ -778,7 +1078,8 @@ static int check_records(struct snapcow_check *c)
 	int r;
 
 	c->owned = calloc(c->cow_chunks / 64 + 1, sizeof(*c->owned));
-	if (!buf || !c->owned) {
+	c->olds = calloc(SC_OLD_BUCKETS, sizeof(*c->olds));
+	if (!buf || !c->owned || !c->olds) {
 		free(buf);
 		return sc_check_errf(c, -ENOMEM,
 				     "cannot allocate a bitmap of %llu chunks",
@@ -794,9 +1095,9 @@ static int check_records(struct snapcow_check *c)
 	if (!r)
 		r = check_leaks(c);
 	/* The olds were only needed to find duplicates. */
-	free(c->olds);
-	c->olds = NULL;
-	c->cap_olds = c->nolds = 0;
+	free_olds(c);
+	if (!r)
+		progress(c, c->progress_total);
 	return r ? r : check_plan(c);
 }
 
@@ -832,7 +1133,7 @@ void snapcow_check_free(struct snapcow_check *c)
 {
 	if (!c)
 		return;
-	free(c->olds);
+	free_olds(c);
 	free(c->owned);
 	free(c->shared);
 	free(c->f);

@@ -22,6 +22,34 @@ struct sc_rec {
 	uint64_t g;		/* area * epa + slot */
 };
 
+/*
+ * Read-ahead: areas requested (posix_fadvise WILLNEED) ahead of the one
+ * being checked, so the device works while the CPU does; at most
+ * SC_READAHEAD_BYTES in flight.
+ */
+#define SC_READAHEAD_AREAS	64u
+#define SC_READAHEAD_BYTES	(8u << 20)
+
+static inline uint64_t sc_readahead_areas(uint64_t chunk_bytes)
+{
+	uint64_t n = SC_READAHEAD_BYTES / chunk_bytes;
+
+	return n < 1 ? 1 : n > SC_READAHEAD_AREAS ? SC_READAHEAD_AREAS : n;
+}
+
+/* Keys appended to growing segments: never copied while they come. */
+struct sc_keys {
+	uint64_t **segs;
+	size_t nsegs;
+	size_t cap_segs;
+	size_t len;			/* keys in the last segment */
+	size_t cap;			/* its size */
+	size_t n;			/* keys in all */
+};
+
+#define SC_OLD_BUCKET_BITS	8u
+#define SC_OLD_BUCKETS		(1u << SC_OLD_BUCKET_BITS)
+
 /* Stored findings are capped; counts per rule are not. */
 #define SC_MAX_FINDINGS_PER_RULE 1000
 
@@ -35,6 +63,7 @@ struct snapcow_check {
 	bool cs_inferred;
 	uint64_t chunk_bytes;
 	uint64_t epa;
+	uint64_t stride;		/* epa + 1: an area and its chunks */
 	uint64_t cow_chunks;
 	uint64_t origin_chunks;		/* 0: unknown */
 
@@ -45,14 +74,17 @@ struct snapcow_check {
 	uint64_t current_committed;
 	uint64_t next_free;
 	bool end_past_device;
+	uint64_t ra_next;		/* first area not yet read ahead */
+	uint64_t progress_total;	/* bytes of metadata expected */
 	uint64_t leaked;
 	uint64_t good_records;		/* records no range rule drops */
 	uint64_t good_next_free;	/* one past their highest chunk */
 
-	/* Per-exception state: old chunks of in-range records, a bitmap. */
-	uint64_t *olds;
-	size_t nolds;
-	size_t cap_olds;
+	/*
+	 * Per-exception state: old chunks of in-range records, in buckets
+	 * by a hash (8 bytes an exception, no doubled array), and a bitmap.
+	 */
+	struct sc_keys *olds;		/* SC_OLD_BUCKETS */
 	uint64_t *owned;		/* one bit per COW chunk */
 	uint64_t *shared;		/* new chunks seen twice, sorted */
 	size_t nshared;

@@ -395,6 +395,22 @@ int snapcow_dev_drop_cache(struct snapcow_dev *dev)
 }
 
 SNAPCOW_EXPORT
+int snapcow_dev_readahead(struct snapcow_dev *dev, uint64_t offset,
+			  uint64_t len)
+{
+	int r;
+
+	if (dev->mem || !len)
+		return 0;
+	r = posix_fadvise(dev->fd, (off_t)offset, (off_t)len,
+			  POSIX_FADV_WILLNEED);
+	if (r)
+		return sc_dev_errf(dev, -r, "%s: posix_fadvise: %s",
+				   dev->path, strerror(r));
+	return 0;
+}
+
+SNAPCOW_EXPORT
 int snapcow_dev_probe(struct snapcow_dev *dev, char *type, size_t len)
 {
 	const char *value = NULL;

@@ -16,8 +16,10 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "util.h"
@@ -394,12 +396,68 @@ static int undo_fill(struct snapcow_check *c, struct snapcow_dev *u,
 	return r;
 }
 
+static uint64_t undo_bytes(const struct snapcow_check *c,
+			   const struct undo_plan *p)
+{
+	return UNDO_HDR_SIZE + p->n * (c->chunk_bytes + UNDO_ENT_SIZE);
+}
+
+/* The undo file on a device the caller opened. */
+static int undo_save_dev(struct snapcow_check *c, struct snapcow_dev *u,
+			 struct undo_plan *p)
+{
+	uint64_t size = undo_bytes(c, p);
+	int r = 0;
+
+	if (snapcow_dev_same(u, c->cow))
+		return sc_check_errf(c, -EINVAL,
+				     "%s: the undo file cannot be the COW",
+				     snapcow_dev_path(u));
+	if (snapcow_dev_size(u) < size && snapcow_dev_resize(u, size))
+		return sc_check_errf(c, -ENOSPC,
+				     "%s: %llu bytes, the undo file needs %llu",
+				     snapcow_dev_path(u),
+				     (unsigned long long)snapcow_dev_size(u),
+				     (unsigned long long)size);
+	r = undo_fill(c, u, p);
+	if (r && !c->err[0])
+		sc_check_errf(c, r, "%s: writing the undo file: %s",
+			      snapcow_dev_path(u), snapcow_dev_error(u));
+	return r;
+}
+
+/*
+ * A new file is only durable once its directory entry is: sync the
+ * directory too, before the device is touched.
+ */
+static int sync_parent_dir(struct snapcow_check *c, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, r = 0;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return sc_check_errf(c, -ENOMEM, "out of memory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = sc_check_errf(c, -errno, "%s: cannot sync the directory of the undo file: %s",
+				  dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
 static int undo_save(struct snapcow_check *c, const char *path,
 		     struct undo_plan *p)
 {
 	struct snapcow_dev *u;
-	uint64_t size = UNDO_HDR_SIZE + p->n * (c->chunk_bytes +
-						 UNDO_ENT_SIZE);
 	int r;
 
 	r = snapcow_dev_open(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_CREATE |
@@ -407,22 +465,15 @@ static int undo_save(struct snapcow_check *c, const char *path,
 	if (r)
 		return sc_check_errf(c, r, "%s: cannot create the undo file: %s",
 				     path, strerror(-r));
-	if (snapcow_dev_same(u, c->cow)) {
-		snapcow_dev_close(u);
-		return sc_check_errf(c, -EINVAL,
-				     "%s: the undo file cannot be the COW",
-				     path);
-	}
-	r = snapcow_dev_resize(u, 0);
-	if (!r)
-		r = snapcow_dev_resize(u, size);
-	if (!r)
-		r = undo_fill(c, u, p);
-	if (r && !c->err[0])
-		sc_check_errf(c, r, "%s: writing the undo file: %s", path,
-			      snapcow_dev_error(u));
+	/* Start from an empty file: nothing of an older one survives. */
+	r = snapcow_dev_same(u, c->cow) ? 0 : snapcow_dev_resize(u, 0);
+	if (r)
+		sc_check_errf(c, r, "%s: %s", path, snapcow_dev_error(u));
+	else
+		r = undo_save_dev(c, u, p);
 	snapcow_dev_close(u);
-	return r;
+	/* undo_fill flushed the file; now its name. */
+	return r ? r : sync_parent_dir(c, path);
 }
 
 /* ----------------------------------------------------------- apply */
@@ -430,6 +481,7 @@ static int undo_save(struct snapcow_check *c, const char *path,
 struct apply_ctx {
 	unsigned char *buf;
 	int written;
+	uint64_t total;		/* chunks that change */
 };
 
 static int apply_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
@@ -448,6 +500,9 @@ static int apply_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
 	if (r)
 		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
 	a->written++;
+	if (c->opts.progress)
+		c->opts.progress(c->opts.ctx, a->written * c->chunk_bytes,
+				 a->total * c->chunk_bytes);
 	return 0;
 }
 
@@ -461,23 +516,17 @@ static bool needs_repair(const struct snapcow_check *c)
 	return false;
 }
 
-SNAPCOW_EXPORT
-int snapcow_check_repair(struct snapcow_check *c, const char *undo_path,
-			 char *err, size_t errlen)
+/*
+ * Plan, save the undo file (to @undo_path, or else @undo_dev), then
+ * write.  Returns the chunks written or -errno with c->err set.
+ */
+static int repair(struct snapcow_check *c, const char *undo_path,
+		  struct snapcow_dev *undo_dev)
 {
 	struct undo_plan p = { 0 };
 	struct apply_ctx a = { 0 };
 	int r;
 
-	c->err[0] = '\0';
-	if (!needs_repair(c) || !c->cs)
-		return 0;
-	if (!snapcow_dev_is_writable(c->cow))
-		return sc_errf(err, errlen, -EBADF, "%s: opened read-only",
-			       snapcow_dev_path(c->cow));
-	if (!undo_path)
-		return sc_errf(err, errlen, -EINVAL,
-			       "a repair needs an undo file");
 	r = plan_fix_end(c);
 	p.buf = malloc(c->chunk_bytes);
 	a.buf = p.buf;
@@ -486,15 +535,58 @@ int snapcow_check_repair(struct snapcow_check *c, const char *undo_path,
 	if (!r)
 		r = plan_emit(c, collect_fn, &p);
 	if (!r && p.n)
-		r = undo_save(c, undo_path, &p);
+		r = undo_path ? undo_save(c, undo_path, &p) :
+				undo_save_dev(c, undo_dev, &p);
+	a.total = p.n;
 	if (!r && p.n)
 		r = plan_emit(c, apply_fn, &a);
 	free(p.v);
 	free(p.buf);
-	if (r)
+	return r ? r : a.written;
+}
+
+static int repair_entry(struct snapcow_check *c, const char *undo_path,
+			struct snapcow_dev *undo_dev, char *err, size_t errlen)
+{
+	int r;
+
+	c->err[0] = '\0';
+	if (!needs_repair(c) || !c->cs)
+		return 0;
+	if (!snapcow_dev_is_writable(c->cow))
+		return sc_errf(err, errlen, -EBADF, "%s: opened read-only",
+			       snapcow_dev_path(c->cow));
+	if (!undo_path && !undo_dev)
+		return sc_errf(err, errlen, -EINVAL,
+			       "a repair needs an undo file");
+	if (undo_dev && !snapcow_dev_is_writable(undo_dev))
+		return sc_errf(err, errlen, -EBADF, "%s: opened read-only",
+			       snapcow_dev_path(undo_dev));
+	r = repair(c, undo_path, undo_dev);
+	if (r < 0)
 		return sc_errf(err, errlen, r, "%s", c->err[0] ? c->err :
 			       strerror(-r));
-	return a.written;
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_check_repair(struct snapcow_check *c, const char *undo_path,
+			 char *err, size_t errlen)
+{
+	if (!undo_path)
+		return sc_errf(err, errlen, -EINVAL,
+			       "a repair needs an undo file");
+	return repair_entry(c, undo_path, NULL, err, errlen);
+}
+
+SNAPCOW_EXPORT
+int snapcow_check_repair_dev(struct snapcow_check *c, struct snapcow_dev *undo,
+			     char *err, size_t errlen)
+{
+	if (!undo)
+		return sc_errf(err, errlen, -EINVAL,
+			       "a repair needs an undo file");
+	return repair_entry(c, NULL, undo, err, errlen);
 }
 
 /* ------------------------------------------------------------ undo */
@@ -618,26 +710,22 @@ static int undo_apply(struct undo_file *f, struct snapcow_dev *cow,
 }
 
 SNAPCOW_EXPORT
-int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
-		       char *err, size_t errlen)
+int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
+			   char *err, size_t errlen)
 {
-	struct undo_file f = { 0 };
+	struct undo_file f = { .u = undo };
 	uint64_t max_len = (uint64_t)SNAPCOW_MAX_CHUNK_SECTORS *
 			   SNAPCOW_SECTOR_SIZE;
 	unsigned char *buf = NULL;
 	int r;
 
-	r = snapcow_dev_open(undo_path, 0, &f.u);
-	if (r)
-		return sc_errf(err, errlen, r, "%s: %s", undo_path,
-			       strerror(-r));
 	r = undo_read_header(&f, err, errlen);
 	/* Every entry is one chunk of the same size as the first. */
 	if (!r && f.n && f.v[0].len && f.v[0].len <= max_len)
 		max_len = f.v[0].len;
 	else if (!r && f.n)
 		r = sc_errf(err, errlen, -EBADMSG, "%s: bad entry length",
-			    undo_path);
+			    snapcow_dev_path(undo));
 	if (!r) {
 		buf = malloc(f.n ? max_len : 1);
 		if (!buf)
@@ -649,6 +737,21 @@ int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
 		r = undo_apply(&f, cow, buf, err, errlen);
 	free(buf);
 	free(f.v);
-	snapcow_dev_close(f.u);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
+		       char *err, size_t errlen)
+{
+	struct snapcow_dev *u;
+	int r;
+
+	r = snapcow_dev_open(undo_path, 0, &u);
+	if (r)
+		return sc_errf(err, errlen, r, "%s: %s", undo_path,
+			       strerror(-r));
+	r = snapcow_check_undo_dev(cow, u, err, errlen);
+	snapcow_dev_close(u);
 	return r;
 }

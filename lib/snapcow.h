@@ -446,7 +446,7 @@ struct snapcow_check;
  * Check the COW on @cow (read-only access is enough).  Returns 0 with
  * *@cp set, whatever was found, or a negative errno when the device could
  * not be read (then @err says why).  Memory: about 8 bytes per exception
- * (16 at most, briefly, while they are sorted) plus one bit per COW chunk.
+ * (sorted in buckets of 1/256 of them) plus one bit per COW chunk.
  */
 int snapcow_check(struct snapcow_dev *cow, const struct snapcow_check_opts *opts,
 		  struct snapcow_check **cp, char *err, size_t errlen);
@@ -488,6 +488,72 @@ int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
 /* The same, reading the undo file from @undo. */
 int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
 			   char *err, size_t errlen);
+
+/* ----------------------------------------------------------------- dm */
+
+/*
+ * Live devices through libdevmapper (root, dm-mod and dm-snapshot).  A
+ * pair called NAME is two devices: NAME, a snapshot-origin over the
+ * origin (write the origin through it, or the snapshot misses the
+ * writes), and NAME-snap, the snapshot.  Activation follows lvm2: the
+ * snapshot is live before the origin is resumed, so the origin splits
+ * writes at the chunk size.  Nodes appear under /dev/mapper; without
+ * udev (or with DM_DISABLE_UDEV set) libdm creates them itself.  The
+ * devices carry the uuid "SNAPCOW-<device name>"; deactivation removes
+ * no other.  Messages name the device and the step that failed.  Like
+ * libdm itself, not thread-safe; libdm's log function is borrowed during
+ * each call and reset to libdm's default afterwards.
+ */
+#define SNAPCOW_DM_SNAP_SUFFIX	"-snap"
+
+struct snapcow_dm_spec {
+	const char *name;
+	const char *origin;		/* block device */
+	const char *cow;		/* block device */
+	uint32_t chunk_sectors;		/* 0: as the header says */
+	bool overflow;			/* "PO" rather than "P" */
+};
+
+enum snapcow_dm_state {
+	SNAPCOW_DM_VALID,		/* "a/b m" */
+	SNAPCOW_DM_INVALID,		/* "Invalid" */
+	SNAPCOW_DM_OVERFLOW,		/* "Overflow" */
+	SNAPCOW_DM_MERGE_FAILED,	/* "Merge failed" */
+	SNAPCOW_DM_UNKNOWN,		/* anything else */
+};
+
+struct snapcow_dm_status {
+	char device[128];		/* "NAME-snap" */
+	char target[32];		/* "snapshot" or "snapshot-merge" */
+	uint64_t start;			/* sectors */
+	uint64_t length;
+	char line[128];			/* as dmsetup prints it */
+	enum snapcow_dm_state state;
+	bool has_usage;			/* the three below are set */
+	uint64_t sectors_allocated;
+	uint64_t total_sectors;
+	uint64_t metadata_sectors;
+};
+
+/* 0 when NAME makes valid device names, else -EINVAL and *@why. */
+int snapcow_dm_name_check(const char *name, const char **why);
+/* 0, or -ENODEV when there is no /dev/mapper/control. */
+int snapcow_dm_available(char *err, size_t errlen);
+/*
+ * Create NAME and NAME-snap.  Refuses (-EEXIST) when either exists, and
+ * leaves nothing behind when a step fails.
+ */
+int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
+			size_t errlen);
+/*
+ * Remove NAME-snap (with NAME suspended meanwhile), then NAME.  -ENXIO
+ * when neither exists, -EBUSY when one is open, -EPERM when one was not
+ * made by snapcow_dm_activate.
+ */
+int snapcow_dm_deactivate(const char *name, char *err, size_t errlen);
+/* The live status of NAME-snap's target; -ENXIO when it does not exist. */
+int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
+		      char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -111,6 +111,36 @@ assert f["area"] == 0 and f["offset"] == 4096 + 16 * f["slot"], f
 assert d["summary"]["errors"] >= 1 and d["exit_code"] == 4'
 }
 
+@test "--json escapes what it prints: a device name with quotes" {
+	cp "$CORPUS/new-past-end.img" "$W/a\"b\\c.img"
+	run "$SNAPCHECK" -n --json "$W/a\"b\\c.img"
+	[ "$status" -eq 4 ]
+	echo "$output" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert d["device"].endswith("a\"b\\c.img"), d["device"]'
+}
+
+@test "a progress bar on a terminal's stderr, never on a pipe" {
+	cp "$CORPUS/dup-old.img" "$W/p.img"
+	run "$SNAPCHECK" -y --backup "$W/p.bin" "$W/p.img"
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"checking ["* ]]
+	[[ "$output" != *"repairing ["* ]]
+	command -v script >/dev/null || skip "no script(1)"
+	cp "$CORPUS/dup-old.img" "$W/p.img"
+	rm -f "$W/p.bin"
+	# stderr a terminal, stdout a file: the bar goes to the terminal.
+	run script -qec "\"$SNAPCHECK\" -y --backup \"$W/p.bin\" \"$W/p.img\" >\"$W/out\"" \
+		"$W/tty"
+	[ "$status" -eq 1 ]
+	grep -q "checking \[" "$W/tty"
+	grep -q "repairing \[" "$W/tty"
+	! grep -q "checking \[" "$W/out"
+	run script -qec "\"$SNAPCHECK\" -q -n \"$W/p.img\"" "$W/tty2"
+	[ "$status" -eq 0 ]
+	! grep -q "checking \[" "$W/tty2"
+}
+
 # Crash after each write of a full repair, then: check must not crash,
 # -y then -n must end clean, and --undo must give back the original.
 crash_case() {

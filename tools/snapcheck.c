@@ -214,12 +214,17 @@ static json_object *json_check(const struct snapcow_check *c)
 	return o;
 }
 
+/* A bar on stderr while @o's check (and a repair after it) runs. */
 static int run_check(struct snapcow_dev *cow, const struct snapcow_check_opts
 		     *o, struct snapcow_check **cp)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
-	int r = snapcow_check(cow, o, cp, err, sizeof(err));
+	struct progress *p = o->ctx;
+	int r;
 
+	p->label = "checking";
+	r = snapcow_check(cow, o, cp, err, sizeof(err));
+	progress_done(p);
 	if (r < 0)
 		lib_error(r, err, "%s: cannot check", snapcow_dev_path(cow));
 	return r;
@@ -272,7 +277,9 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 
 	if (!undo)
 		undo = default_undo(o->cow, name, sizeof(name));
+	((struct progress *)co->ctx)->label = "repairing";
 	r = snapcow_check_repair(*cp, undo, err, sizeof(err));
+	progress_done(co->ctx);
 	if (r < 0) {
 		lib_error(r, err, "%s: repair failed", o->cow);
 		return FSCK_OPERATIONAL;
@@ -314,6 +321,7 @@ static int do_check(const struct opts *o)
 {
 	struct snapcow_check_opts co = { 0 };
 	struct snapcow_check_summary s;
+	struct progress bar;
 	struct snapcow_check *c = NULL;
 	struct snapcow_dev *cow;
 	json_object *doc = NULL;
@@ -323,6 +331,10 @@ static int do_check(const struct opts *o)
 
 	if (o->origin && origin_size(o->origin, &co.origin_bytes) < 0)
 		return FSCK_OPERATIONAL;
+	/* Only on a terminal: never into a pipe or a log. */
+	progress_init(&bar, "checking", true);
+	co.progress = progress_update;
+	co.ctx = &bar;
 	if (open_dev(o->cow, flags, &cow) < 0)
 		return FSCK_OPERATIONAL;
 	if (run_check(cow, &co, &c) < 0) {

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer target: the checker and repair on a memory-backed COW.
- * Invariants beyond "no crash": a check never writes, and after a repair
- * no fixable error is left.
+ * libFuzzer target: the checker, repair and undo, all in memory (the COW
+ * and the undo file are memory devices).  Invariants beyond "no crash":
+ * a check never writes, after a repair no fixable error is left, and the
+ * undo file puts back every byte the repair changed.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 
@@ -17,20 +17,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char undo_path[64];
-
-static struct snapcow_check *check(unsigned char *buf, size_t size,
-				   struct snapcow_dev **dev)
+static struct snapcow_check *check(struct snapcow_dev *dev)
 {
 	struct snapcow_check *c = NULL;
 	char err[SNAPCOW_ERRBUF_SIZE];
 
-	if (snapcow_dev_open_memory(buf, size, true, "fuzz", dev))
-		abort();
-	if (snapcow_check(*dev, NULL, &c, err, sizeof(err)) < 0) {
-		snapcow_dev_close(*dev);
+	if (snapcow_check(dev, NULL, &c, err, sizeof(err)) < 0)
 		return NULL;
-	}
 	return c;
 }
 
@@ -50,35 +43,65 @@ static void assert_no_fixable_error(const struct snapcow_check *c)
 	}
 }
 
+/* Repair into a memory undo file, check again, then undo. */
+static void repair_and_undo(struct snapcow_check *c, struct snapcow_dev *dev,
+			    const uint8_t *data, const unsigned char *buf,
+			    size_t size)
+{
+	/* Every chunk saved is a distinct chunk of the COW, >= 512 bytes. */
+	size_t usize = size + size / 16 + 4096;
+	unsigned char *ubuf = calloc(1, usize);
+	struct snapcow_dev *undo;
+	struct snapcow_check *again;
+	char err[SNAPCOW_ERRBUF_SIZE];
+	int r;
+
+	if (!ubuf || snapcow_dev_open_memory(ubuf, usize, true, "undo", &undo))
+		abort();
+	r = snapcow_check_repair_dev(c, undo, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "repair failed: %s\n", err);
+		abort();
+	}
+	if (r > 0) {
+		again = check(dev);
+		if (again)
+			assert_no_fixable_error(again);
+		snapcow_check_free(again);
+		r = snapcow_check_undo_dev(dev, undo, err, sizeof(err));
+		if (r < 0 || memcmp(buf, data, size)) {
+			fprintf(stderr, "undo did not restore the COW: %s\n",
+				r < 0 ? err : "bytes differ");
+			abort();
+		}
+	}
+	snapcow_dev_close(undo);
+	free(ubuf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snapcow_dev *dev;
 	struct snapcow_check *c;
 	unsigned char *buf;
-	char err[SNAPCOW_ERRBUF_SIZE];
-	int r;
 
 	if (size > MAX_INPUT)
 		return 0;
-	if (!undo_path[0])
-		snprintf(undo_path, sizeof(undo_path), "/tmp/fuzz-undo-%d",
-			 (int)getpid());
 	buf = malloc(size ? size : 1);
-	memcpy(buf, data, size);
-	c = check(buf, size, &dev);
-	if (c && memcmp(buf, data, size))
+	if (!buf)
 		abort();
-	if (c) {
-		r = snapcow_check_repair(c, undo_path, err, sizeof(err));
-		snapcow_check_free(c);
-		snapcow_dev_close(dev);
-		if (r > 0 && (c = check(buf, size, &dev))) {
-			assert_no_fixable_error(c);
-			snapcow_check_free(c);
-			snapcow_dev_close(dev);
-		}
+	memcpy(buf, data, size);
+	if (snapcow_dev_open_memory(buf, size, true, "fuzz", &dev))
+		abort();
+	c = check(dev);
+	if (c && memcmp(buf, data, size)) {
+		fprintf(stderr, "a check wrote to the COW\n");
+		abort();
 	}
-	unlink(undo_path);
+	if (c)
+		repair_and_undo(c, dev, data, buf, size);
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
 	free(buf);
 	return 0;
 }

@@ -5,11 +5,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "memdev.h"
 #include "tap.h"
 
 #define CS	8u			/* 4 KiB chunks */
@@ -180,11 +182,128 @@ static void test_crash_every_write(void)
 	free(orig);
 }
 
+/* Repair and undo with the undo file on a memory device, as fuzzing does. */
+static void test_undo_in_memory(void)
+{
+	size_t size = (size_t)CHUNKS * CB;
+	unsigned char *orig = cow_damaged(), *buf = malloc(size);
+	struct memdev *small = memdev_new(4096, "small");
+	struct memdev *undo = memdev_new(size, "undo");
+	struct snapcow_dev *dev;
+	struct snapcow_check *c;
+	char err[256];
+	int r;
+
+	memcpy(buf, orig, size);
+	c = check_mem(buf, true, &dev);
+	r = snapcow_check_repair_dev(c, small->dev, err, sizeof(err));
+	ok_eq(r, -ENOSPC, "an undo device too small is refused: %s", err);
+	ok(!memcmp(buf, orig, size), "and nothing was written");
+	r = snapcow_check_repair_dev(c, undo->dev, err, sizeof(err));
+	ok(r >= 5, "repair wrote %d chunks: %s", r, err);
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	c = check_mem(buf, false, &dev);
+	ok_eq(errors(c), 0, "clean after repair");
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	snapcow_dev_open_memory(buf, size, true, "mem", &dev);
+	r = snapcow_check_undo_dev(dev, undo->dev, err, sizeof(err));
+	ok(r >= 5, "undo restored %d chunks: %s", r, err);
+	ok(!memcmp(buf, orig, size), "undo gives back every byte");
+	snapcow_dev_close(dev);
+	memdev_free(small);
+	memdev_free(undo);
+	free(buf);
+	free(orig);
+}
+
+/*
+ * Many records (512-byte chunks, so the buckets outgrow insertion sort)
+ * with known duplicates: every one is found, nothing else is.
+ */
+static void test_many_duplicates(void)
+{
+	const uint32_t cs = 1;
+	const uint64_t epa = snapcow_exceptions_per_area(cs), n = 60000;
+	uint64_t chunks = snapcow_area_chunk(cs, n / epa + 1) + 1;
+	struct memdev *m = memdev_new(chunks * 512, "many");
+	uint64_t *olds = malloc(n * sizeof(*olds)), next = 2, dups = 0;
+	struct snapcow_check *c;
+	struct prng rng;
+	char err[256];
+
+	prng_seed(&rng, 42);
+	snapcow_header_encode(&(struct snapcow_header){ SNAPCOW_MAGIC, 1, 1,
+							 cs }, m->buf);
+	for (uint64_t g = 0; g < n; g++) {
+		struct snapcow_record r;
+
+		olds[g] = prng_next(&rng) >> 20;
+		if (g && prng_below(&rng, 50) == 0) {
+			olds[g] = olds[prng_below(&rng, g)];
+			dups++;
+		}
+		r.old_chunk = olds[g];
+		r.new_chunk = next++;
+		if (snapcow_chunk_is_metadata(cs, next))
+			next++;
+		snapcow_record_encode(m->buf + snapcow_area_chunk(cs, g / epa) *
+				      512, g % epa, &r);
+	}
+	ok(!snapcow_check(m->dev, NULL, &c, err, sizeof(err)), "%s", err);
+	ok_eq(snapcow_check_rule_count(c, SNAPCOW_RULE_DUP_OLD), dups,
+	      "every duplicated origin chunk found");
+	ok_eq(errors(c), dups, "and no other error");
+	snapcow_check_free(c);
+	memdev_free(m);
+	free(olds);
+}
+
+struct progress_log {
+	uint64_t calls;
+	uint64_t last;
+	uint64_t total;
+	bool backwards;
+};
+
+static void progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress_log *p = ctx;
+
+	p->backwards |= done < p->last || done > total;
+	p->calls++;
+	p->last = done;
+	p->total = total;
+}
+
+static void test_progress(void)
+{
+	unsigned char *buf = cow_new(3 * EPA + 20);
+	struct progress_log log = { 0 };
+	struct snapcow_check_opts o = { .progress = progress_cb, .ctx = &log };
+	struct snapcow_check *c = NULL;
+	struct snapcow_dev *dev;
+	char err[256];
+
+	snapcow_dev_open_memory(buf, (uint64_t)CHUNKS * CB, false, "mem", &dev);
+	ok(!snapcow_check(dev, &o, &c, err, sizeof(err)), "%s", err);
+	ok(log.calls >= 2 && !log.backwards, "progress moves forward");
+	ok(log.total && log.last == log.total, "and ends at its total");
+	ok_eq(log.total, 5 * (uint64_t)CB, "the list's areas, estimated");
+	snapcow_check_free(c);
+	snapcow_dev_close(dev);
+	free(buf);
+}
+
 int main(void)
 {
-	plan(3);
+	plan(6);
 	run(test_kmodel);
 	run(test_rules);
 	run(test_crash_every_write);
+	run(test_undo_in_memory);
+	run(test_many_duplicates);
+	run(test_progress);
 	return done();
 }
