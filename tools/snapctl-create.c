@@ -30,7 +30,10 @@ static const struct cli cli = {
 		   "(header and first metadata\narea).",
 	.details = "The chunk size defaults to 4K, as lvcreate's. Given "
 		   "ORIGIN, the chunk size is\nchecked against its logical "
-		   "block size too and COW must not be ORIGIN.\n",
+		   "block size too and COW must not be ORIGIN.\nWith "
+		   "--activate NAME (needs ORIGIN and root), the new snapshot "
+		   "is then activated\nas by 'snapctl activate NAME ORIGIN "
+		   "COW'.\n",
 };
 
 /* @bs is the logical block size of @dev (or 512 before any is open). */
@@ -157,10 +160,40 @@ static int format(const char *cow_path, uint32_t cs)
 	return r;
 }
 
+/* --activate: everything that can be refused before formatting. */
+static int check_activate(const char *name, int n, int overflow)
+{
+	int rc;
+
+	if (!name)
+		return overflow ? usage_error(&cli, "--overflow needs "
+					      "--activate") : 0;
+	if (n < 2)
+		return usage_error(&cli, "--activate needs ORIGIN");
+	rc = check_dm_name(&cli, name);
+	if (rc)
+		return rc;
+	return need_dm("create --activate") < 0 ? EXIT_FAIL : 0;
+}
+
+static int activate(const char *name, const char **args, uint32_t cs,
+		    int overflow)
+{
+	const struct activate_args a = {
+		.name = name,
+		.origin = args[1],
+		.cow = args[0],
+		.chunk_sectors = cs,
+		.overflow = overflow,
+	};
+
+	return activate_pair(&a);
+}
+
 int cmd_create(int argc, const char **argv)
 {
-	char *chunk_arg = NULL;
-	int force = 0, n, rc;
+	char *chunk_arg = NULL, *name = NULL;
+	int force = 0, overflow = 0, n, rc;
 	const char **args;
 	uint32_t cs;
 	struct poptOption options[] = {
@@ -170,6 +203,12 @@ int cmd_create(int argc, const char **argv)
 		{ "force", 'f', POPT_ARG_NONE, &force, 0,
 		  "overwrite a filesystem, partition table or COW signature",
 		  NULL },
+		{ "activate", 'a', POPT_ARG_STRING, &name, OPT_STRING,
+		  "then activate it with device-mapper as NAME and "
+		  "NAME" SNAPCOW_DM_SNAP_SUFFIX, "NAME" },
+		{ "overflow", 'O', POPT_ARG_NONE, &overflow, 0,
+		  "with --activate: \"PO\", a full COW fails snapshot writes "
+		  "rather than invalidating", NULL },
 		COMMON_OPTIONS,
 		POPT_TABLEEND
 	};
@@ -186,6 +225,7 @@ int cmd_create(int argc, const char **argv)
 	}
 	rc = cli_chunk_size(&cli, args[0], chunk_arg, DEFAULT_CHUNK_SECTORS,
 			    &cs);
+	rc = rc ?: check_activate(name, n, overflow);
 	if (rc)
 		goto out;
 	rc = EXIT_FAIL;
@@ -193,8 +233,11 @@ int cmd_create(int argc, const char **argv)
 		goto out;
 	if (format(args[0], cs) < 0)
 		goto out;
+	if (name && activate(name, args, cs, overflow) < 0)
+		goto out;
 	rc = EXIT_OK;
 out:
+	free(name);
 	free(chunk_arg);
 	poptFreeContext(ctx);
 	return rc;

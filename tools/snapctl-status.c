@@ -20,17 +20,21 @@
 
 static const struct cli cli = {
 	.cmd = "snapctl status",
-	.args = "[OPTION...] COW",
+	.args = "[OPTION...] COW | --live NAME",
 	.summary = "Print the kernel's status line for a snapshot on COW "
 		   "(\"used/total metadata\" in\nsectors, or \"Invalid\"), its "
 		   "IMA measurement string, or a JSON document.",
 	.details = "A new COW (no header yet) reports what the kernel shows "
 		   "right after formatting\nit on activation; --chunk-size is "
 		   "then the table's chunk size (default: the\nkernel's, "
-		   "max(16K, the COW's block size)).\n",
+		   "max(16K, the COW's block size)).\nWith --live, the "
+		   "status of the active snapshot NAME"
+		   SNAPCOW_DM_SNAP_SUFFIX " as the kernel\nreports it now "
+		   "(see snapctl activate; needs root).\n",
 };
 
 struct status_opts {
+	int live;
 	int json;
 	int ima;
 	char *origin;
@@ -96,6 +100,90 @@ out:
 	return r;
 }
 
+static const char *live_state(enum snapcow_dm_state state)
+{
+	switch (state) {
+	case SNAPCOW_DM_VALID:
+		return "valid";
+	case SNAPCOW_DM_INVALID:
+		return "invalid";
+	case SNAPCOW_DM_OVERFLOW:
+		return "overflow";
+	case SNAPCOW_DM_MERGE_FAILED:
+		return "merge_failed";
+	case SNAPCOW_DM_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+static json_object *live_u64(bool known, uint64_t v)
+{
+	return known ? json_object_new_uint64(v) : NULL;
+}
+
+/* Names as the offline document's; null where the kernel gives none. */
+static int print_live_json(const struct snapcow_dm_status *st)
+{
+	json_object *o = json_object_new_object();
+	bool u = st->has_usage;
+
+	if (!o) {
+		error_msg("cannot build the JSON status: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "device", json_object_new_string(st->device));
+	json_object_object_add(o, "target", json_object_new_string(st->target));
+	json_object_object_add(o, "start", json_object_new_uint64(st->start));
+	json_object_object_add(o, "length",
+			       json_object_new_uint64(st->length));
+	json_object_object_add(o, "status", json_object_new_string(st->line));
+	json_object_object_add(o, "state",
+			       json_object_new_string(live_state(st->state)));
+	json_object_object_add(o, "sectors_allocated",
+			       live_u64(u, st->sectors_allocated));
+	json_object_object_add(o, "total_sectors",
+			       live_u64(u, st->total_sectors));
+	json_object_object_add(o, "metadata_sectors",
+			       live_u64(u, st->metadata_sectors));
+	return print_json(o);
+}
+
+static int run_live(const char *name, const struct status_opts *o)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	struct snapcow_dm_status st;
+	int r;
+
+	r = need_dm("status --live");
+	if (r < 0)
+		return r;
+	r = snapcow_dm_status(name, &st, err, sizeof(err));
+	if (r < 0) {
+		lib_error(r, err, "cannot read the live status of %s", name);
+		return r;
+	}
+	if (o->json)
+		return print_live_json(&st);
+	puts(st.line);
+	return 0;
+}
+
+/* Usage checks of the options; 0 or EXIT_USAGE. */
+static int check_opts(const struct status_opts *o)
+{
+	if (o->live && (o->ima || o->origin || o->chunk))
+		return usage_error(&cli, "--live takes no --ima, --origin "
+				   "or --chunk-size: the kernel has them");
+	if (o->ima && o->json)
+		return usage_error(&cli, "--ima and --json exclude each other "
+				   "(the JSON document holds \"ima\")");
+	if (o->ima && !o->origin)
+		return usage_error(&cli, "--ima needs --origin: the IMA string "
+				   "names the origin device");
+	return 0;
+}
+
 int cmd_status(int argc, const char **argv)
 {
 	struct status_opts o = { 0 };
@@ -103,6 +191,9 @@ int cmd_status(int argc, const char **argv)
 	uint32_t cs;
 	int n, rc;
 	struct poptOption options[] = {
+		{ "live", 'L', POPT_ARG_NONE, &o.live, 0,
+		  "the live kernel status of the activated snapshot NAME",
+		  NULL },
 		{ "json", 'j', POPT_ARG_NONE, &o.json, 0,
 		  "print a JSON document (see snapctl(8))", NULL },
 		{ "ima", 'i', POPT_ARG_NONE, &o.ima, 0,
@@ -123,18 +214,16 @@ int cmd_status(int argc, const char **argv)
 		goto out;
 	args = cli_args(ctx, &n);
 	if (n != 1) {
-		rc = usage_error(&cli, n ? "too many arguments" :
-				 "no COW device given");
+		rc = usage_error(&cli, n ? "too many arguments" : o.live ?
+				 "no NAME given" : "no COW device given");
 		goto out;
 	}
-	if (o.ima && o.json) {
-		rc = usage_error(&cli, "--ima and --json exclude each other "
-				 "(the JSON document holds \"ima\")");
+	rc = check_opts(&o);
+	rc = rc ?: o.live ? check_dm_name(&cli, args[0]) : 0;
+	if (rc)
 		goto out;
-	}
-	if (o.ima && !o.origin) {
-		rc = usage_error(&cli, "--ima needs --origin: the IMA string "
-				 "names the origin device");
+	if (o.live) {
+		rc = run_live(args[0], &o) < 0 ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
 	rc = cli_chunk_size(&cli, args[0], o.chunk, 0, &cs);

@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{ "write", cmd_write, "write to the origin or snapshot, with COW" },
 	{ "export", cmd_export, "write the snapshot's image to a file" },
 	{ "merge", cmd_merge, "merge the snapshot back into its origin" },
+	{ "activate", cmd_activate, "activate origin and snapshot with "
+	  "device-mapper" },
+	{ "deactivate", cmd_deactivate, "remove an activated origin and "
+	  "snapshot" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
@@ -40,9 +44,10 @@ static void print_help(void)
 
 	print_usage(stdout);
 	printf("\nCreate, inspect and drive a dm-snapshot persistent COW "
-	       "device offline.\n\nCommands:\n");
+	       "device offline, or\nactivate it with device-mapper."
+	       "\n\nCommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		printf("  %-8s %s\n", commands[i].name, commands[i].help);
+		printf("  %-10s %s\n", commands[i].name, commands[i].help);
 	printf("\nOptions:\n"
 	       "  -h, --help      show this help and exit\n"
 	       "  -V, --version   print the version and exit\n"

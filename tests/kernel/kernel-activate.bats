@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Suite D: snapctl activates through libdevmapper (guest-activate.sh).
+# create --activate makes /dev/mapper/t (snapshot-origin) and t-snap
+# (snapshot, 4 KiB chunks) as lvm2 would; seeded chunk-crossing writes go
+# through both with no suspend/resume of the harness's own, so the
+# snapshot only comes out right if activation left the origin splitting
+# writes at the chunk size.  Then the live status, deactivation, and
+# snapctl's offline view of what the kernel left.
+
+load helpers
+
+setup_file() {
+	[ -x "$SNAPCTL" ] || skip "snapctl not built"
+	boot_guest guest-activate.sh "$(realpath "$SNAPCTL")"
+}
+
+# dm FILE DEVICE: DEVICE's line of a 'dmsetup table' or 'dmsetup status'
+# listing of every device, without the name (the status part for status).
+dm() {
+	awk -v d="$2:" '$1 == d { sub(/^[^ ]+ /, ""); print }' "$SHARE/$1"
+}
+
+# dm_status FILE DEVICE: the status part only, as snapctl status prints it.
+dm_status() {
+	dm "$@" | cut -d' ' -f4-
+}
+
+# rc_is NAME CODE: the guest's command NAME exited CODE.
+rc_is() {
+	local rc
+	rc=$(cat "$SHARE/$1.rc")
+	if [ "$rc" != "$2" ]; then
+		echo "$1: exit $rc, expected $2; stderr:" >&2
+		cat "$SHARE/$1.err" >&2
+		return 1
+	fi
+}
+
+@test "create --activate: formats, activates, prints the /dev/mapper paths" {
+	rc_is create 0
+	grep -q '^/dev/mapper/t: origin' "$SHARE/create.out"
+	grep -q '^/dev/mapper/t-snap: snapshot' "$SHARE/create.out"
+	[ "$(cat "$SHARE/nodes")" = "$(printf 't b\nt-snap b')" ]
+}
+
+@test "tables: snapshot-origin over the origin, snapshot P 8, uuids" {
+	[[ $(dm tables-0 t) =~ ^0\ 8192\ snapshot-origin\ 7:[0-9]+$ ]]
+	[[ $(dm tables-0 t-snap) =~ ^0\ 8192\ snapshot\ 7:[0-9]+\ 7:[0-9]+\ P\ 8$ ]]
+	[ "$(cat "$SHARE/uuids")" = "$(printf 't SNAPCOW-t\nt-snap SNAPCOW-t-snap')" ]
+}
+
+@test "status --live equals dmsetup status, fresh and after writes" {
+	# A fresh 4 MiB COW: header and area 0 used.
+	[ "$(dm_status dm-0 t-snap)" = "16/8192 16" ]
+	[ "$(cat "$SHARE/live-0")" = "$(dm_status dm-0 t-snap)" ]
+	[ "$(cat "$SHARE/live")" = "$(dm_status dm t-snap)" ]
+	[ "$(cat "$SHARE/live")" != "16/8192 16" ]
+}
+
+@test "status --live --json" {
+	command -v jq >/dev/null || skip "jq not installed"
+	local j=$SHARE/live.json
+	[ "$(jq -r .status "$j")" = "$(dm_status dm t-snap)" ]
+	[ "$(jq -r '.device, .target, .state' "$j" | tr '\n' ' ')" = \
+		"t-snap snapshot valid " ]
+	[ "$(jq -r '"\(.sectors_allocated)/\(.total_sectors) \(.metadata_sectors)"' "$j")" = \
+		"$(dm_status dm t-snap)" ]
+}
+
+@test "the kernel served the model's images through the activated pair" {
+	[ "$(total_hash "$SHARE/snap.sha256")" = "$(cat "$SHARE/model-snap.sha256")" ]
+	[ "$(total_hash "$SHARE/origin.sha256")" = "$(cat "$SHARE/model-origin.sha256")" ]
+}
+
+@test "deactivate removes both; offline status equals the last live one" {
+	rc_is deactivate 0
+	[ ! -s "$SHARE/ls-after" ]
+	[ "$(cat "$SHARE/offline-status")" = "$(dm_status dm t-snap)" ]
+	[ "$(cowinfo status "$SHARE/cow.img")" = "$(dm_status dm t-snap)" ]
+}
+
+@test "export equals what /dev/mapper/t-snap served" {
+	[ "$(cat "$SHARE/export.sha256")" = "$(total_hash "$SHARE/snap.sha256")" ]
+}
+
+@test "refused: a name in use, a COW in use, a busy device, one not ours" {
+	rc_is exists 1
+	grep -q 't: a device-mapper device of that name already exists' \
+		"$SHARE/exists.err"
+	rc_is cow-busy 1
+	grep -q 'in use (the COW of an active snapshot, or mounted)' \
+		"$SHARE/cow-busy.err"
+	rc_is busy 1
+	grep -q 't-snap: in use (open count 1)' "$SHARE/busy.err"
+	rc_is foreign 1
+	grep -q "foreign: not activated by snapcow" "$SHARE/foreign.err"
+}
+
+@test "deactivate and status --live of a missing name exit 1, clearly" {
+	rc_is deactivate-missing 1
+	grep -q 'cannot deactivate t: t: not active: no device-mapper device t or t-snap' \
+		"$SHARE/deactivate-missing.err"
+	rc_is live-missing 1
+	grep -q 't-snap: not active' "$SHARE/live-missing.err"
+}
+
+@test "activation of an invalidated COW is refused, nothing left behind" {
+	rc_is invalid 1
+	grep -q 'the COW is invalid' "$SHARE/invalid.err"
+	run ! grep -q '^bad' "$SHARE/ls-end"
+}
+
+@test "activation with origin == COW is refused" {
+	rc_is same 1
+	grep -q 'are the same device' "$SHARE/same.err"
+	run ! grep -q '^same' "$SHARE/ls-end"
+}
+
+@test "activate --overflow: PO, a zeroed COW formatted by the kernel" {
+	rc_is po 0
+	[[ $(dm tables-po po-snap) =~ \ PO\ 32$ ]]
+	[ "$(dm_status dm-po po-snap)" = "64/2048 64" ]
+	[ "$(cat "$SHARE/live-po")" = "64/2048 64" ]
+	rc_is po-down 0
+	[ ! -s "$SHARE/ls-end" ]
+}
