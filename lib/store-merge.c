@@ -83,26 +83,6 @@ int sc_store_prepare_merge(struct snapcow_store *s, uint64_t *last_old,
 	return (int)n;
 }
 
-/* PREFLUSH: the origin's merged data before the records go; FUA after. */
-static int merge_write_area(struct snapcow_store *s)
-{
-	struct snapcow_dev *cow = s->cow;
-	int r;
-
-	r = snapcow_dev_flush(cow);
-	if (!r)
-		r = snapcow_dev_write(cow, s->area, s->chunk_bytes,
-				      sc_store_area_offset(s, s->current_area));
-	if (!r)
-		r = snapcow_dev_flush(cow);
-	if (r)
-		return sc_store_errf(s, r, "%s: merging area %llu: %s",
-				     snapcow_dev_path(cow),
-				     (unsigned long long)s->current_area,
-				     snapcow_dev_error(cow));
-	return 0;
-}
-
 /*
  * Drop the last @n records (merged into the origin, which the caller has
  * flushed): zero them, write the area, forget the chunks.  next_free then
@@ -125,7 +105,7 @@ int sc_store_commit_merge(struct snapcow_store *s, uint64_t n)
 	for (i = 0; i < n; i++)
 		snapcow_record_encode(s->area, s->current_committed - 1 - i,
 				      &zero);
-	r = merge_write_area(s);
+	r = sc_store_write_area(s, "merging");
 	if (r)
 		return r;
 	s->current_committed -= n;

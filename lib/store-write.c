@@ -122,7 +122,7 @@ int snapcow_store_alloc(struct snapcow_store *s, uint64_t *new_chunk)
 	return 0;
 }
 
-static int store_write_area(struct snapcow_store *s)
+int sc_store_write_area(struct snapcow_store *s, const char *what)
 {
 	struct snapcow_dev *cow = s->cow;
 	int r;
@@ -136,8 +136,8 @@ static int store_write_area(struct snapcow_store *s)
 	if (!r)
 		r = snapcow_dev_flush(cow);
 	if (r)
-		return sc_store_errf(s, r, "%s: committing area %llu: %s",
-				     snapcow_dev_path(cow),
+		return sc_store_errf(s, r, "%s: %s area %llu: %s",
+				     snapcow_dev_path(cow), what,
 				     (unsigned long long)s->current_area,
 				     snapcow_dev_error(cow));
 	return 0;
@@ -168,7 +168,7 @@ int snapcow_store_commit(struct snapcow_store *s)
 			return sc_store_errf(s, r, "%s",
 					     snapcow_dev_error(s->cow));
 	}
-	r = store_write_area(s);
+	r = sc_store_write_area(s, "committing");
 	if (r)
 		return r;
 	s->dirty = false;

@@ -36,6 +36,12 @@ int sc_store_errf(struct snapcow_store *s, int err, const char *fmt, ...)
 /* Read metadata area @area into @buf (one chunk). */
 int sc_store_read_area(struct snapcow_store *s, uint64_t area, void *buf);
 uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area);
+/*
+ * Write the current area as the kernel's area_io(REQ_PREFLUSH | REQ_FUA):
+ * flush what came before (data the records name), write, flush.  @what
+ * ("committing", "merging") goes into the error message.
+ */
+int sc_store_write_area(struct snapcow_store *s, const char *what);
 
 /*
  * Load (store-dups.c): remap each of the @n duplicated origin chunks
