@@ -170,7 +170,12 @@ static int emit_header(struct emitter *e)
 	struct snapcow_check *c = e->c;
 	struct snapcow_header hdr = {
 		.magic = SNAPCOW_MAGIC,
-		.valid = c->invalidate ? 0 : 1,
+		/*
+		 * A snapshot the kernel invalidated stays invalid: setting
+		 * valid would make the kernel read records nobody checked.
+		 */
+		.valid = c->invalidate ||
+			 c->state == SNAPCOW_STATE_INVALID ? 0 : 1,
 		.version = SNAPCOW_DISK_VERSION,
 		.chunk_size = c->cs,
 	};
@@ -195,7 +200,7 @@ static int plan_emit(struct snapcow_check *c, emit_fn fn, void *ctx)
 		goto out;
 	}
 	/* An invalid snapshot's records are never read: leave them. */
-	if (!c->invalidate)
+	if (!c->invalidate && c->state != SNAPCOW_STATE_INVALID)
 		r = emit_list(&e);
 	if (!r)
 		r = emit_header(&e);

@@ -205,3 +205,25 @@ PY
 	cp "$W/big.img" "$CORPUS/big.img"
 	crash_case big
 }
+
+# Found by the fuzzer: rewriting a damaged header (chunk size 0) must not
+# set the valid flag of a snapshot the kernel invalidated, which would
+# expose records nobody checked.
+@test "repairing an invalid COW's header keeps it invalid" {
+	local img=$BATS_TEST_TMPDIR/inv.img
+	python3 - "$img" <<'PY'
+import struct, sys
+buf = bytearray(12659)
+buf[0:16] = struct.pack("<4I", 0x70416e53, 0, 1, 0)
+for i in range(32):			# area 0 at chunk 1 (512-byte chunks)
+	struct.pack_into("<QQ", buf, 512 + 16 * i, 100 + i, 2 + i)
+open(sys.argv[1], "wb").write(buf)
+PY
+	run "$SNAPCHECK" -y --backup "$BATS_TEST_TMPDIR/undo" "$img"
+	[ "$status" -eq 1 ]
+	[ "$(od -An -tu4 -j4 -N4 "$img" | tr -d ' ')" = 0 ]
+	[ "$(od -An -tu4 -j12 -N4 "$img" | tr -d ' ')" = 1 ]
+	run "$SNAPCHECK" -n "$img"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *SC005* ]]
+}
