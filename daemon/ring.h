@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The TCMU command ring over a memory region: mailbox, command ring and
+ * data area as target_core_user lays them out (linux/target_core_user.h).
+ * No file descriptors and no mmap here, so that a test can hand it a
+ * region in memory and play the kernel's part.
+ *
+ * The kernel is trusted to own the ring, but every offset and length read
+ * from the region is checked before use: a malformed command fails with
+ * sense, a malformed ring stops the device; neither touches memory outside
+ * the region.
+ */
+#ifndef SNAPCOWD_RING_H
+#define SNAPCOWD_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Longest CDB the kernel can put in an entry: variable length, 8 + 255. */
+#define RING_CDB_MAX		264
+/* Most iovecs one command may carry (the data area is at most 1 GiB). */
+#define RING_IOV_MAX		(1u << 18)
+#define RING_TMR_IDS_MAX	256
+
+struct ring {
+	uint8_t *base;		/* start of the mapping: the mailbox */
+	size_t size;		/* bytes mapped */
+	uint32_t cmdr_off;	/* copied once: the kernel never moves them */
+	uint32_t cmdr_size;
+	uint64_t data_off;	/* data area: [data_off, size) */
+	uint16_t flags;		/* TCMU_MAILBOX_FLAG_* */
+	uint32_t parsed;	/* next entry to read */
+	uint32_t done;		/* next slot to answer in; cmd_tail */
+	uint32_t pending;	/* commands read but not answered yet */
+	bool broken;		/* the ring itself made no sense: stopped */
+	char why[160];		/* what broke it */
+};
+
+enum ring_kind {
+	RING_NONE,		/* nothing new between cmd_tail and cmd_head */
+	RING_CMD,
+	RING_TMR,
+};
+
+/* One command, copied out of its entry. */
+struct ring_cmd {
+	uint16_t cmd_id;
+	uint8_t cdb[RING_CDB_MAX];
+	size_t cdb_len;
+	struct iovec *iov;	/* pointers into the data area, checked */
+	int iov_cnt;
+	int bad;		/* non-zero: malformed entry, fail it */
+	/* TMR: what the kernel tells about its aborts */
+	uint8_t tmr_type;
+	uint32_t tmr_cnt;
+	uint16_t tmr_ids[RING_TMR_IDS_MAX];
+};
+
+/* Reasons for a malformed command (ring_cmd.bad). */
+enum ring_bad {
+	RING_BAD_NONE,
+	RING_BAD_CDB,		/* cdb_off or CDB length outside the entry */
+	RING_BAD_IOV_COUNT,	/* iovec array does not fit the entry */
+	RING_BAD_IOV_RANGE,	/* an iovec outside the data area */
+	RING_BAD_BIDI,		/* bidirectional or DIF data: not served */
+};
+
+/*
+ * Take a region: check the mailbox version and the ring's geometry.
+ * Returns 0 or -EINVAL with @r->why set.  Starts at the kernel's cmd_tail.
+ */
+int ring_attach(struct ring *r, void *base, size_t size);
+
+/*
+ * The next entry, or RING_NONE.  A command comes back with its CDB and
+ * iovecs copied (cmd->iov is malloc'd: ring_cmd_release()); a malformed
+ * one with cmd->bad set, to be answered with ring_bad_sense().  Returns
+ * -EIO once the ring is broken.
+ */
+int ring_next(struct ring *r, struct ring_cmd *cmd);
+void ring_cmd_release(struct ring_cmd *cmd);
+
+/*
+ * Answer @cmd: the response goes into the oldest unanswered command slot
+ * (the kernel reads the cmd_id from the slot, so answers may come in any
+ * order).  ring_publish() then moves cmd_tail; the caller kicks.
+ */
+void ring_complete(struct ring *r, uint16_t cmd_id, uint8_t status,
+		   const uint8_t *sense, size_t sense_len);
+/* Returns true when cmd_tail moved. */
+bool ring_publish(struct ring *r);
+
+/* What the owner of a ring does with its entries (ring_serve). */
+struct ring_ops {
+	/* Run a well-formed command; returns the SAM status, fills @sense. */
+	uint8_t (*cmd)(void *ctx, const struct ring_cmd *cmd, uint8_t *sense);
+	/* Told about a malformed command before it fails (may be NULL). */
+	void (*bad)(void *ctx, const struct ring_cmd *cmd);
+	/* Told about a TMR entry (may be NULL). */
+	void (*tmr)(void *ctx, const struct ring_cmd *cmd);
+};
+
+/*
+ * Run every new entry synchronously, answer it and move cmd_tail.  Sets
+ * @kick when the kernel must be told.  Returns the number of entries
+ * handled, or -EIO when the ring broke (what was answered is published).
+ */
+int ring_serve(struct ring *r, const struct ring_ops *ops, void *ctx,
+	       bool *kick);
+
+/* Sense for a malformed command: HARDWARE ERROR, INTERNAL TARGET FAILURE. */
+void ring_bad_sense(uint8_t sense[96]);
+
+/* The CDB length the kernel copied for this opcode (SCSI group code). */
+size_t ring_cdb_len(const uint8_t *cdb, size_t avail);
+
+#endif /* SNAPCOWD_RING_H */
