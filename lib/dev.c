@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,36 @@ struct snapcow_dev {
 	char err[SNAPCOW_ERRBUF_SIZE];
 };
 
+/*
+ * The engine calls a device from many threads: each thread keeps its own
+ * last message (sc_dev_last_error), and the handle's copy, which the
+ * single-threaded tools read, is written under a lock.
+ */
+static _Thread_local char dev_last_err[SNAPCOW_ERRBUF_SIZE];
+static pthread_mutex_t dev_err_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int sc_dev_errf(struct snapcow_dev *dev, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(dev->err, sizeof(dev->err), fmt, ap);
+	vsnprintf(dev_last_err, sizeof(dev_last_err), fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&dev_err_lock);
+	memcpy(dev->err, dev_last_err, sizeof(dev->err));
+	pthread_mutex_unlock(&dev_err_lock);
 	return err;
+}
+
+const char *sc_dev_last_error(void)
+{
+	return dev_last_err;
+}
+
+/* Counters are shared by the engine's threads. */
+static void dev_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
 static struct snapcow_dev *dev_alloc(const char *path)
@@ -254,8 +277,8 @@ int snapcow_dev_read(struct snapcow_dev *dev, void *buf, size_t len,
 	r = dev_check_range(dev, len, offset, "read");
 	if (r)
 		return r;
-	dev->stats.reads++;
-	dev->stats.bytes_read += len;
+	dev_count(&dev->stats.reads, 1);
+	dev_count(&dev->stats.bytes_read, len);
 	if (dev->mem) {
 		memcpy(buf, dev->mem + offset, len);
 		return 0;
@@ -285,7 +308,8 @@ int snapcow_dev_read(struct snapcow_dev *dev, void *buf, size_t len,
 /* Fault injection: decide the fate of the write about to happen. */
 static int dev_fault_gate(struct snapcow_dev *dev, uint64_t offset)
 {
-	uint64_t nth = ++dev->write_attempts;
+	uint64_t nth = __atomic_add_fetch(&dev->write_attempts, 1,
+					  __ATOMIC_SEQ_CST);
 
 	switch (dev->fault) {
 	case SNAPCOW_FAULT_FAIL:
@@ -323,8 +347,8 @@ int snapcow_dev_write(struct snapcow_dev *dev, const void *buf, size_t len,
 	r = dev_fault_gate(dev, offset);
 	if (r)
 		return r;
-	dev->stats.writes++;
-	dev->stats.bytes_written += len;
+	dev_count(&dev->stats.writes, 1);
+	dev_count(&dev->stats.bytes_written, len);
 	if (dev->mem) {
 		memcpy(dev->mem + offset, buf, len);
 		return 0;
@@ -350,10 +374,11 @@ SNAPCOW_EXPORT
 int snapcow_dev_flush(struct snapcow_dev *dev)
 {
 	if (dev->fault == SNAPCOW_FAULT_CRASH &&
-	    dev->write_attempts > dev->fault_at)
+	    __atomic_load_n(&dev->write_attempts, __ATOMIC_SEQ_CST) >
+	    dev->fault_at)
 		return sc_dev_errf(dev, -EIO, "%s: flush after injected crash",
 				   dev->path);
-	dev->stats.flushes++;
+	dev_count(&dev->stats.flushes, 1);
 	if (dev->mem || !dev->writable)
 		return 0;
 	if (fdatasync(dev->fd) < 0)
@@ -477,5 +502,12 @@ SNAPCOW_EXPORT
 void snapcow_dev_get_stats(const struct snapcow_dev *dev,
 			   struct snapcow_dev_stats *stats)
 {
-	*stats = dev->stats;
+	const struct snapcow_dev_stats *st = &dev->stats;
+
+	stats->reads = __atomic_load_n(&st->reads, __ATOMIC_RELAXED);
+	stats->writes = __atomic_load_n(&st->writes, __ATOMIC_RELAXED);
+	stats->flushes = __atomic_load_n(&st->flushes, __ATOMIC_RELAXED);
+	stats->bytes_read = __atomic_load_n(&st->bytes_read, __ATOMIC_RELAXED);
+	stats->bytes_written = __atomic_load_n(&st->bytes_written,
+					       __ATOMIC_RELAXED);
 }

@@ -7,5 +7,11 @@
 /* Record a message in the device's error buffer and return @err. */
 int sc_dev_errf(struct snapcow_dev *dev, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * The last message sc_dev_errf recorded in the calling thread, for any
+ * device: what the engine's threads quote, since a handle's own buffer
+ * may be rewritten by another thread.
+ */
+const char *sc_dev_last_error(void);
 
 #endif /* SNAPCOW_DEV_H */

@@ -251,6 +251,9 @@ int snapcow_store_invalidate(struct snapcow_store *s);
 /* ------------------------------------------------------------- engine */
 
 /*
+ * The offline tools' single-threaded calls, made on a private origin
+ * object of the concurrent engine below (one copy-on-write path); the
+ * message goes to the origin's handle (origin writes) or the store's.
  * What the kernel does for an origin write: for every chunk touched that
  * a snapshot has no exception for, copy the origin chunk to that
  * snapshot's COW and commit; then write the origin.  A snapshot whose COW
@@ -271,6 +274,90 @@ typedef void (*snapcow_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
 		   struct snapcow_dev *out, snapcow_progress_fn progress,
 		   void *ctx);
+
+/* ------------------------------------------------ concurrent engine */
+
+/*
+ * One object per origin, shared by every device that serves the origin
+ * or one of its snapshots, called from any number of threads.  Each call
+ * blocks until its I/O is done and puts its message, when it fails, in
+ * the caller's @err (never in a shared buffer).  As the kernel's
+ * dm-snapshot:
+ *  - the first origin write to a chunk copies it into every snapshot
+ *    lacking it, in descending chunk-size order, and reaches the origin
+ *    only once those exceptions are committed;
+ *  - a chunk being copied is locked: origin writes, snapshot reads and
+ *    snapshot writes of it wait for the copy (a snapshot read never sees
+ *    an origin write that raced with its copy; never two exceptions for
+ *    one chunk); other chunks proceed in parallel;
+ *  - exceptions are committed in allocation order, those ready together
+ *    with one COW flush and one area write (group commit);
+ *  - an origin write that finds a COW full invalidates that snapshot and
+ *    goes on; reads of an invalid snapshot fail with -EIO, writes with
+ *    -EROFS; a snapshot write that finds a "PO" COW full fails with
+ *    -ENOSPC and the snapshot stays valid;
+ *  - a copy or commit that fails invalidates the snapshot and fails the
+ *    write that needed it (-EIO; the origin is left alone).  When even
+ *    the invalidation cannot be written, the snapshot is failed: origin
+ *    writes needing a copy into it fail too, so its image survives.
+ * The stores stay the caller's; the origin object keeps pointers to them
+ * (and to @origin) until they are removed or the object is freed.
+ */
+struct snapcow_origin;
+
+enum snapcow_io_flags {
+	SNAPCOW_IO_FUA = 1 << 0,	/* durable on return (SCSI FUA) */
+};
+
+struct snapcow_engine_stats {
+	uint64_t copies;		/* chunks copied from the origin */
+	uint64_t exceptions;		/* exceptions committed */
+	uint64_t commits;		/* group commits (one area write each) */
+	uint64_t waits;			/* I/O that waited for a chunk's copy */
+	uint64_t invalidations;
+};
+
+int snapcow_origin_new(struct snapcow_dev *origin, struct snapcow_origin **op,
+		       char *err, size_t errlen);
+/* Nothing may be in flight; the devices and stores are not closed. */
+void snapcow_origin_free(struct snapcow_origin *o);
+
+/*
+ * Take or drop a snapshot at one point in the command stream: origin
+ * writes are quiesced meanwhile, so writes acknowledged before are in its
+ * image and writes after it are copied.  A new (magic 0) writable COW is
+ * formatted as the kernel's activation does.  Snapshots are kept in
+ * descending chunk-size order.  Remove waits for the snapshot's I/O.
+ */
+int snapcow_origin_add_snapshot(struct snapcow_origin *o,
+				struct snapcow_store *s, char *err,
+				size_t errlen);
+int snapcow_origin_remove_snapshot(struct snapcow_origin *o,
+				   struct snapcow_store *s, char *err,
+				   size_t errlen);
+
+int snapcow_origin_pread(struct snapcow_origin *o, void *buf, size_t len,
+			 uint64_t offset, char *err, size_t errlen);
+/* @flags: enum snapcow_io_flags. */
+int snapcow_origin_pwrite(struct snapcow_origin *o, const void *buf,
+			  size_t len, uint64_t offset, unsigned int flags,
+			  char *err, size_t errlen);
+/* @s must have been added to @o (-ENODEV otherwise). */
+int snapcow_snap_pread(struct snapcow_origin *o, struct snapcow_store *s,
+		       void *buf, size_t len, uint64_t offset, char *err,
+		       size_t errlen);
+/* A write covering a whole chunk with no exception skips the origin. */
+int snapcow_snap_pwrite(struct snapcow_origin *o, struct snapcow_store *s,
+			const void *buf, size_t len, uint64_t offset,
+			unsigned int flags, char *err, size_t errlen);
+/*
+ * SYNCHRONIZE CACHE: every write acknowledged before the call is durable
+ * when it returns (exceptions are committed before their writes are
+ * acknowledged; this flushes the origin and every COW).
+ */
+int snapcow_origin_flush(struct snapcow_origin *o, char *err, size_t errlen);
+void snapcow_origin_get_stats(struct snapcow_origin *o,
+			      struct snapcow_engine_stats *stats);
 
 /* -------------------------------------------------------------- merge */
 

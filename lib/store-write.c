@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev.h"
 #include "store.h"
 #include "util.h"
 
@@ -83,11 +84,11 @@ static int store_check_writable(struct snapcow_store *s)
 }
 
 /* The kernel formats a new COW when it activates it; so do we. */
-static int store_format_new(struct snapcow_store *s)
+int sc_store_format_new(struct snapcow_store *s, char *err, size_t errlen)
 {
 	int r;
 
-	r = snapcow_store_format(s->cow, s->cs, s->err, sizeof(s->err));
+	r = snapcow_store_format(s->cow, s->cs, err, errlen);
 	if (r)
 		return r;
 	s->hdr.magic = SNAPCOW_MAGIC;
@@ -95,6 +96,17 @@ static int store_format_new(struct snapcow_store *s)
 	s->hdr.version = SNAPCOW_DISK_VERSION;
 	s->hdr.chunk_size = s->cs;
 	s->state = SNAPCOW_STATE_VALID;
+	return 0;
+}
+
+int sc_store_alloc_chunk(struct snapcow_store *s, uint64_t *new_chunk)
+{
+	if ((s->next_free + 1) * s->cs >
+	    snapcow_dev_size(s->cow) >> SNAPCOW_SECTOR_SHIFT)
+		return -ENOSPC;
+	*new_chunk = s->next_free++;
+	if (s->next_free % (s->epa + 1) == SNAPCOW_HEADER_CHUNKS)
+		s->next_free++;
 	return 0;
 }
 
@@ -106,23 +118,20 @@ int snapcow_store_alloc(struct snapcow_store *s, uint64_t *new_chunk)
 	if (r)
 		return r;
 	if (s->state == SNAPCOW_STATE_NEW) {
-		r = store_format_new(s);
+		r = sc_store_format_new(s, s->err, sizeof(s->err));
 		if (r)
 			return r;
 	}
-	if ((s->next_free + 1) * s->cs >
-	    snapcow_dev_size(s->cow) >> SNAPCOW_SECTOR_SHIFT)
+	if (sc_store_alloc_chunk(s, new_chunk))
 		return sc_store_errf(s, -ENOSPC,
 				     "%s: COW is full (%llu chunks of %u sectors)",
 				     snapcow_dev_path(s->cow),
 				     (unsigned long long)s->cow_chunks, s->cs);
-	*new_chunk = s->next_free++;
-	if (s->next_free % (s->epa + 1) == SNAPCOW_HEADER_CHUNKS)
-		s->next_free++;
 	return 0;
 }
 
-int sc_store_write_area(struct snapcow_store *s, const char *what)
+int sc_store_write_area_to(struct snapcow_store *s, const char *what,
+			   char *err, size_t errlen)
 {
 	struct snapcow_dev *cow = s->cow;
 	int r;
@@ -136,15 +145,42 @@ int sc_store_write_area(struct snapcow_store *s, const char *what)
 	if (!r)
 		r = snapcow_dev_flush(cow);
 	if (r)
-		return sc_store_errf(s, r, "%s: %s area %llu: %s",
-				     snapcow_dev_path(cow), what,
-				     (unsigned long long)s->current_area,
-				     snapcow_dev_error(cow));
+		return sc_errf(err, errlen, r, "%s: %s area %llu: %s",
+			       snapcow_dev_path(cow), what,
+			       (unsigned long long)s->current_area,
+			       sc_dev_last_error());
 	return 0;
 }
 
-SNAPCOW_EXPORT
-int snapcow_store_commit(struct snapcow_store *s)
+int sc_store_write_area(struct snapcow_store *s, const char *what)
+{
+	return sc_store_write_area_to(s, what, s->err, sizeof(s->err));
+}
+
+/* A full area: the next one must be on the device and zeroed first. */
+static int store_zero_next_area(struct snapcow_store *s, char *err,
+				size_t errlen)
+{
+	uint64_t next = snapcow_area_chunk(s->cs, s->current_area + 1);
+	int r;
+
+	/* zero_disk_area() fails: the kernel invalidates. */
+	if (!next || next >= s->cow_chunks)
+		return sc_errf(err, errlen, -ENOSPC,
+			       "%s: no room for metadata area %llu: snapshot invalidated",
+			       snapcow_dev_path(s->cow),
+			       (unsigned long long)s->current_area + 1);
+	r = write_zero_chunk(s->cow, s->chunk_bytes,
+			     sc_store_area_offset(s, s->current_area + 1));
+	if (r)
+		return sc_errf(err, errlen, r, "%s: zeroing metadata area %llu: %s",
+			       snapcow_dev_path(s->cow),
+			       (unsigned long long)s->current_area + 1,
+			       sc_dev_last_error());
+	return 0;
+}
+
+int sc_store_commit_to(struct snapcow_store *s, char *err, size_t errlen)
 {
 	bool full = s->current_committed == s->epa;
 	int r;
@@ -152,23 +188,11 @@ int snapcow_store_commit(struct snapcow_store *s)
 	if (!s->dirty)
 		return 0;
 	if (full) {
-		if (!snapcow_area_chunk(s->cs, s->current_area + 1) ||
-		    snapcow_area_chunk(s->cs, s->current_area + 1) >=
-		    s->cow_chunks) {
-			/* zero_disk_area() fails: the kernel invalidates. */
-			snapcow_store_invalidate(s);
-			return sc_store_errf(s, -ENOSPC,
-					     "%s: no room for metadata area %llu: snapshot invalidated",
-					     snapcow_dev_path(s->cow),
-					     (unsigned long long)s->current_area + 1);
-		}
-		r = write_zero_chunk(s->cow, s->chunk_bytes,
-				     sc_store_area_offset(s, s->current_area + 1));
+		r = store_zero_next_area(s, err, errlen);
 		if (r)
-			return sc_store_errf(s, r, "%s",
-					     snapcow_dev_error(s->cow));
+			return r;
 	}
-	r = sc_store_write_area(s, "committing");
+	r = sc_store_write_area_to(s, "committing", err, errlen);
 	if (r)
 		return r;
 	s->dirty = false;
@@ -181,10 +205,39 @@ int snapcow_store_commit(struct snapcow_store *s)
 }
 
 SNAPCOW_EXPORT
+int snapcow_store_commit(struct snapcow_store *s)
+{
+	int r = sc_store_commit_to(s, s->err, sizeof(s->err));
+
+	if (r == -ENOSPC)
+		snapcow_store_invalidate(s);
+	return r;
+}
+
+int sc_store_append(struct snapcow_store *s, uint64_t old_chunk,
+		    uint64_t new_chunk, char *err, size_t errlen)
+{
+	struct snapcow_record rec = { old_chunk, new_chunk };
+	int r;
+
+	/* A full area whose commit failed: commit it before adding more. */
+	if (s->current_committed == s->epa) {
+		r = sc_store_commit_to(s, err, errlen);
+		if (r)
+			return r;
+	}
+	snapcow_record_encode(s->area, s->current_committed++, &rec);
+	s->exceptions++;
+	s->dirty = true;
+	if (s->current_committed == s->epa)
+		return sc_store_commit_to(s, err, errlen);
+	return 0;
+}
+
+SNAPCOW_EXPORT
 int snapcow_store_add(struct snapcow_store *s, uint64_t old_chunk,
 		      uint64_t new_chunk)
 {
-	struct snapcow_record rec = { old_chunk, new_chunk };
 	int r = store_check_writable(s);
 
 	if (r)
@@ -204,46 +257,58 @@ int snapcow_store_add(struct snapcow_store *s, uint64_t old_chunk,
 				     (unsigned long long)new_chunk,
 				     r == -EEXIST ? "chunk already has one" :
 						    strerror(-r));
-	snapcow_record_encode(s->area, s->current_committed++, &rec);
-	s->exceptions++;
-	s->dirty = true;
-	if (s->current_committed == s->epa)
-		return snapcow_store_commit(s);
-	return 0;
+	r = sc_store_append(s, old_chunk, new_chunk, s->err, sizeof(s->err));
+	if (r == -ENOSPC)
+		snapcow_store_invalidate(s);
+	return r;
 }
 
-SNAPCOW_EXPORT
-int snapcow_store_invalidate(struct snapcow_store *s)
+int sc_store_write_invalid(struct snapcow_store *s, char *err, size_t errlen)
 {
+	struct snapcow_header hdr = {
+		.magic = SNAPCOW_MAGIC,
+		.valid = 0,
+		.version = SNAPCOW_DISK_VERSION,
+		.chunk_size = s->cs,
+	};
 	unsigned char *buf;
 	int r;
 
 	if (!snapcow_dev_is_writable(s->cow))
-		return sc_store_errf(s, -EBADF, "%s: opened read-only",
-				     snapcow_dev_path(s->cow));
+		return sc_errf(err, errlen, -EBADF, "%s: opened read-only",
+			       snapcow_dev_path(s->cow));
 	/*
 	 * The kernel's write_header() memsets the whole header chunk and
 	 * writes it: the rest of chunk 0 ends up zero.
 	 */
 	buf = calloc(1, s->chunk_bytes);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	s->hdr.magic = SNAPCOW_MAGIC;
-	s->hdr.valid = 0;
-	s->hdr.version = SNAPCOW_DISK_VERSION;
-	s->hdr.chunk_size = s->cs;
-	snapcow_header_encode(&s->hdr, buf);
+	if (!buf)
+		return sc_errf(err, errlen, -ENOMEM, "out of memory");
+	snapcow_header_encode(&hdr, buf);
 	r = snapcow_dev_write(s->cow, buf, s->chunk_bytes, 0);
 	free(buf);
 	if (!r)
 		r = snapcow_dev_flush(s->cow);
-out:
-	s->state = SNAPCOW_STATE_INVALID;
 	if (r)
-		return sc_store_errf(s, r, "%s: invalidating: %s",
-				     snapcow_dev_path(s->cow),
-				     snapcow_dev_error(s->cow));
+		return sc_errf(err, errlen, r, "%s: invalidating: %s",
+			       snapcow_dev_path(s->cow), sc_dev_last_error());
 	return 0;
+}
+
+void sc_store_mark_invalid(struct snapcow_store *s)
+{
+	s->hdr.magic = SNAPCOW_MAGIC;
+	s->hdr.valid = 0;
+	s->hdr.version = SNAPCOW_DISK_VERSION;
+	s->hdr.chunk_size = s->cs;
+	s->state = SNAPCOW_STATE_INVALID;
+}
+
+SNAPCOW_EXPORT
+int snapcow_store_invalidate(struct snapcow_store *s)
+{
+	int r = sc_store_write_invalid(s, s->err, sizeof(s->err));
+
+	sc_store_mark_invalid(s);
+	return r;
 }

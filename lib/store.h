@@ -44,6 +44,25 @@ uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area);
 int sc_store_write_area(struct snapcow_store *s, const char *what);
 
 /*
+ * The writing half for the engine (store-write.c), which serialises
+ * calls per store itself and wants each message in its caller's buffer:
+ * format a NEW store; take the next free chunk (-ENOSPC, no message, when
+ * full); put a record in the current area, committing it when it fills;
+ * commit (-ENOSPC when the next area does not fit, without invalidating);
+ * write the header with valid 0; mark the in-memory store invalid.
+ */
+int sc_store_format_new(struct snapcow_store *s, char *err, size_t errlen);
+int sc_store_alloc_chunk(struct snapcow_store *s, uint64_t *new_chunk);
+int sc_store_append(struct snapcow_store *s, uint64_t old_chunk,
+		    uint64_t new_chunk, char *err, size_t errlen);
+int sc_store_write_area_to(struct snapcow_store *s, const char *what,
+			   char *err, size_t errlen);
+int sc_store_commit_to(struct snapcow_store *s, char *err, size_t errlen);
+int sc_store_write_invalid(struct snapcow_store *s, char *err,
+			   size_t errlen);
+void sc_store_mark_invalid(struct snapcow_store *s);
+
+/*
  * Load (store-dups.c): remap each of the @n duplicated origin chunks
  * @olds (sorted in place) to the record the kernel serves.
  */
