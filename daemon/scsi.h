@@ -34,6 +34,19 @@
 #define SCSI_SK_DATA_PROTECT		0x7
 #define SCSI_SK_ABORTED_COMMAND		0xb
 
+/* Additional sense codes (ASC << 8 | ASCQ) the emulation sets. */
+#define SCSI_ASC_WRITE_ERROR		0x0c00
+#define SCSI_ASC_UNRECOVERED_READ	0x1100
+#define SCSI_ASC_PARAM_LIST_LENGTH	0x1a00
+#define SCSI_ASC_INVALID_OPCODE		0x2000
+#define SCSI_ASC_LBA_OUT_OF_RANGE	0x2100
+#define SCSI_ASC_INVALID_FIELD_CDB	0x2400
+#define SCSI_ASC_INVALID_FIELD_PARAM	0x2600
+#define SCSI_ASC_WRITE_PROTECTED	0x2700
+#define SCSI_ASC_SPACE_ALLOC_FAILED_WP	0x2707
+#define SCSI_ASC_SAVING_NOT_SUPPORTED	0x3900
+#define SCSI_ASC_INTERNAL_FAILURE	0x4400
+
 /* The sense buffer TCMU carries (TCMU_SENSE_BUFFERSIZE). */
 #define SCSI_SENSE_SIZE			96
 
@@ -49,6 +62,12 @@ struct scsi_disk {
 	char revision[5];
 	char serial[64];		/* VPD 0x80 */
 	uint8_t naa[16];		/* VPD 0x83: NAA IEEE registered extended */
+	/*
+	 * VPD 0xb0 optimal transfer length granularity: the COW chunk in
+	 * blocks, so initiators align I/O to chunks; 0 (or more than the
+	 * field's 0xffff) is not reported.
+	 */
+	uint32_t granularity_blocks;
 };
 
 enum scsi_io_kind {
@@ -64,6 +83,12 @@ struct scsi_io {
 	uint64_t offset;		/* bytes */
 	uint64_t length;		/* bytes; 0 for FLUSH */
 	bool fua;			/* WRITE with FUA: durable before status */
+	/*
+	 * SCSI_IO_NONE: bytes of data-in the command wrote at the start of
+	 * the iovecs (TCMU's read_len); scsi_decode zeroes the rest of them,
+	 * so no stale data-area bytes reach the initiator.
+	 */
+	size_t data_in;
 };
 
 /*
@@ -72,6 +97,13 @@ struct scsi_io {
  * or SCSI_GOOD with io->kind set when the device layer must do the I/O
  * described by @io into or out of @iov (whose total length was checked
  * against the transfer length).  Never reads or writes outside @iov.
+ *
+ * Data-in answers are cut at the allocation length and at the iovecs'
+ * end (io->data_in says how much was written).  Iovecs too short for a
+ * READ, WRITE or MODE SELECT transfer are a malformed ring entry:
+ * HARDWARE ERROR, INTERNAL TARGET FAILURE.  A @cdb_len shorter than the
+ * opcode's CDB: ILLEGAL REQUEST, INVALID FIELD IN CDB.  Safe to call
+ * from several threads at once (no state).
  */
 int scsi_decode(const struct scsi_disk *disk, const uint8_t *cdb,
 		size_t cdb_len, const struct iovec *iov, int iov_cnt,
@@ -89,6 +121,14 @@ int scsi_io_status(const struct scsi_io *io, int err,
 /* Fixed-format sense data (response code 0x70). */
 void scsi_sense_set(uint8_t sense[SCSI_SENSE_SIZE], uint8_t key,
 		    uint8_t asc, uint8_t ascq);
+
+/*
+ * ILLEGAL REQUEST with @asc/@ascq and a sense-key specific field
+ * pointer: byte @byte of the CDB (@in_cdb) or of the parameter list,
+ * bit @bit (0-7; -1 for the whole byte).
+ */
+void scsi_sense_field(uint8_t sense[SCSI_SENSE_SIZE], uint8_t asc,
+		      uint8_t ascq, bool in_cdb, uint16_t byte, int bit);
 
 /* Bytes across an iovec array; copies clamp to it. */
 size_t scsi_iov_length(const struct iovec *iov, int iov_cnt);
