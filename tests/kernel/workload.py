@@ -17,6 +17,12 @@ guest, next to real dm devices).
   chunks DEV CHUNK_BYTES FIRST LAST
       one direct write of 0xee per chunk FIRST..LAST (one process: python
       starts slowly under TCG); prints 'CHUNK 0' or 'CHUNK ERRNO-NAME'
+  disk DEV IMAGE SEED OPS OUT [PAUSE_AT PAUSE_FILE]
+      seeded O_DIRECT writes (4 KiB to 128 KiB, one in 8 also O_DSYNC,
+      i.e. FUA) to one disk whose content before the first write is
+      IMAGE; each write is logged to OUT/acked.txt once it returned;
+      OUT/model.sha256 is the expected content.  After PAUSE_AT writes it
+      creates PAUSE_FILE and goes on (a test kills the server then)
   hash CHUNK_BYTES DEV OUT [DEV OUT...]
       read DEV (O_DIRECT) and write 'TOTAL_SHA256' then one sha256 per
       chunk to OUT
@@ -158,6 +164,32 @@ def write_chunks(dev, chunk_bytes, first, last):
     os.close(fd)
 
 
+def disk(dev, image, seed, ops, out, pause_at=-1, pause_file=None):
+    rng = random.Random(seed)
+    with open(image, "rb") as f:
+        model = bytearray(f.read())
+    size = len(model)
+    fd = os.open(dev, os.O_RDWR | os.O_DIRECT)
+    sfd = os.open(dev, os.O_RDWR | os.O_DIRECT | os.O_DSYNC)
+    log = open(os.path.join(out, "acked.txt"), "w")
+    for i in range(ops):
+        if i == pause_at:
+            open(pause_file, "w").close()
+        length = 4096 * rng.randint(1, 32)
+        start = 4096 * rng.randrange((size - length) // 4096 + 1)
+        data = rng.randbytes(length)
+        fua = rng.random() < 0.125
+        pwrite_direct(sfd if fua else fd, data, start)
+        model[start:start + length] = data
+        log.write("%d %d %d\n" % (start, length, int(fua)))
+        log.flush()
+    os.close(fd)
+    os.close(sfd)
+    log.close()
+    with open(os.path.join(out, "model.sha256"), "w") as f:
+        f.write(hashlib.sha256(model).hexdigest() + "\n")
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -177,6 +209,10 @@ def main(argv):
         run(opts)
     elif cmd == "chunks":
         write_chunks(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif cmd == "disk":
+        extra = argv[7:9] if len(argv) > 8 else [-1, None]
+        disk(argv[2], argv[3], int(argv[4]), int(argv[5]), argv[6],
+             int(extra[0]), extra[1])
     elif cmd == "hash":
         # Several devices per call: each python start costs ~1 s in TCG.
         for dev, out in zip(argv[3::2], argv[4::2]):

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Served LUNs (see device.h): open what the cfgstring names, describe it
+ * to the SCSI decoder, run the decoder's data commands on the backend.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "log.h"
+
+/* FNV-1a: a stable serial and NAA from the LUN's name. */
+static uint64_t hash64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+static void device_describe(struct device *d, const struct device_params *prm,
+			    uint64_t bytes)
+{
+	struct scsi_disk *k = &d->disk;
+	uint64_t h = hash64(d->name);
+	int i;
+
+	k->block_size = prm->block_size;
+	k->blocks = bytes / prm->block_size;
+	k->max_xfer_blocks = prm->max_sectors ? prm->max_sectors : 128;
+	k->write_cache = d->write_back;
+	k->read_only = false;
+	snprintf(k->vendor, sizeof(k->vendor), "SNAPCOW");
+	snprintf(k->product, sizeof(k->product), "origin");
+	snprintf(k->revision, sizeof(k->revision), "0001");
+	/* The serial names the LUN, so a restart keeps the disk's identity. */
+	snprintf(k->serial, sizeof(k->serial), "%016" PRIx64, h);
+	/* NAA 6, LIO's OUI 00:14:05 as LIO's own backstores, then the hash. */
+	k->naa[0] = 0x60;
+	k->naa[1] = 0x01;
+	k->naa[2] = 0x40;
+	k->naa[3] = 0x50;
+	for (i = 0; i < 8; i++)
+		k->naa[4 + i] = (uint8_t)(h >> (56 - 8 * i));
+	memset(k->naa + 12, 0, 4);
+}
+
+static int device_check_size(struct device *d, const struct device_params *prm,
+			     uint64_t *bytes, char *err, size_t len)
+{
+	uint64_t have = d->ops->size(d);
+
+	if (!prm->block_size || prm->block_size % 512 ||
+	    prm->block_size > 65536) {
+		snprintf(err, len, "%s: block size %u not served", d->name,
+			 prm->block_size);
+		return -EINVAL;
+	}
+	*bytes = prm->dev_size ? prm->dev_size : have;
+	if (*bytes > have) {
+		snprintf(err, len,
+			 "%s: dev_size %" PRIu64 " exceeds the origin's %" PRIu64 " bytes",
+			 d->name, *bytes, have);
+		return -EINVAL;
+	}
+	if (*bytes % prm->block_size || !*bytes) {
+		snprintf(err, len,
+			 "%s: size %" PRIu64 " is not a positive multiple of the block size %u",
+			 d->name, *bytes, prm->block_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int device_open(const struct policy *policy, const char *cfgstring,
+		const struct device_params *prm, struct device **out,
+		char *err, size_t len)
+{
+	struct cfgstring *cfg;
+	struct device *d;
+	uint64_t bytes;
+	int r;
+
+	*out = NULL;
+	cfg = calloc(1, sizeof(*cfg));
+	d = calloc(1, sizeof(*d));
+	if (!cfg || !d) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	snprintf(d->name, sizeof(d->name), "%s", prm->name);
+	d->cfgstring = strdup(cfgstring);
+	r = d->cfgstring ? cfgstring_parse(policy, cfgstring, cfg, err, len) :
+			   -ENOMEM;
+	if (r)
+		goto fail;
+	if (cfg->n_cows || cfg->snapshot[0]) {
+		snprintf(err, len,
+			 "%s: snapshots (cow=, snapshot=) are not served yet",
+			 d->name);
+		r = -EOPNOTSUPP;
+		goto fail;
+	}
+	r = plain_open(d, cfg->origin, err, len);
+	if (r)
+		goto fail;
+	r = device_check_size(d, prm, &bytes, err, len);
+	if (r)
+		goto fail;
+	device_describe(d, prm, bytes);
+	free(cfg);
+	*out = d;
+	return 0;
+fail:
+	free(cfg);
+	device_close(d);
+	return r;
+}
+
+void device_close(struct device *d)
+{
+	if (!d)
+		return;
+	if (d->ops)
+		d->ops->close(d);
+	free(d->cfgstring);
+	free(d);
+}
+
+int device_flush(struct device *d)
+{
+	return d->ops->flush(d);
+}
+
+static int device_run(struct device *d, const struct scsi_io *io,
+		      const struct ring_cmd *cmd)
+{
+	int r;
+
+	switch (io->kind) {
+	case SCSI_IO_READ:
+		return d->ops->read(d, cmd->iov, cmd->iov_cnt, io->offset,
+				    io->length);
+	case SCSI_IO_WRITE:
+		r = d->ops->write(d, cmd->iov, cmd->iov_cnt, io->offset,
+				  io->length);
+		if (!r && (io->fua || !d->write_back))
+			r = d->ops->flush(d);
+		return r;
+	case SCSI_IO_FLUSH:
+		return d->ops->flush(d);
+	default:
+		return 0;
+	}
+}
+
+uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
+{
+	struct device *d = ctx;
+	struct scsi_io io = { .kind = SCSI_IO_NONE };
+	int status, r;
+
+	d->cmds++;
+	status = scsi_decode(&d->disk, cmd->cdb, cmd->cdb_len, cmd->iov,
+			     cmd->iov_cnt, &io, sense);
+	if (io.kind == SCSI_IO_NONE) {
+		if (status != SCSI_GOOD)
+			log_debug("%s: opcode 0x%02x: CHECK CONDITION "
+				  "%x/%02x/%02x", d->name, cmd->cdb[0],
+				  sense[2] & 0x0f, sense[12], sense[13]);
+		return (uint8_t)status;
+	}
+	r = device_run(d, &io, cmd);
+	if (r) {
+		d->errors++;
+		log_err("%s: %s of %" PRIu64 " bytes at byte %" PRIu64
+			" failed: %s", d->name,
+			io.kind == SCSI_IO_READ ? "read" :
+			io.kind == SCSI_IO_WRITE ? "write" : "flush",
+			io.length, io.offset, strerror(-r));
+	}
+	return (uint8_t)scsi_io_status(&io, r, sense);
+}
+
+static void device_bad(void *ctx, const struct ring_cmd *cmd)
+{
+	struct device *d = ctx;
+	static const char *const why[] = {
+		[RING_BAD_CDB] = "CDB outside its entry",
+		[RING_BAD_IOV_COUNT] = "iovec count does not fit the entry",
+		[RING_BAD_IOV_RANGE] = "iovec outside the data area",
+		[RING_BAD_BIDI] = "bidirectional or DIF data",
+	};
+
+	d->errors++;
+	log_err("%s: malformed ring entry (cmd_id %u): %s", d->name,
+		cmd->cmd_id, why[cmd->bad]);
+}
+
+static void device_tmr(void *ctx, const struct ring_cmd *cmd)
+{
+	struct device *d = ctx;
+
+	/* Commands run to completion before the next entry: none to abort. */
+	log_debug("%s: task management function %u for %u commands",
+		  d->name, cmd->tmr_type, cmd->tmr_cnt);
+}
+
+const struct ring_ops device_ring_ops = {
+	.cmd = device_cmd,
+	.bad = device_bad,
+	.tmr = device_tmr,
+};
+
+int device_resize(struct device *d, uint64_t size, char *err, size_t len)
+{
+	struct device_params prm = {
+		.name = d->name,
+		.dev_size = size,
+		.block_size = d->disk.block_size,
+		.max_sectors = d->disk.max_xfer_blocks,
+	};
+	uint64_t bytes;
+	int r;
+
+	r = device_check_size(d, &prm, &bytes, err, len);
+	if (r)
+		return r;
+	d->disk.blocks = bytes / d->disk.block_size;
+	return 0;
+}
+
+void device_set_write_back(struct device *d, bool on)
+{
+	int r;
+
+	/* Write-through from now on: what the cache holds goes down first. */
+	if (!on && d->write_back) {
+		r = d->ops->flush(d);
+		if (r)
+			log_err("%s: flush before write-through: %s", d->name,
+				strerror(-r));
+	}
+	d->write_back = on;
+	d->disk.write_cache = on;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A served LUN: what its cfgstring names, opened and held, described to
+ * the SCSI decoder, and the backend that moves its data.  A backend is a
+ * small ops table, so that the plain origin of this step and the
+ * copy-on-write engine's origins and snapshots plug in the same way.
+ */
+#ifndef SNAPCOWD_DEVICE_H
+#define SNAPCOWD_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "cfgstring.h"
+#include "ring.h"
+#include "scsi.h"
+
+struct device;
+
+struct device_ops {
+	/* Move @len bytes at byte @off into / out of @iov; 0 or -errno. */
+	int (*read)(struct device *d, const struct iovec *iov, int cnt,
+		    uint64_t off, uint64_t len);
+	int (*write)(struct device *d, const struct iovec *iov, int cnt,
+		     uint64_t off, uint64_t len);
+	/* Everything written so far is durable. */
+	int (*flush)(struct device *d);
+	/* Bytes the backend can serve. */
+	uint64_t (*size)(struct device *d);
+	void (*close)(struct device *d);
+};
+
+struct device {
+	const struct device_ops *ops;
+	void *priv;
+	struct scsi_disk disk;
+	bool write_back;	/* writes sit in the page cache until flushed */
+	char name[256];		/* "user_<hba>/<name>", for the log */
+	char *cfgstring;
+	uint64_t cmds, errors;
+};
+
+/* What the kernel says about the LUN (configfs attributes). */
+struct device_params {
+	const char *name;
+	uint64_t dev_size;	/* bytes; 0: the backend's size */
+	uint32_t block_size;	/* hw_block_size */
+	uint32_t max_sectors;	/* hw_max_sectors, in blocks; 0: default */
+};
+
+/*
+ * Open what @cfgstring names, under @policy, for the LUN @prm.  Returns
+ * 0 or -errno with @err naming the path, the size and the rule.
+ */
+int device_open(const struct policy *policy, const char *cfgstring,
+		const struct device_params *prm, struct device **out,
+		char *err, size_t len);
+void device_close(struct device *d);
+
+/* ring_ops.cmd: decode, run, build the status and sense. */
+uint8_t device_cmd(void *d, const struct ring_cmd *cmd, uint8_t *sense);
+extern const struct ring_ops device_ring_ops;
+
+int device_flush(struct device *d);
+/* RECONFIG: a new dev_size (bytes) or write-cache setting. */
+int device_resize(struct device *d, uint64_t size, char *err, size_t len);
+void device_set_write_back(struct device *d, bool on);
+
+/* The plain backend: a file or block device, held exclusively. */
+int plain_open(struct device *d, const char *path, char *err, size_t len);
+
+#endif /* SNAPCOWD_DEVICE_H */
