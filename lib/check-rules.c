@@ -23,7 +23,8 @@ static const struct snapcow_rule rules[SNAPCOW_RULE_COUNT] = {
 	},
 	[SNAPCOW_RULE_HEADER_CHUNK_SIZE] = {
 		"SC003", "header-chunk-size", SNAPCOW_SEV_ERROR,
-		"header chunk size is one the kernel refuses",
+		"header chunk size is one the kernel refuses, or not the "
+		"one the areas were written with",
 		"rewrite the header with the chunk size inferred from the areas",
 	},
 	[SNAPCOW_RULE_DEVICE_TOO_SMALL] = {

@@ -401,8 +401,13 @@ static bool rec_in_data(const struct snapcow_check *c, uint64_t new_chunk)
 	       !snapcow_chunk_is_metadata(c->cs, new_chunk);
 }
 
-/* Leading records of area 0 that a kernel could have written with @cs. */
-static int infer_score(struct snapcow_check *c, uint32_t cs, int *score)
+/*
+ * Leading records of area 0 that a kernel could have written with @cs;
+ * *@ends (when asked) says whether the list ends right after them (an end
+ * record, or all that was read), as it does when @cs is the real one.
+ */
+static int infer_run(struct snapcow_check *c, uint32_t cs, int *score,
+		     bool *ends)
 {
 	unsigned char buf[SC_INFER_BYTES];
 	struct snapcow_record rec;
@@ -427,7 +432,14 @@ static int infer_score(struct snapcow_check *c, uint32_t cs, int *score)
 			break;
 		(*score)++;
 	}
+	if (ends)
+		*ends = i == n || !rec.new_chunk;
 	return 0;
+}
+
+static int infer_score(struct snapcow_check *c, uint32_t cs, int *score)
+{
+	return infer_run(c, cs, score, NULL);
 }
 
 /*
@@ -494,6 +506,40 @@ static int check_magic(struct snapcow_check *c)
 	return 1;
 }
 
+/*
+ * A valid chunk size in the header that the areas were not written with
+ * (someone changed it): the header's area 0 holds no list that ends
+ * cleanly, and another chunk size's area 0 holds a longer one.  Believing
+ * the header would drop every record and zero the real area 0 as
+ * "garbage" in its header chunk; the fix is the header.
+ */
+static int check_chunk_size_fits(struct snapcow_check *c)
+{
+	uint32_t hdr_cs = c->hdr.chunk_size, cs;
+	int score, r;
+	bool ends;
+
+	r = infer_run(c, hdr_cs, &score, &ends);
+	if (r || (score && ends))
+		goto keep;
+	r = infer_cs(c, hdr_cs, &cs);
+	if (r || !cs || cs == hdr_cs)
+		goto keep;
+	r = infer_score(c, cs, &score);
+	r = r ?: sc_check_add(c, SNAPCOW_RULE_HEADER_CHUNK_SIZE, NULL, 0, true,
+			      "offset 12: chunk size %u sectors, but the areas were written with %u sectors (%d records fit in area 0)",
+			      hdr_cs, cs, score);
+	if (r)
+		return r;
+	set_cs(c, cs);
+	c->cs_inferred = true;
+	c->fix_header = true;
+	return 1;
+keep:
+	set_cs(c, hdr_cs);
+	return r ? r : 1;
+}
+
 static int check_chunk_size(struct snapcow_check *c)
 {
 	const char *why;
@@ -501,10 +547,8 @@ static int check_chunk_size(struct snapcow_check *c)
 	int r;
 
 	if (!snapcow_chunk_size_check(c->hdr.chunk_size,
-				      snapcow_dev_block_size(c->cow), &why)) {
-		set_cs(c, c->hdr.chunk_size);
-		return 1;
-	}
+				      snapcow_dev_block_size(c->cow), &why))
+		return check_chunk_size_fits(c);
 	r = infer_cs(c, 0, &cs);
 	if (r)
 		return r;
@@ -1112,6 +1156,8 @@ int snapcow_check(struct snapcow_dev *cow, const struct snapcow_check_opts *opts
 	if (!c)
 		return sc_errf(err, errlen, -ENOMEM, "out of memory");
 	c->cow = cow;
+	/* Until the header says what it is: garbage is not "new". */
+	c->state = SNAPCOW_STATE_UNKNOWN;
 	if (opts)
 		c->opts = *opts;
 	c->dev_bytes = snapcow_dev_size(cow);

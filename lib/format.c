@@ -45,6 +45,24 @@ uint64_t snapcow_chunk_area(uint32_t chunk_sectors, uint64_t chunk)
 	return (chunk - SNAPCOW_HEADER_CHUNKS) / stride;
 }
 
+SNAPCOW_EXPORT
+uint64_t snapcow_cow_capacity(uint32_t chunk_sectors, uint64_t cow_bytes)
+{
+	uint64_t epa = snapcow_exceptions_per_area(chunk_sectors);
+	uint64_t chunks, areas, data;
+
+	if (!epa)
+		return 0;
+	chunks = cow_bytes / ((uint64_t)chunk_sectors * SNAPCOW_SECTOR_SIZE);
+	if (chunks < SNAPCOW_HEADER_CHUNKS + 2)
+		return 0;
+	/* Areas whose chunk lies whole on the device; the rest is data. */
+	areas = (chunks - SNAPCOW_HEADER_CHUNKS + epa) / (epa + 1);
+	data = chunks - SNAPCOW_HEADER_CHUNKS - areas;
+	/* Full areas and no room for the next: its zeroing fails. */
+	return data == areas * epa ? data - 1 : data;
+}
+
 /*
  * The kernel's rules (dm_exception_store_set_chunk_size): a power of two,
  * a multiple of the device's logical block size, not above INT_MAX bytes.

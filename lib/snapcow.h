@@ -122,6 +122,13 @@ uint64_t snapcow_area_chunk(uint32_t chunk_sectors, uint64_t area);
 bool snapcow_chunk_is_metadata(uint32_t chunk_sectors, uint64_t chunk);
 /* Area that owns data chunk @chunk (undefined for metadata chunks). */
 uint64_t snapcow_chunk_area(uint32_t chunk_sectors, uint64_t chunk);
+/*
+ * Exceptions a COW of @cow_bytes holds before the kernel refuses the next
+ * one: every data chunk whole on the device, less one when the areas
+ * end full and the next area falls past the end (the kernel zeroes it
+ * when the last area fills; that write fails and invalidates).
+ */
+uint64_t snapcow_cow_capacity(uint32_t chunk_sectors, uint64_t cow_bytes);
 
 /* 0 when @cs is a chunk size the kernel accepts, else -EINVAL. */
 int snapcow_chunk_size_check(uint32_t chunk_sectors, unsigned int block_size,
@@ -142,6 +149,8 @@ enum snapcow_state {
 	SNAPCOW_STATE_NEW,	/* magic 0: the kernel formats it on load */
 	SNAPCOW_STATE_VALID,
 	SNAPCOW_STATE_INVALID,	/* valid flag 0: exceptions are not read */
+	SNAPCOW_STATE_UNKNOWN,	/* snapcheck: not a COW (wrong magic, no
+				 * chunk size fits the areas, too small) */
 };
 
 enum snapcow_store_flags {
@@ -166,7 +175,6 @@ struct snapcow_store_info {
 	uint64_t cow_sectors;		/* device size */
 	uint64_t sectors_allocated;	/* next_free * cs, as the kernel */
 	uint64_t metadata_sectors;	/* (current_area + 2) * cs */
-	bool end_past_device;		/* last area full, next not on device */
 };
 
 /* A record as found on disk, with where it was found. */

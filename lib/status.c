@@ -79,6 +79,8 @@ static const char *state_name(enum snapcow_state state)
 		return "valid";
 	case SNAPCOW_STATE_INVALID:
 		return "invalid";
+	case SNAPCOW_STATE_UNKNOWN:
+		break;
 	}
 	return "unknown";
 }

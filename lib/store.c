@@ -152,6 +152,33 @@ static void store_count_dup(void *ctx, uint64_t old_chunk, uint64_t kept,
 		d->olds[d->n++] = old_chunk;
 }
 
+/*
+ * A record whose COW chunk does not lie whole on the device: the COW was
+ * cut short (or the record is damaged).  The kernel activates it, then
+ * fails every read of that chunk with EIO and reports more sectors
+ * allocated than the device has; no loader serves or merges it.
+ */
+static int store_record_past_end(struct snapcow_store *s, uint64_t slot,
+				 const struct snapcow_record *rec)
+{
+	uint64_t size = snapcow_dev_size(s->cow);
+
+	return sc_store_errf(s, -ERANGE,
+			     "%s: offset %llu (area %llu slot %llu): record %llu -> %llu: COW chunk %llu ends past the device end (%llu bytes, %llu whole chunks of %llu bytes): the COW was cut short or the record is damaged; the kernel fails every read of that chunk; run snapcheck",
+			     snapcow_dev_path(s->cow),
+			     (unsigned long long)(sc_store_area_offset(s,
+					s->current_area) +
+					slot * SNAPCOW_RECORD_SIZE),
+			     (unsigned long long)s->current_area,
+			     (unsigned long long)slot,
+			     (unsigned long long)rec->old_chunk,
+			     (unsigned long long)rec->new_chunk,
+			     (unsigned long long)rec->new_chunk,
+			     (unsigned long long)size,
+			     (unsigned long long)s->cow_chunks,
+			     (unsigned long long)s->chunk_bytes);
+}
+
 /* Insert one area's records; returns 1 when the area is full. */
 static int store_insert_area(struct snapcow_store *s, const void *area)
 {
@@ -166,19 +193,11 @@ static int store_insert_area(struct snapcow_store *s, const void *area)
 			s->current_committed = i;
 			return 0;
 		}
+		if (rec.new_chunk >= s->cow_chunks)
+			return store_record_past_end(s, i, &rec);
 		if (s->next_free <= rec.new_chunk)
 			s->next_free = rec.new_chunk + 1;
 		r = sc_table_append(s->table, rec.old_chunk, rec.new_chunk);
-		/*
-		 * The kernel keeps only 56 bits of a new chunk; such a
-		 * record points far past any device and cannot be served.
-		 * Load it as the kernel does (it still moves next_free) and
-		 * leave it out of the table; snapcheck reports it.
-		 */
-		if (r == -ERANGE) {
-			s->unmappable++;
-			r = 0;
-		}
 		if (r)
 			return sc_store_errf(s, r,
 					     "%s: area %llu slot %llu: cannot record exception %llu -> %llu: %s",
@@ -199,22 +218,31 @@ static bool store_area_on_device(const struct snapcow_store *s, uint64_t area)
 	return snapcow_area_chunk(s->cs, area) < s->cow_chunks;
 }
 
+/*
+ * The list reaches a metadata area that does not lie whole on the
+ * device: the kernel's read of it fails (-EIO, "attempt to access beyond
+ * end of device") and so does the activation.
+ */
+static int store_area_past_end(struct snapcow_store *s)
+{
+	return sc_store_errf(s, -EIO,
+			     "%s: offset %llu: metadata area %llu (%llu bytes) ends past the device end (%llu bytes): the COW was cut short; the kernel fails to activate it (reading its metadata: EIO)",
+			     snapcow_dev_path(s->cow),
+			     (unsigned long long)sc_store_area_offset(s,
+					s->current_area),
+			     (unsigned long long)s->current_area,
+			     (unsigned long long)s->chunk_bytes,
+			     (unsigned long long)snapcow_dev_size(s->cow));
+}
+
 /* read_exceptions(): walk areas until one that is not full. */
 static int store_read_exceptions(struct snapcow_store *s)
 {
 	int r;
 
 	for (s->current_area = 0;; s->current_area++) {
-		if (!store_area_on_device(s, s->current_area)) {
-			/*
-			 * The kernel zeroes the next area before filling
-			 * one, so this never comes from it; keep what we
-			 * have and let snapcheck report it.
-			 */
-			s->end_past_device = true;
-			s->current_committed = 0;
-			break;
-		}
+		if (!store_area_on_device(s, s->current_area))
+			return store_area_past_end(s);
 		r = sc_store_read_area(s, s->current_area, s->area);
 		if (r)
 			return r;
@@ -332,7 +360,6 @@ void snapcow_store_get_info(const struct snapcow_store *s,
 	info->sectors_allocated = s->next_free * s->cs;
 	info->metadata_sectors = (s->current_area + 1 +
 				  SNAPCOW_HEADER_CHUNKS) * s->cs;
-	info->end_past_device = s->end_past_device;
 }
 
 SNAPCOW_EXPORT

@@ -20,11 +20,9 @@ struct snapcow_store {
 	uint64_t cow_chunks;		/* whole chunks on the device */
 	uint64_t exceptions;		/* records on the list */
 	uint64_t duplicates;		/* records whose old chunk repeats */
-	uint64_t unmappable;		/* new chunks past 2^56: not in table */
 	uint64_t current_area;
 	uint64_t current_committed;
 	uint64_t next_free;
-	bool end_past_device;
 	bool dirty;			/* area holds uncommitted records */
 	unsigned char *area;		/* current area, one chunk */
 	struct sc_table *table;

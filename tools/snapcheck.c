@@ -58,8 +58,10 @@ static const char *state_name(enum snapcow_state s)
 		return "new";
 	case SNAPCOW_STATE_VALID:
 		return "valid";
-	default:
+	case SNAPCOW_STATE_INVALID:
 		return "invalid";
+	default:
+		return "unknown";
 	}
 }
 

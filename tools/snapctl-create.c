@@ -126,13 +126,9 @@ static void report(struct snapcow_dev *cow, uint32_t cs)
 {
 	uint64_t epa = snapcow_exceptions_per_area(cs);
 	uint64_t bytes = (uint64_t)cs << SNAPCOW_SECTOR_SHIFT;
-	uint64_t chunks = snapcow_dev_size(cow) / bytes;
-	uint64_t areas, data;
+	uint64_t data = snapcow_cow_capacity(cs, snapcow_dev_size(cow));
 	char size[32];
 
-	/* Areas whose metadata chunk fits; the rest are data chunks. */
-	areas = (chunks - 1 + epa) / (epa + 1);
-	data = chunks - 1 - areas;
 	if (verbosity < 0)
 		return;
 	printf("%s: formatted: %s, chunk size %" PRIu64 " bytes (%" PRIu32

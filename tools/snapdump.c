@@ -106,6 +106,8 @@ static const char *state_name(const struct dump *d,
 		return "valid";
 	case SNAPCOW_STATE_INVALID:
 		return "invalid";
+	case SNAPCOW_STATE_UNKNOWN:
+		break;
 	}
 	return NULL;
 }

@@ -76,3 +76,44 @@ count_results() {
 	run -0 --separate-stderr "$SNAPCTL" status "$SHARE/po/cow.img"
 	[ "$output" = Invalid ]
 }
+
+@test "cap: a COW holds the exceptions snapctl create reports, not one more" {
+	need_tool SNAPCTL
+	# 34 chunks of 512 bytes: the 32nd exception fills area 0, whose
+	# successor (chunk 34) lies past the end: its zeroing invalidates.
+	[ "$(cat "$SHARE/cap/status-34-31")" = "33/34 2" ]
+	[ "$(cat "$SHARE/cap/status-34-32")" = Invalid ]
+	[ "$(cat "$SHARE/cap/status-35-32")" = "35/35 3" ]
+	[ "$(cat "$SHARE/cap/status-35-33")" = Invalid ]
+	truncate -s $((34 * 512)) "$BATS_TEST_TMPDIR/c34"
+	truncate -s $((35 * 512)) "$BATS_TEST_TMPDIR/c35"
+	run -0 "$SNAPCTL" create --chunk-size 512 "$BATS_TEST_TMPDIR/c34"
+	[[ $output == *" room for 31 exceptions" ]]
+	run -0 "$SNAPCTL" create --chunk-size 512 "$BATS_TEST_TMPDIR/c35"
+	[[ $output == *" room for 32 exceptions" ]]
+	run -0 --separate-stderr "$SNAPCTL" status "$SHARE/cap/cow-34-31.img"
+	[ "$output" = "$(cat "$SHARE/cap/status-34-31")" ]
+}
+
+@test "cut: a metadata area past the end fails activation; snapctl refuses" {
+	need_tool SNAPCTL
+	[ "$(cat "$SHARE/cap/cut-area-gone.status")" = EIO ]
+	[ "$(cat "$SHARE/cap/cut-area-half.status")" = EIO ]
+	grep -q "snapshot: Failed to read snapshot metadata (-EIO)" "$SHARE/dmesg"
+	run -1 --separate-stderr "$SNAPCTL" status "$SHARE/cap/cut-area-gone.img"
+	[ -z "$output" ]
+	[[ $stderr == *"offset 17408: metadata area 1 (512 bytes) ends past the device end (17408 bytes): the COW was cut short"* ]]
+	run -1 --separate-stderr "$SNAPCTL" status "$SHARE/cap/cut-area-half.img"
+	[[ $stderr == *"offset 17408: metadata area 1 (512 bytes) ends past the device end (17664 bytes)"* ]]
+}
+
+@test "cut: data past the end: the kernel reports allocated > total and EIO; snapctl refuses" {
+	need_tool SNAPCTL
+	# The kernel activates it, but the status overruns the device and
+	# the chunks past the cut cannot be read.
+	[ "$(cat "$SHARE/cap/cut-data.status")" = "33/20 2" ]
+	[ "$(cat "$SHARE/cap/cut-data.read")" = EIO ]
+	run -1 --separate-stderr "$SNAPCTL" status "$SHARE/cap/cut-data.img"
+	[ -z "$output" ]
+	[[ $stderr == *"offset 800 (area 0 slot 18): record 18 -> 20: COW chunk 20 ends past the device end (10240 bytes, 20 whole chunks of 512 bytes)"* ]]
+}

@@ -138,6 +138,63 @@ static int repair_mem(unsigned char *buf, uint64_t crash_at, const char *undo)
 	return r;
 }
 
+/*
+ * The header's chunk size changed to another valid one (2 and 4 KiB, 8
+ * KiB): the areas say 4 KiB.  The repair rewrites the header and keeps
+ * every record: the COW comes back byte for byte.
+ */
+static void test_header_chunk_size_changed(void)
+{
+	static const uint32_t wrong[] = { 4, 16, 64 };
+	unsigned char *good = cow_new(3 * EPA + 20);
+	size_t size = (size_t)CHUNKS * CB;
+	unsigned char *buf = malloc(size);
+	char undo[] = "/tmp/test-check-undo-XXXXXX";
+	int fd = mkstemp(undo);
+
+	close(fd);
+	for (unsigned int i = 0; i < 3; i++) {
+		struct snapcow_check_summary sum;
+		struct snapcow_dev *dev;
+		struct snapcow_check *c;
+
+		memcpy(buf, good, size);
+		buf[12] = (unsigned char)wrong[i];
+		c = check_mem(buf, false, &dev);
+		ok_eq(snapcow_check_rule_count(c,
+				SNAPCOW_RULE_HEADER_CHUNK_SIZE), 1,
+		      "cs %u: SC003", wrong[i]);
+		snapcow_check_get_summary(c, &sum);
+		ok(sum.chunk_size == CS && sum.chunk_size_inferred &&
+		   sum.exceptions == 3 * EPA + 20,
+		   "cs %u: inferred %u, %llu records", wrong[i],
+		   sum.chunk_size, (unsigned long long)sum.exceptions);
+		snapcow_check_free(c);
+		snapcow_dev_close(dev);
+		ok(repair_mem(buf, UINT64_MAX, undo) == 1, "cs %u: one write",
+		   wrong[i]);
+		ok(!memcmp(buf, good, size), "cs %u: back byte for byte",
+		   wrong[i]);
+	}
+	/* An empty COW's header is believed: nothing says otherwise. */
+	memcpy(buf, good, size);
+	memset(buf + CB, 0, CB);
+	buf[12] = 16;
+	{
+		struct snapcow_dev *dev;
+		struct snapcow_check *c = check_mem(buf, false, &dev);
+
+		ok_eq(snapcow_check_rule_count(c,
+				SNAPCOW_RULE_HEADER_CHUNK_SIZE), 0,
+		      "empty: header believed");
+		snapcow_check_free(c);
+		snapcow_dev_close(dev);
+	}
+	unlink(undo);
+	free(buf);
+	free(good);
+}
+
 static void test_crash_every_write(void)
 {
 	size_t size = (size_t)CHUNKS * CB;
@@ -298,9 +355,10 @@ static void test_progress(void)
 
 int main(void)
 {
-	plan(6);
+	plan(7);
 	run(test_kmodel);
 	run(test_rules);
+	run(test_header_chunk_size_changed);
 	run(test_crash_every_write);
 	run(test_undo_in_memory);
 	run(test_many_duplicates);

@@ -172,6 +172,30 @@ static void test_chunk_area(void)
 	ok_eq(snapcow_chunk_area(1, 35), 1, "512 B chunks");
 }
 
+/*
+ * Worked out by hand, and seen in the kernel (kernel-invalid.bats): 512-byte
+ * chunks hold 32 records an area.  34 chunks: header, area 0, data 2..33;
+ * the 32nd exception fills area 0 and area 1 (chunk 34) cannot be zeroed,
+ * so 31 fit.  35 chunks: area 1 is chunk 34, 32 fit.
+ */
+static void test_cow_capacity(void)
+{
+	ok_eq(snapcow_cow_capacity(1, 34 * 512), 31, "34 chunks: 31");
+	ok_eq(snapcow_cow_capacity(1, 34 * 512 + 511), 31, "and a bit: 31");
+	ok_eq(snapcow_cow_capacity(1, 35 * 512), 32, "35 chunks: 32");
+	ok_eq(snapcow_cow_capacity(1, 36 * 512), 33, "36 chunks: 33");
+	ok_eq(snapcow_cow_capacity(1, 33 * 512), 31, "33 chunks: 31");
+	ok_eq(snapcow_cow_capacity(1, 3 * 512), 1, "3 chunks: 1");
+	ok_eq(snapcow_cow_capacity(1, 2 * 512), 0, "2 chunks: none");
+	ok_eq(snapcow_cow_capacity(1, 0), 0, "empty");
+	/* 4 KiB: 256 a record area; 258 chunks hold 255, 259 hold 256. */
+	ok_eq(snapcow_cow_capacity(8, 258 * 4096), 255, "258 x 4K: 255");
+	ok_eq(snapcow_cow_capacity(8, 259 * 4096), 256, "259 x 4K: 256");
+	ok_eq(snapcow_cow_capacity(8, 1 << 20), 254, "1 MiB: 254");
+	ok_eq(snapcow_cow_capacity(8, 2 * 258 * 4096 - 4096), 2 * 256 - 1,
+	      "two full areas, no third: 511");
+}
+
 static void test_chunk_size_check(void)
 {
 	const char *why = (const char *)1;
@@ -203,7 +227,7 @@ static void test_chunk_size_check(void)
 
 int main(void)
 {
-	plan(10);
+	plan(11);
 	run(test_header_encode_bytes);
 	run(test_header_encode_order);
 	run(test_header_decode);
@@ -213,6 +237,7 @@ int main(void)
 	run(test_area_chunk);
 	run(test_chunk_is_metadata);
 	run(test_chunk_area);
+	run(test_cow_capacity);
 	run(test_chunk_size_check);
 	return done();
 }
