@@ -38,9 +38,11 @@ uint64_t snapcow_merge_backup_bytes(const struct snapcow_store *s)
 {
 	uint64_t chunks = s->exceptions;
 	/* A full last area needs the next one zeroed on the device. */
-	uint64_t areas = chunks / s->epa + 1;
+	uint64_t n = MAX(chunks + chunks / s->epa + 3, 3);
 
-	return (chunks + areas + 2) * s->chunk_bytes;
+	while (snapcow_cow_capacity(s->cs, n * s->chunk_bytes) < chunks)
+		n++;
+	return n * s->chunk_bytes;
 }
 
 static int merge_distinct(struct merge *m, struct snapcow_dev *dev,
@@ -112,6 +114,9 @@ static int merge_check_backup(struct merge *m, struct snapcow_store *b)
 		return sc_store_errf(s, -EINVAL,
 				     "%s: backup chunk size %u differs from the snapshot's %u",
 				     snapcow_dev_path(b->cow), b->cs, s->cs);
+	r = sc_merge_prove_backup(s, m->origin, b);
+	if (r)
+		return r;
 	sc_table_foreach(s->table, count_unsaved, &nc);
 	if (!backup_has_room(b, nc.need))
 		return sc_store_errf(s, -ENOSPC,
@@ -120,6 +125,17 @@ static int merge_check_backup(struct merge *m, struct snapcow_store *b)
 				     (unsigned long long)nc.need,
 				     (unsigned long long)snapcow_merge_backup_bytes(s));
 	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_merge_check_backup(struct snapcow_dev *origin,
+			       struct snapcow_store *s,
+			       struct snapcow_store *backup)
+{
+	struct merge m = { .origin = origin, .s = s };
+
+	s->err[0] = '\0';
+	return merge_check_backup(&m, backup);
 }
 
 static int merge_setup(struct merge *m)

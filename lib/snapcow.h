@@ -422,9 +422,21 @@ int snapcow_merge(struct snapcow_dev *origin, struct snapcow_store *s,
 		  struct snapcow_merge_result *res);
 /*
  * Bytes a fresh backup COW (the chunk size of @s) needs to hold every
- * chunk a merge of @s overwrites: (chunks + areas + 2) chunks.
+ * chunk a merge of @s overwrites: header, areas and data chunks, with
+ * room the kernel would give (snapcow_cow_capacity), at least three.
  */
 uint64_t snapcow_merge_backup_bytes(const struct snapcow_store *s);
+/*
+ * What snapcow_merge checks of opts->backup before it writes anything:
+ * a distinct, valid, writable COW of @s's chunk size with room for the
+ * merge and, when it holds chunks, the proof that it is this merge's
+ * backup (each chunk one the merge overwrites, the origin holding the
+ * backup's copy or merged data there).  0, or a negative errno with the
+ * chunk and its offsets in snapcow_store_error(@s).
+ */
+int snapcow_merge_check_backup(struct snapcow_dev *origin,
+			       struct snapcow_store *s,
+			       struct snapcow_store *backup);
 
 /* ------------------------------------------------------------- status */
 

@@ -107,3 +107,113 @@ mkpair() {
 	run -0 --separate-stderr "$SNAPCHECK" -n --json "$T/zero"
 	[ "$(jq -r .summary.state <<<"$output")" = new ]
 }
+
+# A 64 KiB origin (every byte says where it is) and a COW whose
+# snapshot changed $1 chunks of 4 KiB; the origin before in $T/pre.
+mkmerge() {
+	mkorigin "$T/origin" 65536
+	truncate -s 1M "$T/cow"
+	"$SNAPCTL" create -q "$T/cow" "$T/origin"
+	"$SNAPCTL" write --snapshot --fill 0x33 --length $(($1 * 4096)) \
+		"$T/origin" "$T/cow" 0
+	cp "$T/origin" "$T/pre"
+}
+
+@test "merge --backup NEW: one to four chunks, sized to hold them" {
+	local n
+	for n in 1 2 3 4 300; do
+		rm -rf "$T"/*
+		mkorigin "$T/origin" $((2 << 20))
+		truncate -s 4M "$T/cow"
+		"$SNAPCTL" create -q "$T/cow" "$T/origin"
+		"$SNAPCTL" write --snapshot --fill 0x33 --length $((n * 4096)) \
+			"$T/origin" "$T/cow" 0
+		cp "$T/origin" "$T/pre"
+		run -0 "$SNAPCTL" merge -q --backup "$T/backup" "$T/origin" "$T/cow"
+		# Header, areas, the chunks, and the room the kernel gives.
+		[ "$(stat -c %s "$T/backup")" -eq $(((n + n / 256 + 3) * 4096)) ]
+		"$SNAPCTL" export --no-progress "$T/origin" "$T/backup" "$T/undo"
+		cmp "$T/undo" "$T/pre"
+	done
+}
+
+@test "merge --backup NEW: a refused or failed merge leaves no file behind" {
+	mkmerge 3
+	remember
+	run -1 "$SNAPCTL" merge --backup "$T/backup" --snapshot "$T/none" \
+		"$T/origin" "$T/cow"
+	unchanged
+	# The backup's first write fails: the file it made is removed.
+	SNAPCOW_FAULT_INJECT=fail:1 run -1 "$SNAPCTL" merge \
+		--backup "$T/backup" "$T/origin" "$T/cow"
+	[[ $output == *"cannot format the backup"* ]]
+	unchanged
+	# An empty file given as the backup is put back empty.
+	touch "$T/empty"
+	remember
+	SNAPCOW_FAULT_INJECT=fail:1 run -1 "$SNAPCTL" merge \
+		--backup "$T/empty" "$T/origin" "$T/cow"
+	unchanged
+}
+
+@test "merge --backup: another origin's snapshot is refused, naming chunk and offsets" {
+	mkmerge 5
+	mkfile "$T/o2" 65536 5a
+	truncate -s 1M "$T/other"
+	"$SNAPCTL" create -q "$T/other" "$T/o2"
+	"$SNAPCTL" write --fill 0x44 --length 8192 "$T/o2" "$T/other" 4096
+	remember
+	run -1 --separate-stderr "$SNAPCTL" merge --backup "$T/other" \
+		"$T/origin" "$T/cow"
+	[ "$stderr" = "snapctl: $T/other: refusing the backup: $T/other: backup holds origin chunk 1 (origin offset 4096, backup offset 8192), but the origin there holds neither the backup's copy nor data merged from the COW: not the backup of this merge of $T/cow; give --backup a new file" ]
+	unchanged
+}
+
+@test "merge --backup: an interrupted merge's backup is proved, then resumed" {
+	mkorigin "$T/origin" 65536
+	truncate -s 1M "$T/cow"
+	"$SNAPCTL" create -q --chunk-size 512 "$T/cow" "$T/origin"
+	# Separate runs: several merge steps.
+	local c
+	for c in 3 9 20 40 77; do
+		"$SNAPCTL" write --snapshot --fill 0x33 --length 1024 \
+			"$T/origin" "$T/cow" $((c * 512))
+	done
+	cp "$T/origin" "$T/pre"
+	"$SNAPCTL" export --no-progress "$T/origin" "$T/cow" "$T/expect"
+	# Crash after the backup's eighth write: runs {77, 78} and {40, 41}
+	# merged, {20, 21} saved, its records still on the COW.
+	SNAPCOW_FAULT_INJECT=crash:8 run -1 "$SNAPCTL" merge \
+		--backup "$T/backup" "$T/origin" "$T/cow"
+	[ "$("$SNAPCTL" status "$T/cow")" = "8/2048 2" ]
+	cp "$T/origin" "$T/crashed"
+	# Chunk 77 was merged first: the origin must still hold its data.
+	printf 'X' | dd of="$T/origin" bs=1 seek=$((77 * 512 + 9)) \
+		conv=notrunc status=none
+	remember
+	run -1 --separate-stderr "$SNAPCTL" merge --backup "$T/backup" \
+		"$T/origin" "$T/cow"
+	[[ $stderr == *"backup holds origin chunk 77 (origin offset 39424, backup offset 1024), but the origin there holds neither the backup's copy nor data merged from the COW"* ]]
+	unchanged
+	cp "$T/crashed" "$T/origin"
+	run -0 --separate-stderr "$SNAPCTL" merge --backup "$T/backup" \
+		"$T/origin" "$T/cow"
+	[[ $stderr == *"resuming with the backup left by an interrupted merge"* ]]
+	cmp "$T/origin" "$T/expect"
+	"$SNAPCTL" export --no-progress "$T/origin" "$T/backup" "$T/undo"
+	cmp "$T/undo" "$T/pre"
+}
+
+@test "merge --backup: a backup held by another process is not sized or written" {
+	need_cmd flock
+	mkmerge 3
+	touch "$T/held"
+	remember
+	local fd
+	exec {fd}>>"$T/held"
+	flock -x "$fd"
+	run -1 "$SNAPCTL" merge --backup "$T/held" "$T/origin" "$T/cow"
+	exec {fd}>&-
+	[[ $output == *"held"* ]]
+	unchanged
+}

@@ -61,6 +61,7 @@ struct merge_devs {
 	struct snapcow_store **others;
 	unsigned int nothers;
 	bool backup_resumed;
+	enum { BACKUP_FOUND, BACKUP_CREATED, BACKUP_SIZED } backup_made;
 };
 
 /* Every device once: compared by inode, before the exclusive opens. */
@@ -165,25 +166,23 @@ static int open_others(char **paths, struct merge_devs *d)
 	return r;
 }
 
-/* A new regular file, or an empty one, is ours to size. */
-static int size_backup(const char *path, uint64_t need, bool *fresh)
+/*
+ * Claim a backup that does not exist yet: O_EXCL, so a file that
+ * appeared meanwhile (or a dangling symlink) is not taken over.  Only
+ * called once nothing but I/O can refuse the merge.
+ */
+static int create_backup(const char *path, struct merge_devs *d)
 {
-	struct stat st;
-	int fd, r = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-	*fresh = stat(path, &st) < 0 ||
-		 (S_ISREG(st.st_mode) && st.st_size == 0);
-	if (!*fresh)
-		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)need) < 0) {
-		r = -errno;
-		error_msg("%s: cannot make it a %" PRIu64 "-byte backup: %s",
-			  path, need, strerror(errno));
+	if (fd < 0) {
+		error_msg("%s: cannot create the backup: %s", path,
+			  strerror(errno));
+		return -errno;
 	}
-	if (fd >= 0)
-		close(fd);
-	return r;
+	close(fd);
+	d->backup_made = BACKUP_CREATED;
+	return 0;
 }
 
 /* Anything but a COW (or nothing) on an existing backup is user data. */
@@ -213,24 +212,33 @@ static int format_backup(struct merge_devs *d, const char *path)
 	}
 	snapcow_store_free(d->backup);
 	d->backup = NULL;
-	return load_store(d->backup_dev, 0, SNAPCOW_STORE_WRITE, &d->backup);
+	return load_store(d->backup_dev, snapcow_store_chunk_size(d->store),
+			  SNAPCOW_STORE_WRITE, &d->backup);
 }
 
-/*
- * A backup that already holds a COW is the one an interrupted merge
- * left: it is loaded, never formatted, so the chunks it saved survive.
- */
-static int open_backup(const char *path, struct merge_devs *d)
+/* A file this command created or sized: ours to give its size. */
+static int size_backup(struct merge_devs *d, const char *path)
 {
 	uint64_t need = snapcow_merge_backup_bytes(d->store);
-	struct snapcow_store_info info;
+	int r = snapcow_dev_resize(d->backup_dev, need);
+
+	if (r < 0) {
+		error_msg("%s: cannot make it a %" PRIu64 "-byte backup: %s",
+			  path, need, snapcow_dev_error(d->backup_dev));
+		return r;
+	}
+	if (d->backup_made == BACKUP_FOUND)
+		d->backup_made = BACKUP_SIZED;
+	return format_backup(d, path);
+}
+
+static int open_backup_dev(const char *path, struct merge_devs *d)
+{
 	unsigned int i;
-	bool fresh;
 	int r;
 
-	r = size_backup(path, need, &fresh);
-	r = r ?: open_dev(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL |
-			  SNAPCOW_DEV_CREATE, &d->backup_dev);
+	r = open_dev(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL,
+		     &d->backup_dev);
 	r = r ?: check_distinct(d->backup_dev, "backup", d->origin, "origin",
 				RULE_ONE_ROLE);
 	r = r ?: check_distinct(d->backup_dev, "backup", d->cow, "COW",
@@ -238,24 +246,104 @@ static int open_backup(const char *path, struct merge_devs *d)
 	for (i = 0; i < d->nothers && !r; i++)
 		r = check_distinct(d->backup_dev, "backup", d->other_devs[i],
 				   "other snapshot", RULE_ONE_ROLE);
-	r = r ?: (fresh ? 0 : check_backup_signature(d->backup_dev));
-	r = r ?: load_store(d->backup_dev, 0, SNAPCOW_STORE_WRITE, &d->backup);
-	if (r < 0)
-		return r;
+	return r;
+}
+
+/*
+ * A backup that already holds a COW is the one an interrupted merge
+ * left, once the library has proved it (every chunk it holds is one
+ * this merge overwrites); it is loaded, never formatted, so the chunks
+ * it saved survive.
+ */
+static int resume_backup(const char *path, struct merge_devs *d)
+{
+	struct snapcow_store_info info;
+	int r;
+
 	snapcow_store_get_info(d->backup, &info);
-	if (info.state == SNAPCOW_STATE_NEW)
-		return format_backup(d, path);
 	if (info.state == SNAPCOW_STATE_INVALID) {
 		error_msg("%s: backup COW is invalid: it cannot keep the "
 			  "origin's data; name a new file", path);
 		return -EIO;
 	}
+	r = snapcow_merge_check_backup(d->origin, d->store, d->backup);
+	if (r < 0) {
+		lib_error(r, snapcow_store_error(d->store),
+			  "%s: refusing the backup", path);
+		return r;
+	}
 	d->backup_resumed = true;
-	if (verbosity >= 0)
+	if (verbosity >= 0 && info.exceptions)
 		fprintf(stderr, "%s: %s: resuming with the backup left by an "
 			"interrupted merge (%" PRIu64 " chunks saved)\n",
 			prog_name, path, info.exceptions);
 	return 0;
+}
+
+/*
+ * The backup is held exclusively before it is sized or written.  A new
+ * file is created last, when only I/O can fail; a file this command
+ * created or sized is put back (undo_backup) if the merge then fails
+ * before saving anything in it.
+ */
+static int open_backup(const char *path, struct merge_devs *d)
+{
+	uint32_t cs = snapcow_store_chunk_size(d->store);
+	struct snapcow_store_info info;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT) {
+			error_msg("%s: %s", path, strerror(errno));
+			return -errno;
+		}
+		r = create_backup(path, d);
+		r = r ?: open_backup_dev(path, d);
+		return r ?: size_backup(d, path);
+	}
+	r = open_backup_dev(path, d);
+	if (r < 0)
+		return r;
+	if (S_ISREG(st.st_mode) && !snapcow_dev_size(d->backup_dev))
+		return size_backup(d, path);
+	r = check_backup_signature(d->backup_dev);
+	r = r ?: load_store(d->backup_dev, cs, SNAPCOW_STORE_WRITE,
+			    &d->backup);
+	if (r < 0)
+		return r;
+	snapcow_store_get_info(d->backup, &info);
+	if (info.state != SNAPCOW_STATE_NEW)
+		return resume_backup(path, d);
+	r = snapcow_merge_check_backup(d->origin, d->store, d->backup);
+	if (r < 0) {
+		lib_error(r, snapcow_store_error(d->store),
+			  "%s: refusing the backup", path);
+		return r;
+	}
+	return format_backup(d, path);
+}
+
+/* Put back a backup this command created or sized and nothing saved in. */
+static void undo_backup(const char *path, struct merge_devs *d)
+{
+	struct snapcow_store_info info = { 0 };
+
+	if (d->backup_made == BACKUP_FOUND)
+		return;
+	if (d->backup)
+		snapcow_store_get_info(d->backup, &info);
+	if (info.exceptions)
+		return;
+	if (d->backup_made == BACKUP_CREATED) {
+		if (unlink(path) < 0)
+			warn_msg("%s: cannot remove the backup this command "
+				 "created: %s", path, strerror(errno));
+		return;
+	}
+	if (d->backup_dev && snapcow_dev_resize(d->backup_dev, 0) < 0)
+		warn_msg("%s: cannot empty it again: %s", path,
+			 snapcow_dev_error(d->backup_dev));
 }
 
 static void close_all(struct merge_devs *d)
@@ -448,8 +536,11 @@ static int run(const char **args, const struct merge_opts *o)
 	r = open_others(o->snapshots, &d);
 	r = r ?: (o->backup ? open_backup(o->backup, &d) : 0);
 	r = r ?: do_merge(&d, o, &res);
-	if (r < 0)
+	if (r < 0) {
+		if (o->backup)
+			undo_backup(o->backup, &d);
 		goto out;
+	}
 	if (o->backup)
 		r = snapcow_dev_flush(d.backup_dev);
 	r = r ?: report(&d, o, &res, now() - t0);

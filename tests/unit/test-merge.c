@@ -589,6 +589,82 @@ static void test_crash_4k(void)
 	scenario_free(&base);
 }
 
+/* A backup of another origin at chunk @c, formatted with 512-byte chunks. */
+static struct memdev *foreign_backup(uint64_t c)
+{
+	struct memdev *f = formatted(64 * KIB, 1, "foreign");
+	struct memdev *o2 = memdev_new(160 * 512, "origin2");
+	struct snapcow_store *b = load(f, SNAPCOW_STORE_WRITE);
+	unsigned char data[512];
+
+	memset(o2->buf, 0x11, o2->size);
+	memset(data, 0x22, sizeof(data));
+	if (snapcow_origin_write(o2->dev, &b, 1, data, sizeof(data), c * 512))
+		printf("# foreign: %s\n", snapcow_store_error(b));
+	snapcow_store_free(b);
+	memdev_free(o2);
+	return f;
+}
+
+static int merge_with(struct memdev *o, struct memdev *c, struct memdev *bk,
+		      uint64_t max_steps)
+{
+	struct snapcow_store *s = load(c, SNAPCOW_STORE_WRITE);
+	struct snapcow_store *b = load(bk, SNAPCOW_STORE_WRITE);
+	struct snapcow_merge_opts opts = { .backup = b,
+					   .max_steps = max_steps };
+	int r = snapcow_merge(o->dev, s, &opts, NULL);
+
+	snprintf(errbuf, sizeof(errbuf), "%s", snapcow_store_error(s));
+	snapcow_store_free(b);
+	snapcow_store_free(s);
+	return r;
+}
+
+/*
+ * A resumed merge takes a backup only when it is this merge's: another
+ * origin's snapshot is refused, with the chunk and its offsets, and
+ * nothing is written; so is an interrupted merge's backup once the
+ * origin no longer holds the merged data for a chunk it saved.
+ */
+static void test_foreign_backup(void)
+{
+	struct memdev *o = origin_new(160 * 512), *c = order_cow();
+	struct memdev *f = foreign_backup(10), *g = foreign_backup(140);
+	struct memdev *mine = formatted(64 * KIB, 1, "mine");
+	uint64_t w = memdev_writes(f) + memdev_writes(g);
+
+	ok_eq(merge_with(o, c, f, 0), -EINVAL, "chunk on the COW's list");
+	ok(!strcmp(errbuf, "foreign: backup holds origin chunk 10 (origin "
+		   "offset 5120, backup offset 1024), but the origin there "
+		   "holds neither the backup's copy nor data merged from the "
+		   "COW: not the backup of this merge of cow; give --backup "
+		   "a new file"), "%s", errbuf);
+	ok_eq(merge_with(o, c, g, 0), -EINVAL, "chunk not on the list");
+	ok(strstr(errbuf, "backup holds origin chunk 140 (origin offset "
+		  "71680, backup offset 1024), but the origin there holds "
+		  "neither"), "%s", errbuf);
+	ok_eq(memdev_writes(o) + memdev_writes(c) + memdev_writes(f) +
+	      memdev_writes(g) - w, 0, "nothing written");
+	/* Two steps: {0, 1} and {132, 133} merged and saved. */
+	ok_eq(merge_with(o, c, mine, 2), 0, "two steps");
+	ok_eq(merge_with(o, c, mine, 1), 0, "resumed: its own backup");
+	o->buf[132 * 512 + 7] ^= 1;
+	w = memdev_writes(o) + memdev_writes(c) + memdev_writes(mine);
+	ok_eq(merge_with(o, c, mine, 0), -EINVAL, "origin changed since");
+	ok(strstr(errbuf, "mine: backup holds origin chunk 132 (origin "
+		  "offset 67584, backup offset 2048)"), "%s", errbuf);
+	ok_eq(memdev_writes(o) + memdev_writes(c) + memdev_writes(mine) - w,
+	      0, "nothing written");
+	o->buf[132 * 512 + 7] ^= 1;
+	ok_eq(merge_with(o, c, mine, 0), 0, "resumed to the end: %s", errbuf);
+	memdev_free(o);
+	memdev_free(c);
+	memdev_free(f);
+	memdev_free(g);
+	memdev_free(mine);
+}
+
 static void test_backup_bytes(void)
 {
 	struct memdev *c = order_cow();
@@ -602,7 +678,7 @@ static void test_backup_bytes(void)
 
 int main(void)
 {
-	plan(10);
+	plan(11);
 	run(test_random_512);
 	run(test_random_4k);
 	run(test_kernel_order);
@@ -610,6 +686,7 @@ int main(void)
 	run(test_bad_records);
 	run(test_partial_last_chunk);
 	run(test_resume_keeps_backup);
+	run(test_foreign_backup);
 	run(test_backup_bytes);
 	run(test_crash_512);
 	run(test_crash_4k);
