@@ -45,9 +45,9 @@ struct prove {
 	uint64_t merged;		/* backup chunks not on the list */
 	unsigned char *obuf, *bbuf, *cbuf;
 	bool built;
-	struct prove_win *win;		/* COW chunks past the end, by hash */
+	struct prove_win *win;		/* COW chunks near the end */
 	uint64_t mask;
-	uint64_t *pre;			/* their hashes over the short tail */
+	uint64_t *pre;			/* hashes of the origin's tail */
 	uint64_t lo, hi;
 };
 

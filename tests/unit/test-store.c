@@ -17,6 +17,7 @@
 #include "tap.h"
 
 #define KIB 1024u
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAGIC_BYTES "\x53\x6e\x41\x70"
 
 static char errbuf[SNAPCOW_ERRBUF_SIZE];
@@ -1083,7 +1084,7 @@ static int load_cut(struct memdev *m, uint64_t size)
 	struct memdev *cut = memdev_new(size, "cut");
 	int r;
 
-	memcpy(cut->buf, m->buf, size);
+	memcpy(cut->buf, m->buf, MIN(size, m->size));
 	errbuf[0] = 0;
 	r = snapcow_store_load(cut->dev, 0, 0, &s, errbuf, sizeof(errbuf));
 	snapcow_store_free(s);
