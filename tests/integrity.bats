@@ -181,11 +181,21 @@ mkmerge() {
 	done
 	cp "$T/origin" "$T/pre"
 	"$SNAPCTL" export --no-progress "$T/origin" "$T/cow" "$T/expect"
-	# Crash after the backup's eighth write: runs {77, 78} and {40, 41}
-	# merged, {20, 21} saved, its records still on the COW.
-	SNAPCOW_FAULT_INJECT=crash:8 run -1 "$SNAPCTL" merge \
-		--backup "$T/backup" "$T/origin" "$T/cow"
+	# The first crash point (each device stops after its Nth write)
+	# that leaves runs {77, 78} and {40, 41} merged.
+	local n
+	cp "$T/origin" "$T/o0"
+	cp "$T/cow" "$T/c0"
+	for n in $(seq 3 40); do
+		cp "$T/o0" "$T/origin"
+		cp "$T/c0" "$T/cow"
+		rm -f "$T/backup"
+		SNAPCOW_FAULT_INJECT=crash:$n run -1 "$SNAPCTL" merge \
+			--backup "$T/backup" "$T/origin" "$T/cow"
+		[ "$("$SNAPCTL" status "$T/cow")" != "8/2048 2" ] || break
+	done
 	[ "$("$SNAPCTL" status "$T/cow")" = "8/2048 2" ]
+	rm "$T/o0" "$T/c0"
 	cp "$T/origin" "$T/crashed"
 	# Chunk 77 was merged first: the origin must still hold its data.
 	printf 'X' | dd of="$T/origin" bs=1 seek=$((77 * 512 + 9)) \
