@@ -78,9 +78,17 @@ struct eng_chunk *eng_chunk_get(struct snapcow_origin *o, struct eng_snap *sn,
 
 	if (e)
 		return e;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
+	/* Every read from the origin takes one: recycle them. */
+	e = o->spare;
+	if (e) {
+		o->spare = e->next;
+		o->nspare--;
+	} else {
+		e = malloc(sizeof(*e));
+		if (!e)
+			return NULL;
+	}
+	memset(e, 0, sizeof(*e));
 	h = eng_hash(sn, chunk);
 	e->snap = sn;
 	e->chunk = chunk;
@@ -99,6 +107,12 @@ void eng_chunk_put(struct snapcow_origin *o, struct eng_chunk *ent)
 	while (*pp != ent)
 		pp = &(*pp)->next;
 	*pp = ent->next;
+	if (o->nspare < ENG_SPARE) {
+		ent->next = o->spare;
+		o->spare = ent;
+		o->nspare++;
+		return;
+	}
 	free(ent);
 }
 
@@ -116,13 +130,21 @@ int snapcow_origin_new(struct snapcow_dev *origin, struct snapcow_origin **op,
 		       char *err, size_t errlen)
 {
 	struct snapcow_origin *o = calloc(1, sizeof(*o));
+	pthread_mutexattr_t attr;
 
 	*op = NULL;
 	if (!o)
 		return sc_errf(err, errlen, -ENOMEM, "out of memory");
 	o->dev = origin;
 	o->size = snapcow_dev_size(origin);
-	pthread_mutex_init(&o->lock, NULL);
+	/*
+	 * Held for table lookups only: spinning a little beats sleeping in
+	 * the kernel when many workers read at once.
+	 */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&o->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	pthread_cond_init(&o->cond, NULL);
 	*op = o;
 	return 0;
@@ -142,6 +164,12 @@ void snapcow_origin_free(struct snapcow_origin *o)
 			o->buckets[b] = e->next;
 			free(e);
 		}
+	while (o->spare) {
+		struct eng_chunk *e = o->spare;
+
+		o->spare = e->next;
+		free(e);
+	}
 	free(o->snaps);
 	pthread_cond_destroy(&o->cond);
 	pthread_mutex_destroy(&o->lock);

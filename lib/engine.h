@@ -62,6 +62,7 @@ struct eng_chunk {
 };
 
 #define ENG_BUCKETS 1024u
+#define ENG_SPARE 256u
 
 struct snapcow_origin {
 	struct snapcow_dev *dev;
@@ -73,6 +74,8 @@ struct snapcow_origin {
 	unsigned int writers;		/* origin writes and flushes */
 	bool quiescing;
 	struct eng_chunk *buckets[ENG_BUCKETS];
+	struct eng_chunk *spare;	/* unused entries, for reuse */
+	unsigned int nspare;
 	struct snapcow_engine_stats stats;
 };
 
