@@ -31,6 +31,7 @@ struct snapcow_dev {
 	unsigned int block_size;
 	bool is_block;
 	bool writable;
+	bool created;		/* made by this open: discard removes it */
 	dev_t rdev;		/* block devices */
 	dev_t st_dev;		/* regular files: identity is (st_dev, ino) */
 	ino_t ino;
@@ -126,6 +127,47 @@ static int dev_probe_geometry(struct snapcow_dev *dev, const struct stat *st)
 	return 0;
 }
 
+/*
+ * Open the path, creating a regular file only when @create and nothing
+ * is there: O_EXCL tells us whether this open made it, so that a refused
+ * command can take it away again.  Never O_TRUNC: opening changes no
+ * byte and no size; sizing is the caller's, once nothing can refuse.
+ */
+static int dev_open_fd(struct snapcow_dev *dev, int oflags, bool create)
+{
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if (create) {
+			dev->fd = open(dev->path, oflags | O_CREAT | O_EXCL,
+				       0644);
+			if (dev->fd >= 0) {
+				dev->created = true;
+				return 0;
+			}
+			if (errno != EEXIST)
+				return -errno;
+		}
+		dev->fd = open(dev->path, oflags);
+		/* Removed between the two opens: try to create it again. */
+		if (dev->fd >= 0 || errno != ENOENT || !create)
+			break;
+	}
+	return dev->fd < 0 ? -errno : 0;
+}
+
+/* Remove the file this handle created, if its name still leads there. */
+static void dev_unlink_created(struct snapcow_dev *dev)
+{
+	struct stat fst, pst;
+
+	if (!dev->created || dev->fd < 0 || fstat(dev->fd, &fst) < 0 ||
+	    stat(dev->path, &pst) < 0)
+		return;
+	if (fst.st_dev == pst.st_dev && fst.st_ino == pst.st_ino)
+		unlink(dev->path);
+}
+
 SNAPCOW_EXPORT
 int snapcow_dev_open(const char *path, unsigned int flags,
 		     struct snapcow_dev **devp)
@@ -140,16 +182,12 @@ int snapcow_dev_open(const char *path, unsigned int flags,
 	if (!dev)
 		return -ENOMEM;
 	oflags |= (flags & SNAPCOW_DEV_WRITE) ? O_RDWR : O_RDONLY;
-	if (flags & SNAPCOW_DEV_CREATE)
-		oflags |= O_CREAT;
 	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) &&
 	    (flags & SNAPCOW_DEV_EXCL))
 		oflags |= O_EXCL;
-	dev->fd = open(path, oflags, 0644);
-	if (dev->fd < 0) {
-		r = -errno;
+	r = dev_open_fd(dev, oflags, flags & SNAPCOW_DEV_CREATE);
+	if (r)
 		goto fail;
-	}
 	if (fstat(dev->fd, &st) < 0) {
 		r = -errno;
 		goto fail;
@@ -171,7 +209,7 @@ int snapcow_dev_open(const char *path, unsigned int flags,
 	*devp = dev;
 	return 0;
 fail:
-	snapcow_dev_close(dev);
+	snapcow_dev_discard(dev);
 	return r;
 }
 
@@ -204,6 +242,21 @@ void snapcow_dev_close(struct snapcow_dev *dev)
 		close(dev->fd);
 	free(dev->path);
 	free(dev);
+}
+
+SNAPCOW_EXPORT
+void snapcow_dev_discard(struct snapcow_dev *dev)
+{
+	if (!dev)
+		return;
+	dev_unlink_created(dev);
+	snapcow_dev_close(dev);
+}
+
+SNAPCOW_EXPORT
+bool snapcow_dev_created(const struct snapcow_dev *dev)
+{
+	return dev->created;
 }
 
 SNAPCOW_EXPORT

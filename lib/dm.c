@@ -345,6 +345,35 @@ undo_origin:
 	return r;
 }
 
+/* Everything activation can refuse, before it creates anything. */
+static int dm_pair_check(const struct snapcow_dm_spec *spec,
+			 struct dm_pair *p, char *err, size_t errlen)
+{
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	r = dm_check_name(spec->name, err, errlen);
+	r = r ?: dm_pair_tables(spec, p, err, errlen);
+	if (r < 0)
+		return r;
+	dm_pair_names(spec->name, &p->origin, &p->snap);
+	r = dm_check_absent(&p->origin, err, errlen);
+	return r ?: dm_check_absent(&p->snap, err, errlen);
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_activate_check(const struct snapcow_dm_spec *spec, char *err,
+			      size_t errlen)
+{
+	struct dm_pair p;
+	int r;
+
+	dm_begin();
+	r = dm_pair_check(spec, &p, err, errlen);
+	dm_end();
+	return r;
+}
+
 SNAPCOW_EXPORT
 int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
 			size_t errlen)
@@ -352,15 +381,8 @@ int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
 	struct dm_pair p;
 	int r;
 
-	memset(&p, 0, sizeof(p));
-	r = dm_check_name(spec->name, err, errlen);
-	r = r ?: dm_pair_tables(spec, &p, err, errlen);
-	if (r < 0)
-		return r;
-	dm_pair_names(spec->name, &p.origin, &p.snap);
 	dm_begin();
-	r = dm_check_absent(&p.origin, err, errlen);
-	r = r ?: dm_check_absent(&p.snap, err, errlen);
+	r = dm_pair_check(spec, &p, err, errlen);
 	r = r ?: dm_pair_up(&p, err, errlen);
 	dm_end();
 	return r;

@@ -459,6 +459,25 @@ static int sync_parent_dir(struct snapcow_check *c, const char *path)
 	return r;
 }
 
+/*
+ * An undo file is the only way back from a repair, and the file named
+ * may be anybody's: never write over one that holds anything.
+ */
+static int undo_check_new(struct snapcow_check *c, struct snapcow_dev *u)
+{
+	if (snapcow_dev_same(u, c->cow))
+		return sc_check_errf(c, -EINVAL,
+				     "%s: the undo file cannot be the COW",
+				     snapcow_dev_path(u));
+	if (snapcow_dev_created(u) || (!snapcow_dev_is_block(u) &&
+				       !snapcow_dev_size(u)))
+		return 0;
+	return sc_check_errf(c, -EEXIST,
+			     "%s: exists and holds %llu bytes: an undo file is only written to a new or empty file, never over another",
+			     snapcow_dev_path(u),
+			     (unsigned long long)snapcow_dev_size(u));
+}
+
 static int undo_save(struct snapcow_check *c, const char *path,
 		     struct undo_plan *p)
 {
@@ -470,15 +489,22 @@ static int undo_save(struct snapcow_check *c, const char *path,
 	if (r)
 		return sc_check_errf(c, r, "%s: cannot create the undo file: %s",
 				     path, strerror(-r));
-	/* Start from an empty file: nothing of an older one survives. */
-	r = snapcow_dev_same(u, c->cow) ? 0 : snapcow_dev_resize(u, 0);
-	if (r)
-		sc_check_errf(c, r, "%s: %s", path, snapcow_dev_error(u));
-	else
-		r = undo_save_dev(c, u, p);
-	snapcow_dev_close(u);
+	r = undo_check_new(c, u);
+	if (r) {
+		snapcow_dev_discard(u);
+		return r;
+	}
+	r = undo_save_dev(c, u, p);
 	/* undo_fill flushed the file; now its name. */
-	return r ? r : sync_parent_dir(c, path);
+	r = r ?: sync_parent_dir(c, path);
+	/* The COW is untouched: leave no half-written undo file behind. */
+	if (r && !snapcow_dev_created(u))
+		snapcow_dev_resize(u, 0);
+	if (r)
+		snapcow_dev_discard(u);
+	else
+		snapcow_dev_close(u);
+	return r;
 }
 
 /* ----------------------------------------------------------- apply */

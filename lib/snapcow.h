@@ -37,7 +37,8 @@ struct snapcow_dev;
 enum snapcow_dev_flags {
 	SNAPCOW_DEV_WRITE = 1 << 0,	/* open read-write */
 	SNAPCOW_DEV_EXCL = 1 << 1,	/* O_EXCL (block) or flock (file) */
-	SNAPCOW_DEV_CREATE = 1 << 2,	/* create a regular file if missing */
+	/* Create a regular file if missing; no open ever truncates. */
+	SNAPCOW_DEV_CREATE = 1 << 2,
 };
 
 enum snapcow_fault {
@@ -60,6 +61,13 @@ int snapcow_dev_open(const char *path, unsigned int flags,
 int snapcow_dev_open_memory(void *buf, uint64_t size, bool writable,
 			    const char *name, struct snapcow_dev **devp);
 void snapcow_dev_close(struct snapcow_dev *dev);
+/*
+ * Close @dev and, when its open created the file (SNAPCOW_DEV_CREATE),
+ * remove it again: what a refused command created must not outlive it.
+ */
+void snapcow_dev_discard(struct snapcow_dev *dev);
+/* True when the open of @dev created its file. */
+bool snapcow_dev_created(const struct snapcow_dev *dev);
 
 const char *snapcow_dev_path(const struct snapcow_dev *dev);
 /* "major:minor" for a block device, as the kernel prints it; else path. */
@@ -569,8 +577,10 @@ void snapcow_check_get_summary(const struct snapcow_check *c,
 
 /*
  * Fix every fixable finding of @c on its device, which must be open for
- * writing (exclusively).  First writes @undo_path (created or replaced)
- * holding every metadata chunk that will change, flushed; then rewrites
+ * writing (exclusively).  First writes @undo_path, which must be new or
+ * an empty regular file (-EEXIST otherwise; a file this call created is
+ * removed again when it fails before the device is written), holding
+ * every metadata chunk that will change, flushed; then rewrites
  * areas in ascending order, each flushed before the next, and the header
  * last.  Returns the number of chunks written (0: nothing to do) or a
  * negative errno.  Check again afterwards: @c describes the old state.
@@ -652,6 +662,12 @@ int snapcow_dm_available(char *err, size_t errlen);
  */
 int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
 			size_t errlen);
+/*
+ * What snapcow_dm_activate refuses, checked without creating anything:
+ * the name, block devices, and neither NAME nor NAME-snap existing.
+ */
+int snapcow_dm_activate_check(const struct snapcow_dm_spec *spec, char *err,
+			      size_t errlen);
 /*
  * Remove NAME-snap (with NAME suspended meanwhile), then NAME.  -ENXIO
  * when neither exists, -EBUSY when one is open, -EPERM when one was not

@@ -406,6 +406,12 @@ int main(int argc, const char **argv)
 		rc = usage_error(&cli, "--undo takes no other mode");
 		goto out;
 	}
+	/* Checked without -y, nothing would be saved where asked. */
+	if (o.backup && !o.repair && !o.undo) {
+		rc = usage_error(&cli, "--backup %s: only a repair (-y) "
+				 "writes an undo file", o.backup);
+		goto out;
+	}
 	rc = o.undo ? do_undo(&o) : do_check(&o);
 out:
 	poptFreeContext(ctx);

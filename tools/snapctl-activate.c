@@ -167,17 +167,40 @@ static void report(const struct activate_args *a, uint32_t cs)
 	       a->overflow ? "PO" : "P");
 }
 
+/* The table's spec: chunk size 0 lets the header decide. */
+static void activate_spec(const struct activate_args *a,
+			  struct snapcow_dm_spec *spec)
+{
+	spec->name = a->name;
+	spec->origin = a->origin;
+	spec->cow = a->cow;
+	spec->chunk_sectors = a->chunk_sectors;
+	spec->overflow = a->overflow;
+}
+
+int activate_check(const struct activate_args *a)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	struct snapcow_dm_spec spec;
+	int r;
+
+	activate_spec(a, &spec);
+	r = need_dm("create --activate");
+	if (r < 0)
+		return r;
+	r = snapcow_dm_activate_check(&spec, err, sizeof(err));
+	if (r < 0)
+		lib_error(r, err, "cannot activate %s", a->name);
+	return r;
+}
+
 int activate_pair(const struct activate_args *a)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
-	struct snapcow_dm_spec spec = {
-		.name = a->name,
-		.origin = a->origin,
-		.cow = a->cow,
-		.overflow = a->overflow,
-	};
+	struct snapcow_dm_spec spec;
 	int r;
 
+	activate_spec(a, &spec);
 	r = need_root("activate");
 	r = r ?: validate(a, &spec.chunk_sectors);
 	r = r ?: need_control();

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * snapctl create: format a COW device, refusing anything the kernel would
- * refuse and anything that would destroy data without --force.  Every
- * check runs on read-only handles; the COW is reopened for writing only
- * once all of them have passed.
+ * refuse and anything that would destroy data without --force.  The COW
+ * is held exclusively from the start; nothing is written until every
+ * check, --activate's included, has passed.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -92,33 +92,27 @@ static int check_signature(struct snapcow_dev *cow, bool force)
 	return -EEXIST;
 }
 
-/* Everything that can be decided without writing a byte. */
-static int check_all(const char *cow_path, const char *origin_path,
+/*
+ * Everything that can be decided without writing a byte, on the COW
+ * already held: nobody can change it between these checks and the
+ * format.
+ */
+static int check_all(struct snapcow_dev *cow, const char *origin_path,
 		     uint32_t cs, bool force)
 {
-	struct snapcow_dev *cow = NULL, *origin = NULL;
-	int r;
+	struct snapcow_dev *origin = NULL;
+	int r = 0;
 
-	r = check_chunk_size(cs, cow_path, SNAPCOW_SECTOR_SIZE);
-	if (r < 0)
-		return r;
-	r = open_dev(cow_path, 0, &cow);
-	if (r < 0)
-		return r;
 	if (origin_path) {
 		r = open_dev(origin_path, 0, &origin);
-		if (r < 0)
-			goto out;
-		r = check_distinct(cow, "COW", origin, "origin",
-				   RULE_COW_ON_ORIGIN);
+		r = r ?: check_distinct(cow, "COW", origin, "origin",
+					RULE_COW_ON_ORIGIN);
 		r = r ?: check_dev_chunk_size(cs, origin);
 	}
 	r = r ?: check_dev_chunk_size(cs, cow);
 	r = r ?: check_size(cow, cs);
 	r = r ?: check_signature(cow, force);
-out:
 	snapcow_dev_close(origin);
-	snapcow_dev_close(cow);
 	return r;
 }
 
@@ -138,22 +132,39 @@ static void report(struct snapcow_dev *cow, uint32_t cs)
 	       bytes, cs, epa, data);
 }
 
-static int format(const char *cow_path, uint32_t cs)
+static int format(struct snapcow_dev *cow, uint32_t cs)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
-	struct snapcow_dev *cow;
 	int r;
 
-	r = open_dev(cow_path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL, &cow);
-	if (r < 0)
-		return r;
 	r = snapcow_store_format(cow, cs, err, sizeof(err));
 	if (r < 0)
-		lib_error(r, err, "%s: cannot format", cow_path);
+		lib_error(r, err, "%s: cannot format", snapcow_dev_path(cow));
 	else
 		report(cow, cs);
-	snapcow_dev_close(cow);
 	return r;
+}
+
+/*
+ * The COW is held (locked, or opened exclusively) first, then checked,
+ * then formatted; --activate's refusals come before the format too.
+ */
+static int create(const char **args, int n, uint32_t cs, bool force,
+		  const struct activate_args *act)
+{
+	struct snapcow_dev *cow = NULL;
+	int r;
+
+	r = check_chunk_size(cs, args[0], SNAPCOW_SECTOR_SIZE);
+	r = r ?: open_dev(args[0], SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL, &cow);
+	if (r < 0)
+		return r;
+	r = check_all(cow, n > 1 ? args[1] : NULL, cs, force);
+	r = r ?: (act ? activate_check(act) : 0);
+	r = r ?: format(cow, cs);
+	/* The kernel claims the COW itself: let go before activating. */
+	snapcow_dev_close(cow);
+	return r ?: (act ? activate_pair(act) : 0);
 }
 
 /* --activate: everything that can be refused before formatting. */
@@ -172,22 +183,9 @@ static int check_activate(const char *name, int n, int overflow)
 	return need_dm("create --activate") < 0 ? EXIT_FAIL : 0;
 }
 
-static int activate(const char *name, const char **args, uint32_t cs,
-		    int overflow)
-{
-	const struct activate_args a = {
-		.name = name,
-		.origin = args[1],
-		.cow = args[0],
-		.chunk_sectors = cs,
-		.overflow = overflow,
-	};
-
-	return activate_pair(&a);
-}
-
 int cmd_create(int argc, const char **argv)
 {
+	struct activate_args act = { 0 };
 	char *chunk_arg = NULL, *name = NULL;
 	int force = 0, overflow = 0, n, rc;
 	const char **args;
@@ -224,14 +222,14 @@ int cmd_create(int argc, const char **argv)
 	rc = rc ?: check_activate(name, n, overflow);
 	if (rc)
 		goto out;
-	rc = EXIT_FAIL;
-	if (check_all(args[0], n > 1 ? args[1] : NULL, cs, force) < 0)
-		goto out;
-	if (format(args[0], cs) < 0)
-		goto out;
-	if (name && activate(name, args, cs, overflow) < 0)
-		goto out;
+	act.name = name;
+	act.origin = n > 1 ? args[1] : NULL;
+	act.cow = args[0];
+	act.chunk_sectors = cs;
+	act.overflow = overflow;
 	rc = EXIT_OK;
+	if (create(args, n, cs, force, name ? &act : NULL) < 0)
+		rc = EXIT_FAIL;
 out:
 	free(name);
 	free(chunk_arg);

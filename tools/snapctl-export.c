@@ -8,13 +8,11 @@
 #endif
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common.h"
 #include "snapctl.h"
@@ -62,33 +60,24 @@ static int check_out_distinct(const char *path, struct export_devs *d)
 }
 
 /*
- * A regular file becomes exactly the image: created or cut to the
- * origin's size before the library opens it, since it sizes the output
- * when it opens it.  A block device must be large enough.
+ * OUT is held (locked or opened exclusively) and checked before a byte
+ * of it changes: only then is a regular file cut or grown to the
+ * image's size.  A block device must be large enough.
  */
-static int size_out(const char *path, uint64_t need)
-{
-	struct stat st;
-	int fd, r = 0;
-
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0 || ftruncate(fd, (off_t)need) < 0) {
-		r = -errno;
-		error_msg("%s: cannot make it a %" PRIu64 "-byte file: %s",
-			  path, need, strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int check_out_size(struct export_devs *d, const char *path)
+static int size_out(struct export_devs *d, const char *path)
 {
 	uint64_t need = snapcow_dev_size(d->origin);
 	uint64_t have = snapcow_dev_size(d->out);
+	int r;
 
+	if (!snapcow_dev_is_block(d->out)) {
+		r = snapcow_dev_resize(d->out, need);
+		if (r < 0)
+			error_msg("%s: cannot make it a %" PRIu64 "-byte "
+				  "file: %s", path, need,
+				  snapcow_dev_error(d->out));
+		return r;
+	}
 	if (have >= need)
 		return 0;
 	error_msg("%s: too small: %" PRIu64 " bytes, the image is %" PRIu64,
@@ -113,7 +102,6 @@ static int open_all(const char **args, uint32_t cs, struct export_devs *d)
 		return -EIO;
 	}
 	r = check_out_distinct(args[2], d);
-	r = r ?: size_out(args[2], snapcow_dev_size(d->origin));
 	r = r ?: open_dev(args[2], SNAPCOW_DEV_WRITE | SNAPCOW_DEV_CREATE |
 			  SNAPCOW_DEV_EXCL, &d->out);
 	/* Created meanwhile as a link to an input?  Check once more. */
@@ -121,7 +109,7 @@ static int open_all(const char **args, uint32_t cs, struct export_devs *d)
 				RULE_OUT_IS_INPUT);
 	r = r ?: check_distinct(d->out, "output", d->cow, "COW",
 				RULE_OUT_IS_INPUT);
-	return r ?: check_out_size(d, args[2]);
+	return r ?: size_out(d, args[2]);
 }
 
 static int run(const char **args, uint32_t cs, const struct export_opts *o)
@@ -131,8 +119,12 @@ static int run(const char **args, uint32_t cs, const struct export_opts *o)
 	int r;
 
 	r = open_all(args, cs, &d);
-	if (r < 0)
+	if (r < 0) {
+		/* Refused: an OUT this command created goes again. */
+		snapcow_dev_discard(d.out);
+		d.out = NULL;
 		goto out;
+	}
 	progress_init(&bar, "export", o->progress);
 	r = snapcow_export(d.origin, d.store, d.out, progress_update, &bar);
 	progress_done(&bar);

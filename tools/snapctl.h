@@ -26,6 +26,12 @@ struct activate_args {
 	bool overflow;			/* "PO" */
 };
 
+/*
+ * What activate_pair would refuse before the COW is loaded (root,
+ * device-mapper, block devices, free names): 0 or -errno after printing
+ * why.  create --activate asks before it formats.
+ */
+int activate_check(const struct activate_args *a);
 /* Validate the COW offline, activate, print the paths; 0 or -errno. */
 int activate_pair(const struct activate_args *a);
 /* 0, or the usage error's exit code after printing why. */

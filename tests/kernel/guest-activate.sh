@@ -14,7 +14,8 @@
 #   snap.sha256, origin.sha256   what /dev/mapper/t-snap and t served
 #   X.{rc,out,err}           refusals: exists, cow-busy, busy, foreign,
 #                            deactivate, deactivate-missing, invalid,
-#                            same, po
+#                            same, po, create-exists, create-file
+#   fresh.sha256             a zeroed COW after both create refusals
 #   ls-after, ls-end         the dm devices left, from sysfs
 #   offline-status, export.sha256   snapctl on the images, after deactivate
 #   tables-po, dm-po, live-po    a PO pair on a zeroed COW
@@ -97,6 +98,13 @@ lc2=$(losetup -f --show "$w/other.img")
 try exists "$S" activate t "$lo" "$lc2"
 losetup -d "$lc2"
 try cow-busy "$S" activate t2 "$lo" "$lc"
+# create --activate refused by activation: the COW must stay all zeros.
+truncate -s 1M "$w/fresh.img"
+lf=$(losetup -f --show "$w/fresh.img")
+try create-exists "$S" create --activate t "$lf" "$lo"
+losetup -d "$lf"
+try create-file "$S" create --activate nb "$w/fresh.img" "$w/origin0.img"
+sha256sum <"$w/fresh.img" | cut -d' ' -f1 >"$SHARE/fresh.sha256"
 exec 3</dev/mapper/t-snap
 try busy "$S" deactivate t
 exec 3<&-

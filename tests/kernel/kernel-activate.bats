@@ -98,6 +98,19 @@ rc_is() {
 	grep -q "foreign: not activated by snapcow" "$SHARE/foreign.err"
 }
 
+# Everything activation refuses is checked before the COW is formatted.
+@test "create --activate: a name in use or a file refused, COW untouched" {
+	rc_is create-exists 1
+	grep -q 't: a device-mapper device of that name already exists' \
+		"$SHARE/create-exists.err"
+	rc_is create-file 1
+	grep -q 'origin0.img (origin): not a block device' \
+		"$SHARE/create-file.err"
+	[ "$(cat "$SHARE/fresh.sha256")" = \
+		"$(head -c 1M /dev/zero | sha256sum | cut -d' ' -f1)" ]
+	run ! grep -q '^nb' "$SHARE/ls-end"
+}
+
 @test "deactivate and status --live of a missing name exit 1, clearly" {
 	rc_is deactivate-missing 1
 	grep -q 'cannot deactivate t: t: not active: no device-mapper device t or t-snap' \
