@@ -146,6 +146,7 @@ assert d["device"].endswith("a\"b\\c.img"), d["device"]'
 crash_case() {
 	local name=$1 n writes
 	cp "$CORPUS/$name.img" "$W/full.img"
+	rm -f "$W/full.bin"
 	run "$SNAPCHECK" -y --backup "$W/full.bin" "$W/full.img"
 	[ "$status" -eq 1 ]
 	writes=$(echo "$output" | sed -n 's/.*repaired: \([0-9]*\) metadata.*/\1/p')

@@ -130,6 +130,8 @@ static int repair_mem(unsigned char *buf, uint64_t crash_at, const char *undo)
 	char err[256];
 	int r;
 
+	/* A repair never writes its undo file over another one. */
+	unlink(undo);
 	if (crash_at != UINT64_MAX)
 		snapcow_dev_inject_fault(dev, SNAPCOW_FAULT_CRASH, crash_at);
 	r = snapcow_check_repair(c, undo, err, sizeof(err));
