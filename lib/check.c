@@ -476,9 +476,21 @@ static int infer_cs(struct snapcow_check *c, uint32_t hint, uint32_t *out)
 /* ---------------------------------------------------------- header */
 
 /* Returns 1 when the records can be walked, 0 when not, or -errno. */
+/* "; areas fit a chunk size of 16 sectors (8192 bytes)", or why not. */
+static const char *fit_text(uint32_t cs, char *buf, size_t len)
+{
+	if (!cs)
+		return "; no chunk size fits the areas";
+	snprintf(buf, len, "; areas fit a chunk size of %u sectors "
+		 "(%llu bytes)", cs,
+		 (unsigned long long)cs << SNAPCOW_SECTOR_SHIFT);
+	return buf;
+}
+
 static int check_magic(struct snapcow_check *c)
 {
 	bool zero = c->hdr.magic == 0;
+	char fit[80];
 	uint32_t cs;
 	int r;
 
@@ -492,11 +504,9 @@ static int check_magic(struct snapcow_check *c)
 	}
 	r = sc_check_add(c, zero ? SNAPCOW_RULE_NEW_OVER_LIVE :
 				   SNAPCOW_RULE_HEADER_MAGIC,
-			 NULL, 0, cs != 0,
-			 "offset 0: magic 0x%08x%s%s%u%s", c->hdr.magic,
-			 zero ? " over live-looking areas" : "",
-			 cs ? "; areas fit a chunk size of " : "",
-			 cs, cs ? " sectors" : " and no chunk size fits the areas");
+			 NULL, 0, cs != 0, "offset 0: magic 0x%08x%s%s",
+			 c->hdr.magic, zero ? " over live-looking areas" : "",
+			 fit_text(cs, fit, sizeof(fit)));
 	if (r || !cs)
 		return r ? r : 0;
 	set_cs(c, cs);
@@ -542,6 +552,7 @@ keep:
 
 static int check_chunk_size(struct snapcow_check *c)
 {
+	char fit[80];
 	const char *why;
 	uint32_t cs;
 	int r;
@@ -553,9 +564,8 @@ static int check_chunk_size(struct snapcow_check *c)
 	if (r)
 		return r;
 	r = sc_check_add(c, SNAPCOW_RULE_HEADER_CHUNK_SIZE, NULL, 0, cs != 0,
-			 "offset 12: chunk size %u: %s; %s%u", c->hdr.chunk_size,
-			 why, cs ? "areas fit " : "no chunk size fits the areas",
-			 cs);
+			 "offset 12: chunk size %u sectors: %s%s",
+			 c->hdr.chunk_size, why, fit_text(cs, fit, sizeof(fit)));
 	if (r || !cs)
 		return r ? r : 0;
 	set_cs(c, cs);

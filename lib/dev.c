@@ -128,12 +128,48 @@ static int dev_probe_geometry(struct snapcow_dev *dev, const struct stat *st)
 }
 
 /*
+ * What @st is, for a path that is neither a regular file nor a block
+ * device: said in the message, with what would do instead, because
+ * strerror(ENODEV) ("No such device") names neither.
+ */
+static const char *dev_kind(const struct stat *st, char *buf, size_t len)
+{
+	if (S_ISDIR(st->st_mode))
+		return "a directory";
+	if (S_ISCHR(st->st_mode)) {
+		snprintf(buf, len, "a character device (%u:%u)",
+			 major(st->st_rdev), minor(st->st_rdev));
+		return buf;
+	}
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+static int dev_wrong_type(const char *path, const struct stat *st,
+			  char *err, size_t errlen)
+{
+	char kind[64];
+
+	return sc_errf(err, errlen, -ENODEV, "%s: is %s; snapcow needs a "
+		       "regular file or a block device", path,
+		       dev_kind(st, kind, sizeof(kind)));
+}
+
+static bool dev_usable(const struct stat *st)
+{
+	return S_ISBLK(st->st_mode) || S_ISREG(st->st_mode);
+}
+
+/*
  * Open the path, creating a regular file only when @create and nothing
  * is there: O_EXCL tells us whether this open made it, so that a refused
  * command can take it away again.  Never O_TRUNC: opening changes no
  * byte and no size; sizing is the caller's, once nothing can refuse.
  */
-static int dev_open_fd(struct snapcow_dev *dev, int oflags, bool create)
+static int dev_open_path(struct snapcow_dev *dev, int oflags, bool create)
 {
 	int tries;
 
@@ -156,6 +192,28 @@ static int dev_open_fd(struct snapcow_dev *dev, int oflags, bool create)
 	return dev->fd < 0 ? -errno : 0;
 }
 
+static int dev_open_fd(struct snapcow_dev *dev, unsigned int flags,
+		       char *err, size_t errlen)
+{
+	int oflags = O_CLOEXEC;
+	struct stat st;
+	int r;
+
+	oflags |= (flags & SNAPCOW_DEV_WRITE) ? O_RDWR : O_RDONLY;
+	if (stat(dev->path, &st) == 0) {
+		/* Before open(): a FIFO would block it, a directory fail. */
+		if (!dev_usable(&st))
+			return dev_wrong_type(dev->path, &st, err, errlen);
+		if (S_ISBLK(st.st_mode) && (flags & SNAPCOW_DEV_EXCL))
+			oflags |= O_EXCL;
+	}
+	r = dev_open_path(dev, oflags, flags & SNAPCOW_DEV_CREATE);
+	if (r)
+		return sc_errf(err, errlen, r, "%s: %s", dev->path,
+			       strerror(-r));
+	return 0;
+}
+
 /* Remove the file this handle created, if its name still leads there. */
 static void dev_unlink_created(struct snapcow_dev *dev)
 {
@@ -169,10 +227,9 @@ static void dev_unlink_created(struct snapcow_dev *dev)
 }
 
 SNAPCOW_EXPORT
-int snapcow_dev_open(const char *path, unsigned int flags,
-		     struct snapcow_dev **devp)
+int snapcow_dev_open_err(const char *path, unsigned int flags,
+			 struct snapcow_dev **devp, char *err, size_t errlen)
 {
-	int oflags = O_CLOEXEC;
 	struct snapcow_dev *dev;
 	struct stat st;
 	int r;
@@ -180,20 +237,19 @@ int snapcow_dev_open(const char *path, unsigned int flags,
 	*devp = NULL;
 	dev = dev_alloc(path);
 	if (!dev)
-		return -ENOMEM;
-	oflags |= (flags & SNAPCOW_DEV_WRITE) ? O_RDWR : O_RDONLY;
-	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) &&
-	    (flags & SNAPCOW_DEV_EXCL))
-		oflags |= O_EXCL;
-	r = dev_open_fd(dev, oflags, flags & SNAPCOW_DEV_CREATE);
+		return sc_errf(err, errlen, -ENOMEM, "%s: %s", path,
+			       strerror(ENOMEM));
+	r = dev_open_fd(dev, flags, err, errlen);
 	if (r)
 		goto fail;
 	if (fstat(dev->fd, &st) < 0) {
-		r = -errno;
+		r = sc_errf(err, errlen, -errno, "%s: %s", path,
+			    strerror(errno));
 		goto fail;
 	}
-	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
-		r = -ENODEV;
+	/* Replaced between stat() and open(). */
+	if (!dev_usable(&st)) {
+		r = dev_wrong_type(path, &st, err, errlen);
 		goto fail;
 	}
 	dev->is_block = S_ISBLK(st.st_mode);
@@ -201,16 +257,25 @@ int snapcow_dev_open(const char *path, unsigned int flags,
 	if (!dev->is_block && (flags & SNAPCOW_DEV_EXCL)) {
 		r = dev_lock_file(dev);
 		if (r)
-			goto fail;
+			goto fail_errno;
 	}
 	r = dev_probe_geometry(dev, &st);
 	if (r)
-		goto fail;
+		goto fail_errno;
 	*devp = dev;
 	return 0;
+fail_errno:
+	sc_errf(err, errlen, r, "%s: %s", path, strerror(-r));
 fail:
 	snapcow_dev_discard(dev);
 	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_open(const char *path, unsigned int flags,
+		     struct snapcow_dev **devp)
+{
+	return snapcow_dev_open_err(path, flags, devp, NULL, 0);
 }
 
 SNAPCOW_EXPORT
@@ -268,7 +333,8 @@ const char *snapcow_dev_path(const struct snapcow_dev *dev)
 SNAPCOW_EXPORT
 const char *snapcow_dev_name(const struct snapcow_dev *dev)
 {
-	return dev->name;
+	/* A path is never cut to fit: the IMA string and JSON name it. */
+	return dev->is_block ? dev->name : dev->path;
 }
 
 SNAPCOW_EXPORT

@@ -251,8 +251,11 @@ struct dm_pair {
 static int dm_open_block(const char *path, const char *role,
 			 struct snapcow_dev **devp, char *err, size_t errlen)
 {
-	int r = snapcow_dev_open(path, 0, devp);
+	char why[SNAPCOW_ERRBUF_SIZE] = "";
+	int r = snapcow_dev_open_err(path, 0, devp, why, sizeof(why));
 
+	if (r == -ENODEV)
+		return sc_errf(err, errlen, r, "%s (%s)", why, role);
 	if (r < 0)
 		return sc_errf(err, errlen, r, "%s (%s): cannot open: %s",
 			       path, role, strerror(-r));

@@ -112,7 +112,7 @@ static int merge_check_backup(struct merge *m, struct snapcow_store *b)
 				     "invalid" : "loaded read-only");
 	if (b->cs != s->cs)
 		return sc_store_errf(s, -EINVAL,
-				     "%s: backup chunk size %u differs from the snapshot's %u",
+				     "%s: backup chunk size %u sectors differs from the snapshot's %u sectors",
 				     snapcow_dev_path(b->cow), b->cs, s->cs);
 	r = sc_merge_prove_backup(s, m->origin, b);
 	if (r)

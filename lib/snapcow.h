@@ -57,6 +57,13 @@ struct snapcow_dev_stats {
 
 int snapcow_dev_open(const char *path, unsigned int flags,
 		     struct snapcow_dev **devp);
+/*
+ * The same, with the reason in @err: the path, the errno's text, or
+ * what the path is when it is neither a regular file nor a block device
+ * (-ENODEV: "is a directory; snapcow needs ...").
+ */
+int snapcow_dev_open_err(const char *path, unsigned int flags,
+			 struct snapcow_dev **devp, char *err, size_t errlen);
 /* A device backed by caller-owned memory (tests, fuzzing). */
 int snapcow_dev_open_memory(void *buf, uint64_t size, bool writable,
 			    const char *name, struct snapcow_dev **devp);
@@ -453,7 +460,19 @@ struct json_object;
 /* The kernel's status line: "a/b m", "Invalid".  Returns length. */
 int snapcow_status_line(const struct snapcow_store *s, char *buf,
 			size_t len);
-/* The kernel's IMA measurement string for a snapshot target. */
+/*
+ * Make every string in the JSON document @o valid UTF-8, in place: a
+ * string that is not gets each byte starting no valid sequence replaced
+ * by U+FFFD, and its exact bytes in hex in a sibling member "<key>_hex"
+ * (in an array: a parallel array "<key>_hex", null where nothing was
+ * replaced).  0 or -ENOMEM.  snapcow_status_json() calls it.
+ */
+int snapcow_json_utf8(struct json_object *o);
+/*
+ * The kernel's IMA measurement string for a snapshot target.  A name
+ * has every byte outside '!'..'~' and each of \ , ; = written as \xHH,
+ * so that no file name can forge or split a field.
+ */
 int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
 		       char *buf, size_t len);
 /* A new json-c object; the caller puts it.  @origin_name may be NULL. */

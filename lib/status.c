@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -50,24 +52,59 @@ int snapcow_status_line(const struct snapcow_store *s, char *buf, size_t len)
 	return finish_print(n, len);
 }
 
+/*
+ * dm-ima.c puts a backslash before \ , ; = in a device's name, so a
+ * reader that splits on them unescaped still copes; a file path can hold
+ * any byte, so here no escape can produce a separator at all: every byte
+ * outside '!'..'~', the backslash and the three separators become \xHH.
+ * Block devices are "major:minor", as in the kernel, and pass unchanged.
+ */
+static bool ima_plain(unsigned char c)
+{
+	return c > ' ' && c <= '~' && !strchr("\\,;=", c);
+}
+
+static char *ima_escape(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	char *out = malloc(4 * strlen(name) + 1), *q = out;
+
+	if (!out)
+		return NULL;
+	for (; *p; p++) {
+		if (ima_plain(*p))
+			*q++ = (char)*p;
+		else
+			q += sprintf(q, "\\x%02x", *p);
+	}
+	*q = 0;
+	return out;
+}
+
 SNAPCOW_EXPORT
 int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
 		       char *buf, size_t len)
 {
-	const char *cow_name = snapcow_dev_name(snapcow_store_dev(s));
-	int n;
+	char *origin, *cow;
+	int n = -ENOMEM;
 
 	if (!origin_name)
 		return -EINVAL;
+	origin = ima_escape(origin_name);
+	cow = ima_escape(snapcow_dev_name(snapcow_store_dev(s)));
+	if (!origin || !cow)
+		goto out;
 	/* A live target never overflows or fails a merge while offline. */
-	n = snprintf(buf, len,
+	n = finish_print(snprintf(buf, len,
 		     "target_name=snapshot,target_version="
 		     SNAPSHOT_TARGET_VERSION
 		     ",snap_origin_name=%s,snap_cow_name=%s,snap_valid=%c"
 		     ",snap_merge_failed=n,snapshot_overflowed=n;",
-		     origin_name, cow_name,
-		     snapcow_store_valid(s) ? 'y' : 'n');
-	return finish_print(n, len);
+		     origin, cow, snapcow_store_valid(s) ? 'y' : 'n'), len);
+out:
+	free(origin);
+	free(cow);
+	return n;
 }
 
 static const char *state_name(enum snapcow_state state)
@@ -177,7 +214,7 @@ static int fill_status(struct json_object *o, const struct snapcow_store *s,
 		       const char *origin_name)
 {
 	struct snapcow_store_info info;
-	char line[64], ima[2 * PATH_MAX + 256];
+	char line[64], ima[8 * PATH_MAX + 256];
 	uint32_t version;
 	int r = 0;
 
@@ -221,7 +258,7 @@ struct json_object *snapcow_status_json(const struct snapcow_store *s,
 
 	if (!o)
 		return NULL;
-	if (fill_status(o, s, origin_name) < 0) {
+	if (fill_status(o, s, origin_name) < 0 || snapcow_json_utf8(o) < 0) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
 # snapdump: header, areas, exceptions (live and past the end), raw and
-# hexdumped chunks, and the chunks changed on the origin, on images whose
-# every byte the test knows (mkcow or a known snapctl write sequence).
+# hexdumped chunks, and the chunks in which snapshot and origin differ,
+# on images whose every byte the test knows (mkcow or a known snapctl write sequence).
 
 load helpers
 
@@ -104,23 +104,23 @@ known_pair() {
 	[ "$("$SNAPCTL" status "$T/c")" = "4/100 2" ]
 }
 
-@test "--chunk: raw bytes of a data chunk" {
+@test "--raw-chunk: raw bytes of a data chunk" {
 	mkcow --chunk-size 8 --size $((1 << 20)) --records 7:2 "$T/c" >/dev/null
-	"$SNAPDUMP" --chunk 2 "$T/c" >"$T/chunk"
+	"$SNAPDUMP" --raw-chunk 2 "$T/c" >"$T/chunk"
 	[ "$(stat -c %s "$T/chunk")" -eq 4096 ]
 	cmp "$T/chunk" <(tail -c +8193 "$T/c" | head -c 4096)
 	[ "$(hexat "$T/chunk" 16 16)" = 434f5721010000000700000000000000 ]
-	"$SNAPDUMP" --chunk 0 "$T/c" | cmp - <(head -c 4096 "$T/c")
-	run "$SNAPDUMP" --chunk 256 "$T/c"
+	"$SNAPDUMP" --raw-chunk 0 "$T/c" | cmp - <(head -c 4096 "$T/c")
+	run "$SNAPDUMP" --raw-chunk 256 "$T/c"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"past the device"* ]]
 	run "$SNAPDUMP" --hexdump "$T/c"
 	[ "$status" -eq 2 ]
 }
 
-@test "--chunk --hexdump: hexdump -C lines" {
+@test "--raw-chunk --hexdump: hexdump -C lines" {
 	mkcow --chunk-size 8 --size $((1 << 20)) --records 7:2 "$T/c" >/dev/null
-	run "$SNAPDUMP" --chunk 2 --hexdump "$T/c"
+	run "$SNAPDUMP" --raw-chunk 2 --hexdump "$T/c"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = \
 "00000000  43 4f 57 21 00 00 00 00  07 00 00 00 00 00 00 00  |COW!............|" ]
@@ -132,20 +132,45 @@ known_pair() {
 	fi
 }
 
-@test "--changed: chunks whose origin differs from the saved copy" {
+@test "--diff: chunks in which the snapshot and the origin differ" {
 	need_jq
 	known_pair
-	run "$SNAPDUMP" --json --origin "$T/origin" --changed "$T/cow"
+	run "$SNAPDUMP" --json --origin "$T/origin" --diff "$T/cow"
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.changed[] | [.old_chunk, .new_chunk]]' <<<"$output")" = \
+	[ "$(jq -c '[.diff[] | [.old_chunk, .new_chunk]]' <<<"$output")" = \
 		'[[0,3],[1,2]]' ]
-	# chunk 0 written back as it was: saved, but no longer changed
+	# chunk 0 written back as it was: saved, but no longer different
 	head -c 4096 "$T/origin0" |
 		dd of="$T/origin" conv=notrunc status=none
-	run "$SNAPDUMP" --json --origin "$T/origin" --changed "$T/cow"
-	[ "$(jq -c '[.changed[] | .old_chunk]' <<<"$output")" = '[1]' ]
-	run "$SNAPDUMP" --changed "$T/cow"
+	run "$SNAPDUMP" --json --origin "$T/origin" --diff "$T/cow"
+	[ "$(jq -c '[.diff[] | .old_chunk]' <<<"$output")" = '[1]' ]
+	run "$SNAPDUMP" --diff "$T/cow"
 	[ "$status" -eq 2 ]
+}
+
+# On disk an exception made by a snapshot write looks like one made by an
+# origin write: --diff lists both, as snapdump(8) says, and nothing else.
+@test "--diff: a snapshot write is listed like an origin write" {
+	need_tool "$SNAPCTL"
+	mkorigin "$T/origin" 65536
+	truncate -s 1M "$T/cow"
+	"$SNAPCTL" create -q "$T/cow" "$T/origin"
+	"$SNAPCTL" write --fill 1 --length 1 "$T/origin" "$T/cow" 0
+	"$SNAPCTL" write --snapshot --fill 2 --length 1 "$T/origin" \
+		"$T/cow" 8192
+	# saved by an origin write of the byte already there: no difference
+	"$SNAPCTL" write --input <(tail -c +16385 "$T/origin" | head -c 1) \
+		"$T/origin" "$T/cow" 16384
+	run_status 0 "$SNAPDUMP" --origin "$T/origin" --diff "$T/cow"
+	[ "$output" = "$(printf '%s\n' \
+		'     old_chunk    new_chunk' \
+		'             0            2' \
+		'             2            3')" ]
+	run_status 2 "$SNAPDUMP" --origin "$T/origin" --changed "$T/cow"
+	grep -q -- '\\-\\-diff' "$TESTS_SRCDIR/../man/snapdump.8"
+	grep -q 'the snapshot itself was written' \
+		"$TESTS_SRCDIR/../man/snapdump.8"
+	! grep -q -- '\\-\\-changed' "$TESTS_SRCDIR/../man/snapdump.8"
 }
 
 @test "default: header, areas and exceptions; nothing written" {

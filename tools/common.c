@@ -124,14 +124,27 @@ int finish(int rc)
 	return rc;
 }
 
-static void print_help(poptContext ctx, const struct cli *cli)
+/* The size footer belongs to commands with an option taking a SIZE. */
+static bool takes_size(const struct poptOption *o)
+{
+	for (; o->longName || o->shortName || o->arg; o++)
+		if (o->argDescrip && !strcmp(o->argDescrip, "SIZE"))
+			return true;
+	return false;
+}
+
+static void print_help(poptContext ctx, const struct cli *cli,
+		       const struct poptOption *options)
 {
 	poptPrintHelp(ctx, stdout, 0);
 	printf("\n%s\n", cli->summary);
 	if (cli->details)
 		printf("\n%s", cli->details);
-	printf("\nSizes take the suffixes K, M, G, T (powers of 1024, "
-	       "optional iB) or s (512-byte\nsectors): 4096, 4K, 8s.\n");
+	if (!takes_size(options))
+		return;
+	printf("\nSizes take the suffixes K, M, G, T, P, E in either case "
+	       "(powers of 1024,\noptionally followed by iB) or s (512-byte "
+	       "sectors): 4096, 4K, 4k, 4KiB\nand 8s are one size.\n");
 }
 
 /*
@@ -187,7 +200,7 @@ int cli_parse(poptContext ctx, const struct cli *cli,
 			free_replaced(slots, nslots);
 			break;
 		case OPT_HELP:
-			print_help(ctx, cli);
+			print_help(ctx, cli, options);
 			return EXIT_OK;
 		case OPT_USAGE:
 			poptPrintUsage(ctx, stdout, 0);
@@ -341,6 +354,11 @@ int parse_byte(const char *s, uint8_t *byte)
 	return 0;
 }
 
+const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 const char *format_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
@@ -396,8 +414,15 @@ bad:
 
 int open_dev(const char *path, unsigned int flags, struct snapcow_dev **devp)
 {
-	int r = snapcow_dev_open(path, flags, devp);
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	int r = snapcow_dev_open_err(path, flags, devp, err, sizeof(err));
 
+	/* The library says what the path is and what is needed. */
+	if (r == -ENODEV && *err) {
+		error_msg("%s", err);
+		*devp = NULL;
+		return r;
+	}
 	if (r < 0) {
 		error_msg("%s: cannot open%s: %s", path,
 			  flags & SNAPCOW_DEV_WRITE ? " for writing" : "",
@@ -458,10 +483,13 @@ int load_store(struct snapcow_dev *cow, uint32_t chunk_sectors,
 	/* The kernel warns the same way when the header wins. */
 	if (chunk_sectors && info.state != SNAPCOW_STATE_NEW &&
 	    info.chunk_size != chunk_sectors)
-		warn_msg("%s: chunk size %" PRIu32 " in the COW header "
-			 "overrides the given chunk size of %" PRIu32,
+		warn_msg("%s: chunk size %" PRIu32 " sectors (%" PRIu64
+			 " bytes) in the COW header overrides the given %"
+			 PRIu32 " sectors (%" PRIu64 " bytes)",
 			 snapcow_dev_path(cow), info.chunk_size,
-			 chunk_sectors);
+			 (uint64_t)info.chunk_size << SNAPCOW_SECTOR_SHIFT,
+			 chunk_sectors,
+			 (uint64_t)chunk_sectors << SNAPCOW_SECTOR_SHIFT);
 	return 0;
 }
 
@@ -502,12 +530,15 @@ void progress_done(struct progress *p)
 
 int print_json(struct json_object *o)
 {
-	const char *text;
+	const char *text = NULL;
 	int r = 0;
 
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_SPACED |
-					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* File names are bytes: the document must still be UTF-8. */
+	if (snapcow_json_utf8(o) == 0)
+		text = json_object_to_json_string_ext(o,
+				JSON_C_TO_STRING_PRETTY |
+				JSON_C_TO_STRING_SPACED |
+				JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text || puts(text) == EOF) {
 		error_msg("cannot write the JSON document: %s",
 			  strerror(errno));

@@ -86,6 +86,8 @@ int cli_chunk_size(const struct cli *cli, const char *dev, const char *arg,
 		   uint32_t def, uint32_t *cs);
 /* "0x5a" or "90" -> 0..255. */
 int parse_byte(const char *s, uint8_t *byte);
+/* "s" unless @n is 1: "%" PRIu64 " byte%s", n, plural(n). */
+const char *plural(uint64_t n);
 /* "16.0 MiB" */
 const char *format_size(uint64_t bytes, char *buf, size_t len);
 

@@ -71,9 +71,21 @@ static bool has_errors(const struct snapcow_check_summary *s)
 	       s->by_severity[SNAPCOW_SEV_FATAL];
 }
 
+/* What a finding's fix tag says: before -y, after it, or after a failure. */
+enum fix_tag {
+	TAG_WOULD,
+	TAG_FIXED,
+	TAG_NOT_FIXED,
+};
+
 static void print_finding(const char *dev, const struct snapcow_finding *f,
-			  bool repair)
+			  enum fix_tag tag)
 {
+	static const char *const tags[] = {
+		[TAG_WOULD] = "-y would ",
+		[TAG_FIXED] = "fixed: ",
+		[TAG_NOT_FIXED] = "not fixed: ",
+	};
 	const struct snapcow_rule *rule = snapcow_rule_get(f->rule);
 	bool fix = f->fixable && rule->fix;
 
@@ -86,8 +98,20 @@ static void print_finding(const char *dev, const struct snapcow_finding *f,
 		       f->area, f->slot, f->offset);
 	printf("%s: %s", rule->message, f->text);
 	if (fix)
-		printf(" [%s%s]", repair ? "fixing: " : "-y would ", rule->fix);
+		printf(" [%s%s]", tags[tag], rule->fix);
 	putchar('\n');
+}
+
+static void print_counts(const char *dev,
+			 const struct snapcow_check_summary *s)
+{
+	uint64_t errors = s->by_severity[SNAPCOW_SEV_ERROR] +
+			  s->by_severity[SNAPCOW_SEV_FATAL];
+	uint64_t warnings = s->by_severity[SNAPCOW_SEV_WARNING];
+
+	printf("%s: %" PRIu64 " error%s, %" PRIu64 " warning%s, %" PRIu64
+	       " fixable\n", dev, errors, plural(errors), warnings,
+	       plural(warnings), s->fixable);
 }
 
 static void print_summary(const char *dev, const struct snapcow_check *c)
@@ -102,33 +126,30 @@ static void print_summary(const char *dev, const struct snapcow_check *c)
 	for (i = 0; i < SNAPCOW_RULE_COUNT; i++)
 		more += snapcow_check_rule_count(c, i);
 	if (more > nf)
-		printf("%s: %" PRIu64 " more findings not shown\n", dev,
-		       more - nf);
+		printf("%s: %" PRIu64 " more finding%s not shown\n", dev,
+		       more - nf, plural(more - nf));
 	if (verbosity < 0)
 		return;
-	printf("%s: %s, chunk size %" PRIu32 "%s, %" PRIu64
-	       " exceptions in %" PRIu64 " areas, next free chunk %" PRIu64
+	printf("%s: %s, chunk size %" PRIu32 " sectors%s, %" PRIu64
+	       " exception%s in %" PRIu64 " area%s, next free chunk %" PRIu64
 	       ", %" PRIu64 "/%" PRIu64 " sectors allocated, %" PRIu64
-	       " metadata, %" PRIu64 " leaked chunks\n", dev,
+	       " metadata, %" PRIu64 " leaked chunk%s\n", dev,
 	       state_name(s.state), s.chunk_size,
 	       s.chunk_size_inferred ? " (inferred)" : "", s.exceptions,
-	       s.areas, s.next_free, s.sectors_allocated, s.cow_sectors,
-	       s.metadata_sectors, s.leaked_chunks);
-	printf("%s: %" PRIu64 " errors, %" PRIu64 " warnings, %" PRIu64
-	       " fixable\n", dev,
-	       s.by_severity[SNAPCOW_SEV_ERROR] +
-	       s.by_severity[SNAPCOW_SEV_FATAL],
-	       s.by_severity[SNAPCOW_SEV_WARNING], s.fixable);
+	       plural(s.exceptions), s.areas, plural(s.areas), s.next_free,
+	       s.sectors_allocated, s.cow_sectors, s.metadata_sectors,
+	       s.leaked_chunks, plural(s.leaked_chunks));
+	print_counts(dev, &s);
 }
 
 static void print_text(const char *dev, const struct snapcow_check *c,
-		       bool repair)
+		       enum fix_tag tag)
 {
 	const struct snapcow_finding *f;
 	size_t i, n = snapcow_check_findings(c, &f);
 
 	for (i = 0; i < n; i++)
-		print_finding(dev, &f[i], repair);
+		print_finding(dev, &f[i], tag);
 	print_summary(dev, c);
 }
 
@@ -262,7 +283,8 @@ static int do_undo(const struct opts *o)
 		return FSCK_OPERATIONAL;
 	}
 	if (verbosity >= 0)
-		printf("%s: restored %d chunks from %s\n", o->cow, r, o->undo);
+		printf("%s: restored %d chunk%s from %s\n", o->cow, r,
+		       plural((uint64_t)r), o->undo);
 	return FSCK_OK;
 }
 
@@ -282,6 +304,9 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 	((struct progress *)co->ctx)->label = "repairing";
 	r = snapcow_check_repair(*cp, undo, err, sizeof(err));
 	progress_done(co->ctx);
+	/* Only now is it known whether the findings were fixed. */
+	if (!doc)
+		print_text(o->cow, *cp, r < 0 ? TAG_NOT_FIXED : TAG_FIXED);
 	if (r < 0) {
 		lib_error(r, err, "%s: repair failed", o->cow);
 		return FSCK_OPERATIONAL;
@@ -300,8 +325,9 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 				       json_object_new_string(undo) : NULL);
 		json_object_object_add(doc, "after_repair", rep);
 	} else if (r > 0) {
-		printf("%s: repaired: %d metadata chunks written\n", o->cow, r);
-		print_text(o->cow, *cp, false);
+		printf("%s: repaired: %d metadata chunk%s written\n", o->cow,
+		       r, plural((uint64_t)r));
+		print_text(o->cow, *cp, TAG_WOULD);
 	}
 	if (has_errors(&s))
 		return FSCK_UNCORRECTED;
@@ -349,8 +375,8 @@ static int do_check(const struct opts *o)
 		doc = json_check(c);
 		json_object_object_add(doc, "device",
 				       json_object_new_string(o->cow));
-	} else {
-		print_text(o->cow, c, o->repair);
+	} else if (!o->repair || !s.fixable) {
+		print_text(o->cow, c, TAG_WOULD);
 	}
 	if (o->repair && s.fixable)
 		rc = do_repair(o, cow, &co, &c, doc);

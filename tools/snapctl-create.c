@@ -126,10 +126,10 @@ static void report(struct snapcow_dev *cow, uint32_t cs)
 	if (verbosity < 0)
 		return;
 	printf("%s: formatted: %s, chunk size %" PRIu64 " bytes (%" PRIu32
-	       " sectors), %" PRIu64 " exceptions per area, room for %"
-	       PRIu64 " exceptions\n", snapcow_dev_path(cow),
+	       " sector%s), %" PRIu64 " exceptions per area, room for %"
+	       PRIu64 " exception%s\n", snapcow_dev_path(cow),
 	       format_size(snapcow_dev_size(cow), size, sizeof(size)),
-	       bytes, cs, epa, data);
+	       bytes, cs, plural(cs), epa, data, plural(data));
 }
 
 static int format(struct snapcow_dev *cow, uint32_t cs)

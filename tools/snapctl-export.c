@@ -80,8 +80,8 @@ static int size_out(struct export_devs *d, const char *path)
 	}
 	if (have >= need)
 		return 0;
-	error_msg("%s: too small: %" PRIu64 " bytes, the image is %" PRIu64,
-		  path, have, need);
+	error_msg("%s: too small: %" PRIu64 " byte%s, the image is %" PRIu64
+		  " bytes", path, have, plural(have), need);
 	return -ENOSPC;
 }
 
@@ -134,8 +134,9 @@ static int run(const char **args, uint32_t cs, const struct export_opts *o)
 			  args[2]);
 		goto out;
 	}
-	verbose_msg("%s: exported %" PRIu64 " bytes", args[2],
-		    snapcow_dev_size(d.origin));
+	verbose_msg("%s: exported %" PRIu64 " byte%s", args[2],
+		    snapcow_dev_size(d.origin),
+		    plural(snapcow_dev_size(d.origin)));
 out:
 	snapcow_dev_close(d.out);
 	snapcow_store_free(d.store);

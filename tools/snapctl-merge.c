@@ -275,8 +275,9 @@ static int resume_backup(const char *path, struct merge_devs *d)
 	d->backup_resumed = true;
 	if (verbosity >= 0 && info.exceptions)
 		fprintf(stderr, "%s: %s: resuming with the backup left by an "
-			"interrupted merge (%" PRIu64 " chunks saved)\n",
-			prog_name, path, info.exceptions);
+			"interrupted merge (%" PRIu64 " chunk%s saved)\n",
+			prog_name, path, info.exceptions,
+			plural(info.exceptions));
 	return 0;
 }
 
@@ -425,9 +426,10 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 	if (r < 0) {
 		lib_error(r, snapcow_store_error(d->store), "%s: merge failed",
 			  snapcow_dev_path(d->cow));
-		error_msg("%s: %" PRIu64 " chunks merged before the failure; "
+		error_msg("%s: %" PRIu64 " chunk%s merged before the failure; "
 			  "run the same command again to resume",
-			  snapcow_dev_path(d->cow), res->chunks);
+			  snapcow_dev_path(d->cow), res->chunks,
+			  plural(res->chunks));
 	}
 	return r;
 }
@@ -477,11 +479,13 @@ static int report(const struct merge_devs *d, const struct merge_opts *o,
 	if (o->json)
 		return print_json(summary_json(d, res, status, secs));
 	if (verbosity >= 0)
-		printf("%s: merged %" PRIu64 " chunks (%s) in %" PRIu64
-		       " steps into %s in %.2f s; status now %s\n",
+		printf("%s: merged %" PRIu64 " chunk%s (%s) in %" PRIu64
+		       " step%s into %s in %.2f s; status now %s\n",
 		       snapcow_dev_path(d->cow), res->chunks,
+		       plural(res->chunks),
 		       format_size(res->bytes, size, sizeof(size)),
-		       res->steps, snapcow_dev_path(d->origin), secs, status);
+		       res->steps, plural(res->steps),
+		       snapcow_dev_path(d->origin), secs, status);
 	return 0;
 }
 
@@ -510,11 +514,12 @@ static int refuse_without_undo(const struct merge_devs *d)
 
 	snapcow_store_get_info(d->store, &info);
 	error_msg("%s: refusing to merge without --backup or --yes: the "
-		  "origin's newer data in the %" PRIu64 " merged chunks "
+		  "origin's newer data in the %" PRIu64 " merged chunk%s "
 		  "would be overwritten for good.  Give --backup BACKUP_COW "
 		  "to keep it (undo with 'snapctl export ORIGIN BACKUP_COW "
 		  "OUT'), or --yes to merge anyway",
-		  snapcow_dev_path(d->cow), info.exceptions);
+		  snapcow_dev_path(d->cow), info.exceptions,
+		  plural(info.exceptions));
 	return -EPERM;
 }
 
@@ -562,7 +567,7 @@ int cmd_merge(int argc, const char **argv)
 		  "keep the origin's overwritten chunks in a new COW "
 		  "(created, or resumed)", "BACKUP_COW" },
 		{ "snapshot", 's', POPT_ARG_ARGV, &o.snapshots, 0,
-		  "another snapshot of ORIGIN to keep (repeatable)", "COW2" },
+		  "another snapshot of ORIGIN to keep (repeatable)", "=COW2" },
 		{ "progress", 'p', POPT_ARG_VAL, &o.progress, 1,
 		  "draw a progress bar when stderr is a terminal (default)",
 		  NULL },

@@ -44,7 +44,7 @@ struct status_opts {
 static int print_status(struct snapcow_store *s, const char *origin_name,
 			const struct status_opts *o)
 {
-	char buf[2 * PATH_MAX + 256];
+	char buf[8 * PATH_MAX + 256];	/* names escaped: 4 bytes each */
 	struct json_object *j;
 	int r;
 

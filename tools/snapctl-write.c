@@ -32,10 +32,11 @@ static const struct cli cli = {
 		   "--snapshot, write into the snapshot instead (ORIGIN is "
 		   "left untouched).",
 	.details = "Data comes from --input FILE, --fill BYTE or standard "
-		   "input.  Input that is not\na regular file is read whole "
-		   "before anything is written.  A COW that fills\nup is "
-		   "invalidated, as the kernel does: a warning, not an "
-		   "error.\n",
+		   "input (not a terminal).\nInput that is not a regular "
+		   "file is read whole before anything is written.\nA COW "
+		   "that fills up is invalidated, as the kernel does: a "
+		   "warning after an\norigin write, an error (exit status "
+		   "1) after a snapshot write.\n",
 };
 
 struct write_opts {
@@ -115,8 +116,8 @@ static int slurp(struct source *src, const char *name, uint64_t room,
 		len += got;
 	} while (got == req && len < want);
 	if (have_length && len < want) {
-		error_msg("%s: ends after %zu bytes, --length asks for %"
-			  PRIu64, name, len, want);
+		error_msg("%s: ends after %zu byte%s, --length asks for %"
+			  PRIu64, name, len, plural(len), want);
 		return -EIO;
 	}
 	src->length = len;
@@ -140,8 +141,9 @@ static int open_input(const struct write_opts *o, struct source *src,
 	if (!have_length) {
 		src->length = (uint64_t)st.st_size;
 	} else if (src->length > (uint64_t)st.st_size) {
-		error_msg("%s: holds %" PRIu64 " bytes, --length asks for %"
-			  PRIu64, name, (uint64_t)st.st_size, src->length);
+		error_msg("%s: holds %" PRIu64 " byte%s, --length asks for %"
+			  PRIu64, name, (uint64_t)st.st_size,
+			  plural((uint64_t)st.st_size), src->length);
 		return -EINVAL;
 	}
 	return 0;
@@ -184,9 +186,10 @@ static int engine_write(struct target *t, const void *buf, size_t len,
 		detail = snapcow_store_error(t->store);
 		if (!*detail)
 			detail = snapcow_dev_error(t->origin);
-		lib_error(r, detail, "%s: %s write of %zu bytes at offset %"
+		lib_error(r, detail, "%s: %s write of %zu byte%s at offset %"
 			  PRIu64 " failed", snapcow_dev_path(t->cow),
-			  t->snapshot ? "snapshot" : "origin", len, offset);
+			  t->snapshot ? "snapshot" : "origin", len,
+			  plural(len), offset);
 	}
 	return r;
 }
@@ -263,9 +266,9 @@ static int check_room(const char *origin, uint64_t len, uint64_t offset,
 {
 	if (len <= size - offset)
 		return 0;
-	error_msg("%s: writing %" PRIu64 " bytes at offset %" PRIu64 " would "
+	error_msg("%s: writing %" PRIu64 " byte%s at offset %" PRIu64 " would "
 		  "end past the origin's end (%" PRIu64 " bytes)", origin,
-		  len, offset, size);
+		  len, plural(len), offset, size);
 	return -EINVAL;
 }
 
@@ -305,10 +308,11 @@ static int run(const char **args, const struct write_opts *o,
 	    after.state == SNAPCOW_STATE_INVALID)
 		warn_msg("%s: COW full: snapshot invalidated, as the kernel "
 			 "does on overflow", args[1]);
-	verbose_msg("wrote %" PRIu64 " bytes at offset %" PRIu64 " to the "
+	verbose_msg("wrote %" PRIu64 " byte%s at offset %" PRIu64 " to the "
 		    "%s; exceptions %" PRIu64 " -> %" PRIu64, src->length,
-		    offset, o->snapshot ? "snapshot" : "origin",
-		    before.exceptions, after.exceptions);
+		    plural(src->length), offset,
+		    o->snapshot ? "snapshot" : "origin", before.exceptions,
+		    after.exceptions);
 out:
 	close_target(&t);
 	return r;
@@ -324,6 +328,10 @@ static int parse_args(const char *off_arg, const struct write_opts *o,
 	if (o->input && o->fill)
 		return usage_error(&cli, "--input and --fill exclude each "
 				   "other");
+	if (!o->fill && !o->input && isatty(STDIN_FILENO))
+		return usage_error(&cli, "standard input is a terminal: the "
+				   "data is read from standard input; redirect "
+				   "it, or give --input FILE or --fill BYTE");
 	if (!o->fill)
 		return 0;
 	if (parse_byte(o->fill, &src->fill) < 0)

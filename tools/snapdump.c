@@ -2,7 +2,7 @@
 /*
  * snapdump: show what is on a COW device, read-only: header, metadata
  * areas, exception records (live and, for forensics, dead), raw chunks,
- * and which saved chunks differ from the origin now.
+ * and in which chunks the snapshot and the origin differ now.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -29,11 +29,14 @@ static const struct cli cli = {
 		   "changing it.\nWithout a selector: --header --areas "
 		   "--exceptions.",
 	.details = "Other forms:\n"
-		   "  snapdump --chunk N [--hexdump] COW   raw chunk N "
-		   "(binary, or hexdump -C lines)\n"
-		   "  snapdump --origin ORIGIN --changed COW\n"
-		   "                     the chunks written on ORIGIN since "
-		   "the snapshot\n",
+		   "  snapdump --raw-chunk N [--hexdump] COW\n"
+		   "                     raw COW chunk N (binary, or hexdump "
+		   "-C lines)\n"
+		   "  snapdump --origin ORIGIN --diff COW\n"
+		   "                     the chunks in which the snapshot and "
+		   "ORIGIN differ now:\n"
+		   "                     written on ORIGIN or into the "
+		   "snapshot since it was taken\n",
 };
 
 struct dump_opts {
@@ -45,7 +48,7 @@ struct dump_opts {
 	char *chunk;
 	int hexdump;
 	char *origin;
-	int changed;
+	int diff;
 	char *chunk_size;
 };
 
@@ -56,7 +59,7 @@ struct dump {
 	struct snapcow_store *s;	/* NULL when the COW did not load */
 	struct snapcow_store_info info;
 	struct json_object *root;	/* with --json */
-	uint32_t cs;			/* chunk size used for --chunk */
+	uint32_t cs;			/* chunk size used for --raw-chunk */
 };
 
 /* ---------------------------------------------------------- helpers */
@@ -489,9 +492,9 @@ static int dump_chunk(struct dump *d, uint64_t n)
 	return r;
 }
 
-/* ---------------------------------------------------------- changed */
+/* ------------------------------------------------------------- diff */
 
-struct changed {
+struct diff {
 	struct dump *d;
 	struct json_object *array;
 	unsigned char *a, *b;
@@ -509,8 +512,12 @@ static int read_at(struct snapcow_dev *dev, void *buf, size_t n,
 	return r;
 }
 
-/* 1 when the COW's copy of @old_chunk differs from the origin now. */
-static int chunk_differs(struct changed *c, uint64_t old_chunk,
+/*
+ * 1 when the COW's chunk for @old_chunk differs from the origin now.  On
+ * disk an exception is the same whether an origin write or a snapshot
+ * write made it, so a difference is all that can be told.
+ */
+static int chunk_differs(struct diff *c, uint64_t old_chunk,
 			 uint64_t new_chunk)
 {
 	struct dump *d = c->d;
@@ -541,7 +548,7 @@ static int chunk_differs(struct changed *c, uint64_t old_chunk,
 	return 0;
 }
 
-static int report_changed(struct changed *c, uint64_t old_chunk,
+static int report_diff(struct diff *c, uint64_t old_chunk,
 			  uint64_t new_chunk)
 {
 	struct json_object *o;
@@ -564,10 +571,10 @@ static int report_changed(struct changed *c, uint64_t old_chunk,
 	return jappend(c->array, o);
 }
 
-static int changed_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
+static int diff_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
 		       uint64_t count)
 {
-	struct changed *c = ctx;
+	struct diff *c = ctx;
 	uint64_t i;
 	int r;
 
@@ -575,16 +582,16 @@ static int changed_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
 		c->saved++;
 		r = chunk_differs(c, old_chunk + i, new_chunk + i);
 		if (r > 0)
-			r = report_changed(c, old_chunk + i, new_chunk + i);
+			r = report_diff(c, old_chunk + i, new_chunk + i);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-static int dump_changed(struct dump *d)
+static int dump_diff(struct dump *d)
 {
-	struct changed c = { .d = d };
+	struct diff c = { .d = d };
 	int r = -ENOMEM;
 
 	if (d->info.state == SNAPCOW_STATE_INVALID)
@@ -600,13 +607,13 @@ static int dump_changed(struct dump *d)
 	}
 	if (!d->root)
 		printf("  %12s %12s\n", "old_chunk", "new_chunk");
-	r = snapcow_store_foreach_run(d->s, changed_run, &c);
+	r = snapcow_store_foreach_run(d->s, diff_run, &c);
 	if (r < 0)
 		goto out;
-	verbose_msg("%" PRIu64 " of %" PRIu64 " saved chunks differ from "
-		    "the origin", c.differ, c.saved);
+	verbose_msg("%" PRIu64 " of %" PRIu64 " exceptions hold data that "
+		    "differs from the origin", c.differ, c.saved);
 	if (c.array) {
-		r = jadd(d->root, "changed", c.array);
+		r = jadd(d->root, "diff", c.array);
 		c.array = NULL;
 	}
 out:
@@ -644,8 +651,8 @@ static int dump_mode(struct dump *d)
 {
 	uint64_t n;
 
-	if (d->o->changed)
-		return d->s ? dump_changed(d) : -EINVAL;
+	if (d->o->diff)
+		return d->s ? dump_diff(d) : -EINVAL;
 	if (!d->o->chunk)
 		return dump_sections(d);
 	if (!d->cs) {
@@ -706,20 +713,19 @@ static int check_modes(struct dump_opts *o)
 			o->all_slots;
 	uint64_t n;
 
-	if (o->chunk && (sections || o->changed || o->json))
-		return usage_error(&cli, "--chunk shows one raw chunk: no "
+	if (o->chunk && (sections || o->diff || o->json))
+		return usage_error(&cli, "--raw-chunk shows one raw chunk: no "
 				   "other selector or --json with it");
 	if (o->chunk && parse_u64(o->chunk, &n) < 0)
-		return usage_error(&cli, "--chunk %s: not a chunk number",
+		return usage_error(&cli, "--raw-chunk %s: not a chunk number",
 				   o->chunk);
 	if (o->hexdump && !o->chunk)
-		return usage_error(&cli, "--hexdump needs --chunk");
-	if (o->changed && sections)
-		return usage_error(&cli, "--changed lists chunks: no other "
+		return usage_error(&cli, "--hexdump needs --raw-chunk");
+	if (o->diff && sections)
+		return usage_error(&cli, "--diff lists chunks: no other "
 				   "selector with it");
-	if (!!o->changed != !!o->origin)
-		return usage_error(&cli, "--changed and --origin go "
-				   "together");
+	if (!!o->diff != !!o->origin)
+		return usage_error(&cli, "--diff and --origin go together");
 	if (o->chunk && !o->hexdump && isatty(STDOUT_FILENO)) {
 		error_msg("refusing to write a binary chunk to a terminal: "
 			  "redirect it or use --hexdump");
@@ -749,16 +755,16 @@ int main(int argc, char **argv)
 		  "show every exception record, in disk order", NULL },
 		{ "all-slots", 'A', POPT_ARG_NONE, &o.all_slots, 0,
 		  "show the records past the list's end too", NULL },
-		{ "chunk", 'c', POPT_ARG_STRING, &o.chunk, OPT_STRING,
+		{ "raw-chunk", 'r', POPT_ARG_STRING, &o.chunk, OPT_STRING,
 		  "write raw COW chunk N to standard output", "N" },
 		{ "hexdump", 'C', POPT_ARG_NONE, &o.hexdump, 0,
-		  "with --chunk: print hexdump -C lines instead", NULL },
+		  "with --raw-chunk: print hexdump -C lines instead", NULL },
 		{ "origin", 'o', POPT_ARG_STRING, &o.origin, OPT_STRING,
-		  "the snapshot's origin, for --changed", "ORIGIN" },
-		{ "changed", '\0', POPT_ARG_NONE, &o.changed, 0,
-		  "list chunks written on the origin since the snapshot",
-		  NULL },
-		{ "chunk-size", '\0', POPT_ARG_STRING, &o.chunk_size,
+		  "the snapshot's origin, for --diff", "ORIGIN" },
+		{ "diff", 'd', POPT_ARG_NONE, &o.diff, 0,
+		  "list the chunks in which the snapshot and the origin "
+		  "differ", NULL },
+		{ "chunk-size", 'c', POPT_ARG_STRING, &o.chunk_size,
 		  OPT_STRING,
 		  "the table's chunk size (default: from the header)",
 		  "SIZE" },
