@@ -22,6 +22,7 @@
 #include <blkid.h>
 
 #include "dev.h"
+#include "dev-storage.h"
 #include "util.h"
 
 struct snapcow_dev {
@@ -371,6 +372,26 @@ bool snapcow_dev_same(const struct snapcow_dev *a, const struct snapcow_dev *b)
 	if (a->mem || b->mem)
 		return a->mem == b->mem;
 	return a->st_dev == b->st_dev && a->ino == b->ino;
+}
+
+void sc_dev_storage_id(const struct snapcow_dev *dev,
+		       struct sc_storage_id *id)
+{
+	id->path = dev->path;
+	id->size = dev->size;
+	if (dev->mem) {
+		id->kind = SC_STORE_MEM;
+		id->dev = 0;
+		id->ino = (uint64_t)(uintptr_t)dev->mem;
+	} else if (dev->is_block) {
+		id->kind = SC_STORE_BLOCK;
+		id->dev = dev->rdev;
+		id->ino = 0;
+	} else {
+		id->kind = SC_STORE_FILE;
+		id->dev = dev->st_dev;
+		id->ino = dev->ino;
+	}
 }
 
 static int dev_check_range(struct snapcow_dev *dev, size_t len,

@@ -29,6 +29,7 @@
 #include <libdevmapper.h>
 #include <linux/dm-ioctl.h>
 
+#include "dev-storage.h"
 #include "snapcow.h"
 #include "util.h"
 
@@ -280,12 +281,10 @@ static int dm_pair_tables(const struct snapcow_dm_spec *spec,
 	r = r ?: dm_open_block(spec->cow, "COW", &cow, err, errlen);
 	if (r < 0)
 		goto out;
-	if (snapcow_dev_same(origin, cow)) {
-		r = sc_errf(err, errlen, -EINVAL, "%s (origin) and %s (COW) "
-			    "are the same device: a snapshot's COW cannot "
-			    "live on its origin", spec->origin, spec->cow);
+	r = sc_storage_refuse(origin, "origin", cow, "COW", "a snapshot's "
+			      "COW cannot live on its origin", err, errlen);
+	if (r < 0)
 		goto out;
-	}
 	bytes = snapcow_dev_size(origin);
 	if (bytes < SNAPCOW_SECTOR_SIZE) {
 		r = sc_errf(err, errlen, -EINVAL, "%s (origin): empty device",

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "dev.h"
+#include "dev-storage.h"
 #include "store.h"
 #include "util.h"
 
@@ -49,12 +50,15 @@ static int merge_distinct(struct merge *m, struct snapcow_dev *dev,
 			  const char *role)
 {
 	struct snapcow_store *s = m->s;
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	int r;
 
-	if (snapcow_dev_same(dev, m->origin) || snapcow_dev_same(dev, s->cow))
-		return sc_store_errf(s, -EINVAL,
-				     "%s (%s) is the origin or the COW being merged",
-				     snapcow_dev_path(dev), role);
-	return 0;
+	r = sc_storage_refuse(dev, role, m->origin, "origin", "a merge "
+			      "writes the origin", msg, sizeof(msg));
+	r = r ?: sc_storage_refuse(dev, role, s->cow, "COW being merged",
+				   "a merge writes the COW", msg,
+				   sizeof(msg));
+	return r ? sc_store_errf(s, r, "%s", msg) : 0;
 }
 
 struct need_ctx {
@@ -142,16 +146,18 @@ static int merge_setup(struct merge *m)
 {
 	const struct snapcow_merge_opts *o = m->opts;
 	struct snapcow_store *s = m->s;
+	char msg[SNAPCOW_ERRBUF_SIZE];
 	unsigned int i;
 	int r;
 
 	if (!snapcow_dev_is_writable(m->origin))
 		return sc_store_errf(s, -EBADF, "%s: origin opened read-only",
 				     snapcow_dev_path(m->origin));
-	if (snapcow_dev_same(m->origin, s->cow))
-		return sc_store_errf(s, -EINVAL,
-				     "%s: the COW is the origin",
-				     snapcow_dev_path(s->cow));
+	r = sc_storage_refuse(m->origin, "origin", s->cow, "COW", "a merge "
+			      "copies from the COW to the origin", msg,
+			      sizeof(msg));
+	if (r)
+		return sc_store_errf(s, r, "%s", msg);
 	m->snaps = calloc(o->nothers + 1u, sizeof(*m->snaps));
 	m->buf_bytes = MAX(s->chunk_bytes, MERGE_BUF_BYTES);
 	m->buf = malloc(m->buf_bytes);

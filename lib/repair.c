@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "dev-storage.h"
 #include "util.h"
 
 #define UNDO_MAGIC	"SNAPUNDO"
@@ -412,12 +413,14 @@ static int undo_save_dev(struct snapcow_check *c, struct snapcow_dev *u,
 			 struct undo_plan *p)
 {
 	uint64_t size = undo_bytes(c, p);
-	int r = 0;
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	int r;
 
-	if (snapcow_dev_same(u, c->cow))
-		return sc_check_errf(c, -EINVAL,
-				     "%s: the undo file cannot be the COW",
-				     snapcow_dev_path(u));
+	r = sc_storage_refuse(u, "undo file", c->cow, "COW", "the undo file "
+			      "keeps what the repair overwrites", msg,
+			      sizeof(msg));
+	if (r)
+		return sc_check_errf(c, r, "%s", msg);
 	if (snapcow_dev_size(u) < size && snapcow_dev_resize(u, size))
 		return sc_check_errf(c, -ENOSPC,
 				     "%s: %llu bytes, the undo file needs %llu",
@@ -465,10 +468,12 @@ static int sync_parent_dir(struct snapcow_check *c, const char *path)
  */
 static int undo_check_new(struct snapcow_check *c, struct snapcow_dev *u)
 {
-	if (snapcow_dev_same(u, c->cow))
+	char chain[SNAPCOW_ERRBUF_SIZE];
+
+	if (snapcow_dev_shares_storage(u, c->cow, chain, sizeof(chain)) > 0)
 		return sc_check_errf(c, -EINVAL,
-				     "%s: the undo file cannot be the COW",
-				     snapcow_dev_path(u));
+				     "%s: the undo file shares storage with the COW: %s",
+				     snapcow_dev_path(u), chain);
 	if (snapcow_dev_created(u) || (!snapcow_dev_is_block(u) &&
 				       !snapcow_dev_size(u)))
 		return 0;
@@ -750,7 +755,9 @@ int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
 	unsigned char *buf = NULL;
 	int r;
 
-	r = undo_read_header(&f, err, errlen);
+	r = sc_storage_refuse(undo, "undo file", cow, "COW", "the undo file "
+			      "is read while the COW is written", err, errlen);
+	r = r ?: undo_read_header(&f, err, errlen);
 	/* Every entry is one chunk of the same size as the first. */
 	if (!r && f.n && f.v[0].len && f.v[0].len <= max_len)
 		max_len = f.v[0].len;

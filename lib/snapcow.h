@@ -86,6 +86,20 @@ unsigned int snapcow_dev_block_size(const struct snapcow_dev *dev);
 /* True when both handles name the same inode or block device. */
 bool snapcow_dev_same(const struct snapcow_dev *a,
 		      const struct snapcow_dev *b);
+/*
+ * Whether @a and @b reach a common byte of some storage: the same inode
+ * or device, a loop device over the other (at any depth, honouring
+ * offset and sizelimit), overlapping partitions of one disk, or
+ * device-mapper and md devices stacked on it (linear targets mapped
+ * exactly, any other target or md taken to use all of its devices).
+ * Returns 1 with the chain that proves it in @chain ("/dev/loop3 is a
+ * loop device over /tmp/cow.img (offset 0), which is cow.img (bytes
+ * 0..4194303)"), 0 when they share nothing, or -errno with the reason in
+ * @chain when the stacking cannot be read.
+ */
+int snapcow_dev_shares_storage(const struct snapcow_dev *a,
+			       const struct snapcow_dev *b, char *chain,
+			       size_t len);
 
 int snapcow_dev_read(struct snapcow_dev *dev, void *buf, size_t len,
 		     uint64_t offset);

@@ -141,7 +141,7 @@ usage() {
 @test "origin == COW is refused" {
 	[ "$(id -u)" -eq 0 ] || skip "not root: the root check comes first"
 	run -1 "$SNAPCTL" activate t "$T/cow" "$T/cow"
-	[[ $output == *"are the same device: a snapshot's COW cannot live on its origin"* ]]
+	[[ $output == *"$T/cow (origin) and $T/cow (COW) share storage: $T/cow and $T/cow are the same device (inode $(stat -c %i "$T/cow") on $(stat -c %Hd:%Ld "$T/cow")): a snapshot's COW cannot live on its origin"* ]]
 }
 
 @test "a chunk size the origin cannot take is refused" {

@@ -443,11 +443,20 @@ int open_dev(const char *path, unsigned int flags, struct snapcow_dev **devp)
 int check_distinct(struct snapcow_dev *a, const char *a_role,
 		   struct snapcow_dev *b, const char *b_role, const char *rule)
 {
-	if (!snapcow_dev_same(a, b))
+	char chain[2048];
+	int r = snapcow_dev_shares_storage(a, b, chain, sizeof(chain));
+
+	if (r == 0)
 		return 0;
-	error_msg("%s (%s) and %s (%s) are the same device: %s",
+	if (r < 0) {
+		error_msg("cannot tell whether %s (%s) and %s (%s) share "
+			  "storage: %s", snapcow_dev_path(a), a_role,
+			  snapcow_dev_path(b), b_role, chain);
+		return r;
+	}
+	error_msg("%s (%s) and %s (%s) share storage: %s: %s",
 		  snapcow_dev_path(a), a_role, snapcow_dev_path(b), b_role,
-		  rule);
+		  chain, rule);
 	return -EINVAL;
 }
 

@@ -99,7 +99,10 @@ int open_dev(const char *path, unsigned int flags, struct snapcow_dev **devp);
 #define RULE_COW_ON_ORIGIN	"a snapshot's COW cannot live on its origin"
 #define RULE_OUT_IS_INPUT	"the image would overwrite its own source"
 
-/* Refuse (message naming @rule, -EINVAL) when @a and @b are one device. */
+/*
+ * Refuse (message naming @rule and the chain, -EINVAL) when @a and @b
+ * share storage (snapcow_dev_shares_storage).
+ */
 int check_distinct(struct snapcow_dev *a, const char *a_role,
 		   struct snapcow_dev *b, const char *b_role, const char *rule);
 /* The same, on paths: opened read-only and shared, before any lock. */
