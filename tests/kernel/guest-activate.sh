@@ -14,8 +14,12 @@
 #   snap.sha256, origin.sha256   what /dev/mapper/t-snap and t served
 #   X.{rc,out,err}           refusals: exists, cow-busy, busy, foreign,
 #                            deactivate, deactivate-missing, invalid,
-#                            same, po, create-exists, create-file
+#                            same, po, create-exists, create-file;
+#                            shared storage: lin, lv-pair,
+#                            delay, md (md.skip: why md could not be had),
+#                            parts (overlapping MBR partitions)
 #   fresh.sha256             a zeroed COW after both create refusals
+#   lo, lm, lp               the loop devices those name
 #   ls-after, ls-end         the dm devices left, from sysfs
 #   offline-status, export.sha256   snapctl on the images, after deactivate
 #   tables-po, dm-po, live-po    a PO pair on a zeroed COW
@@ -48,6 +52,33 @@ dm_names() {
 	for f in /sys/block/dm-*/dm/name; do
 		if [ -e "$f" ]; then cat "$f"; fi
 	done | sort
+}
+
+# md_raid1 DEV: /dev/md0, a one-disk RAID1 over DEV without a superblock,
+# made through sysfs (md.rst): mdadm is not installed, it brings udev.
+md_raid1() {
+	local m=/sys/block/md0/md d=${1#/dev/} kib
+
+	modprobe raid1 || return 1
+	printf md0 >/sys/module/md_mod/parameters/new_array || return 1
+	kib=$(( $(cat "/sys/block/$d/size") / 2 ))
+	echo none >"$m/metadata_version" &&
+		echo raid1 >"$m/level" &&
+		echo 1 >"$m/raid_disks" &&
+		cat "/sys/block/$d/dev" >"$m/new_dev" &&
+		echo 0 >"$m/dev-$d/slot" &&
+		echo "$kib" >"$m/dev-$d/size" &&
+		echo "$kib" >"$m/component_size" &&
+		echo active >"$m/array_state" || return 1
+	[ -b /dev/md0 ] || mknod /dev/md0 b 9 0
+}
+
+# mbr_entry START SECTORS: an MBR entry of a Linux partition (LBAs only).
+mbr_entry() {
+	printf '\0\0\0\0\x83\0\0\0'
+	printf "$(printf '\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) \
+		$(($1 >> 16 & 255)) 0 $(($2 & 255)) $(($2 >> 8 & 255)) \
+		$(($2 >> 16 & 255)) 0)"
 }
 
 # try NAME CMD...: run CMD, keep its exit status and output as NAME.*.
@@ -134,6 +165,42 @@ lc=$(losetup -f --show "$w/bad.img")
 try invalid "$S" activate bad "$lo" "$lc"
 try same "$S" activate same "$lo" "$lo"
 losetup -d "$lc"
+echo "refused-invalid $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# Storage shared through device-mapper and md (lib/dev-storage.c): a COW
+# that is a linear map of the origin's loop device is refused; linear
+# maps of disjoint ranges of one device are a valid pair; any other
+# target (delay) or md is taken to use the whole of its devices.  One
+# dmsetup call makes all four maps.
+t0=$(now_ms)
+modprobe dm-delay
+echo "$lo" >"$SHARE/lo"
+dmsetup create --concise "lin,,,,0 2048 linear $lo 2048;lva,,,,0 2048 linear $lo 0;lvb,,,,0 2048 linear $lo 4096;dly,,,,0 2048 delay $lo 6144 0"
+dmsetup mknodes
+try lin "$S" activate lin "$lo" /dev/mapper/lin
+try lv-pair "$S" create -q --chunk-size 4K /dev/mapper/lvb /dev/mapper/lva
+try delay "$S" create --chunk-size 4K /dev/mapper/dly /dev/mapper/lva
+dmsetup remove lin lva lvb dly
+truncate -s 1M "$w/md.img"
+lm=$(losetup -f --show "$w/md.img")
+echo "$lm" >"$SHARE/lm"
+if md_raid1 "$lm" 2>"$SHARE/md.skip"; then
+	try md "$S" create --chunk-size 4K "$lm" /dev/md0
+	echo clear >/sys/block/md0/md/array_state
+fi
+losetup -d "$lm"
+# Partitions 1 (sectors 2048-6143) and 2 (4096-8191) overlap: the MBR
+# parser reads such a table, which sfdisk and BLKPG refuse to make.
+truncate -s 8M "$w/mbr.img"
+{ mbr_entry 2048 4096; mbr_entry 4096 4096; } |
+	dd of="$w/mbr.img" bs=1 seek=446 conv=notrunc status=none
+printf '\x55\xaa' | dd of="$w/mbr.img" bs=1 seek=510 conv=notrunc status=none
+lp=$(losetup -f --show -P "$w/mbr.img")
+echo "$lp" >"$SHARE/lp"
+try parts "$S" create --chunk-size 4K "${lp}p2" "${lp}p1"
+losetup -d "$lp"
+echo "stacked $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+t0=$(now_ms)
 
 # PO, on a COW the kernel formats itself (zeroed: magic 0).
 truncate -s 0 "$w/po.img"

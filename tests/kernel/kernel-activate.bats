@@ -7,7 +7,9 @@
 # through both with no suspend/resume of the harness's own, so the
 # snapshot only comes out right if activation left the origin splitting
 # writes at the chunk size.  Then the live status, deactivation, and
-# snapctl's offline view of what the kernel left.
+# snapctl's offline view of what the kernel left.  Last, pairs that share
+# storage through dm linear maps, other dm targets, md and overlapping
+# partitions, which the host cannot make (lib/dev-storage.c).
 
 load helpers
 
@@ -138,4 +140,42 @@ rc_is() {
 	[ "$(cat "$SHARE/live-po")" = "64/2048 64" ]
 	rc_is po-down 0
 	[ ! -s "$SHARE/ls-end" ]
+}
+
+# shared_is NAME CHAIN: the guest's NAME was refused, naming CHAIN.
+shared_is() {
+	local want="snapctl: $2: a snapshot's COW cannot live on its origin"
+	rc_is "$1" 1
+	if [ "$(cat "$SHARE/$1.err")" != "$want" ]; then
+		printf 'got:  %s\nwant: %s\n' "$(cat "$SHARE/$1.err")" "$want" >&2
+		return 1
+	fi
+}
+
+@test "shared storage: a COW that is a dm linear map of the origin is refused" {
+	local lo
+	lo=$(cat "$SHARE/lo")
+	shared_is lin "$lo (origin) and /dev/mapper/lin (COW) share storage: /dev/mapper/lin (dm lin) maps bytes 0..1048575 linearly onto bytes 1048576..2097151 of $lo, which is $lo (bytes 1048576..2097151)"
+	run ! grep -q '^lin' "$SHARE/ls-end"
+}
+
+@test "shared storage: linear maps of disjoint ranges are a pair; other targets use all" {
+	local lo
+	lo=$(cat "$SHARE/lo")
+	rc_is lv-pair 0
+	shared_is delay "/dev/mapper/dly (COW) and /dev/mapper/lva (origin) share storage: /dev/mapper/dly (dm dly), a delay target, is taken to use all of $lo; /dev/mapper/lva (dm lva) maps bytes 0..1048575 linearly onto bytes 0..1048575 of $lo; both reach bytes 0..1048575 of $lo"
+}
+
+@test "shared storage: md uses all of its members" {
+	local lm
+	[ -e "$SHARE/md.rc" ] ||
+		skip "no md array in the guest: $(cat "$SHARE/md.skip")"
+	lm=$(cat "$SHARE/lm")
+	shared_is md "$lm (COW) and /dev/md0 (origin) share storage: /dev/md0 (md) is taken to use all of $lm, which is $lm (bytes 0..1048575)"
+}
+
+@test "shared storage: overlapping partitions of one disk are refused" {
+	local lp
+	lp=$(cat "$SHARE/lp")
+	shared_is parts "${lp}p2 (COW) and ${lp}p1 (origin) share storage: ${lp}p2 is partition 2 of $lp (bytes 2097152..4194303); ${lp}p1 is partition 1 of $lp (bytes 1048576..3145727); both reach bytes 2097152..3145727 of $lp"
 }
