@@ -338,20 +338,15 @@ static int walk_partition(struct walk *w, const char *dir,
 /* A loop device over a regular file: an extent of that file. */
 static int loop_file(struct walk *w, const struct stat *st,
 		     const char *file, uint64_t start, uint64_t end,
-		     char *how, int depth)
+		     const char *how, int depth)
 {
 	struct extent e = {
 		.kind = SC_STORE_FILE, .dev = st->st_dev, .ino = st->st_ino,
-		.start = start, .end = end, .how = how, .name = (char *)file,
-		.depth = depth,
+		.start = start, .end = end, .how = (char *)how,
+		.name = (char *)file, .depth = depth,
 	};
-	int r;
 
-	if (!how)
-		return sc_errf(w->err, w->errlen, -ENOMEM, "out of memory");
-	r = extent_add(w, &e);
-	free(how);
-	return r;
+	return extent_add(w, &e);
 }
 
 static int walk_loop(struct walk *w, const char *dir, const struct span *sp)
@@ -369,25 +364,28 @@ static int walk_loop(struct walk *w, const char *dir, const struct span *sp)
 	if (!sysfs_u64(dir, "loop/sizelimit", &limit) && limit)
 		snprintf(limit_s, sizeof(limit_s), ", sizelimit %" PRIu64,
 			 limit);
-	how = how_add(sp->how, "%s is a loop device over %s (offset %" PRIu64
-		      "%s)", sp->name, file, off, limit_s);
-	if (stat(file, &st) == 0 && S_ISREG(st.st_mode))
-		return loop_file(w, &st, file, sat_add(off, sp->start),
-				 sat_add(off, end), how, sp->depth + 1);
-	if (stat(file, &st) == 0 && S_ISBLK(st.st_mode)) {
-		struct span sub = { file, sat_add(off, sp->start),
-				    sat_add(off, end), how, sp->depth + 1 };
-
-		r = how ? walk_rdev(w, st.st_rdev, &sub) : -ENOMEM;
-		free(how);
-		return r;
-	}
 	/*
 	 * Deleted, or outside our mount namespace: no path we were given
 	 * can reach it, so the loop device is storage of its own.
 	 */
+	if (stat(file, &st) < 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return 0;
+	how = how_add(sp->how, "%s is a loop device over %s (offset %" PRIu64
+		      "%s)", sp->name, file, off, limit_s);
+	if (!how)
+		return sc_errf(w->err, w->errlen, -ENOMEM, "out of memory");
+	if (S_ISREG(st.st_mode)) {
+		r = loop_file(w, &st, file, sat_add(off, sp->start),
+			      sat_add(off, end), how, sp->depth + 1);
+	} else {
+		struct span sub = { file, sat_add(off, sp->start),
+				    sat_add(off, end), how, sp->depth + 1 };
+
+		r = walk_rdev(w, st.st_rdev, &sub);
+	}
 	free(how);
-	return 0;
+	return r;
 }
 
 struct dm_ctx {

@@ -133,7 +133,8 @@ static void slave(const char *dir, const char *name, const char *target)
 /*
  * sda (8:0, 16 MiB): sda1 at 1 MiB, 2 MiB; sda2 at 2 MiB, 2 MiB
  * (overlaps sda1); sda3 at 4 MiB, 8 MiB.  sdb (8:16).
- * loop0..2 over img: 0 + 1 MiB, 1 MiB + 1 MiB, 512 KiB + 1 MiB.
+ * loop0..2 over img: 0 + 1 MiB, 1 MiB + 1 MiB, 512 KiB + 1 MiB; loop3
+ * over a deleted file.
  * dm-0, dm-1: linear on sda3 at 0 and 1 MiB; dm-2: snapshot on sda3
  * and sdb; dm-3: dm-0's second half, then a zero target, which uses no
  * device; md0 on sdb.
@@ -150,6 +151,8 @@ static void build_tree(void)
 	loop(0, 0, 0, 2048);
 	loop(1, 1 << 20, 1 << 20, 2048);
 	loop(2, 512 << 10, 0, 2048);
+	loop(3, 0, 0, 2048);
+	put("devices/virtual/block/loop3/loop/backing_file", "/gone (deleted)");
 	for (int i = 0; i < 4; i++) {
 		FMT(rel, "virtual/block/dm-%d", i);
 		node(rel, 253, (unsigned int)i, 2048);
@@ -284,6 +287,10 @@ static void test_loops(void)
 	ok(strstr(chain, " (offset 1048576, sizelimit 1048576), which is img "
 		  "(bytes 1048576..2097151)"), "%s", chain);
 	ok_eq(shared(LOOP(0), SDA), 0, "a loop and a disk");
+	/* A deleted backing file: no path reaches it any more. */
+	ok_eq(shared(LOOP(3), file_id()), 0, "deleted backing file");
+	ok_eq(shared(LOOP(3), LOOP(0)), 0, "deleted and another");
+	ok_eq(shared(LOOP(3), blk("again", 7, 3, 1 << 20)), 1, "itself");
 }
 
 static void test_dm(void)
