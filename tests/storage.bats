@@ -141,7 +141,7 @@ mkpair() {
 	refused 1 "snapctl: $lc (origin) and $T/cow.img (COW) share storage: $chain: $RULE_COW" \
 		"$SNAPCTL" status --origin "$lc" "$T/cow.img"
 	refused 1 "snapdump: $lc (origin) and $T/cow.img (COW) share storage: $chain: $RULE_COW" \
-		"$SNAPDUMP" --changed --origin "$lc" "$T/cow.img"
+		"$SNAPDUMP" --diff --origin "$lc" "$T/cow.img"
 	refused 8 "snapcheck: $T/cow.img: cannot undo from $lc: $lc (undo file) and $T/cow.img (COW) share storage: $chain: the undo file is read while the COW is written" \
 		"$SNAPCHECK" --undo "$lc" "$T/cow.img"
 }
