@@ -6,6 +6,8 @@
 # -y then -n is clean, --undo puts back the exact bytes, and a crash at
 # any write of a repair leaves a COW that can be checked and repaired.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	: "${SNAPCHECK:=$BATS_TEST_DIRNAME/../tools/snapcheck}"
 	export SNAPCHECK
@@ -41,6 +43,17 @@ print(",".join(sorted({f["code"] for f in d["findings"]})) or "-")'
 
 @test "a missing device is an operational error (8)" {
 	run "$SNAPCHECK" -n "$W/nope"
+	[ "$status" -eq 8 ]
+}
+
+@test "a report that cannot be written is an operational error (8), not 'corrected'" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run --separate-stderr bash -c '"$0" -n "$1" >/dev/full' \
+		"$SNAPCHECK" "$CORPUS/good.img"
+	[ "$status" -eq 8 ]
+	[ "$stderr" = "snapcheck: write error on standard output: No space left on device" ]
+	run --separate-stderr bash -c '"$0" -n --json "$1" >/dev/full' \
+		"$SNAPCHECK" "$CORPUS/good.img"
 	[ "$status" -eq 8 ]
 }
 

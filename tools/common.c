@@ -112,15 +112,21 @@ void print_version(void)
 	printf("%s from snapcow %s\n", prog_name, PACKAGE_VERSION);
 }
 
+bool flush_stdout(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	if (errno != EPIPE)
+		error_msg("write error on standard output: %s",
+			  strerror(errno));
+	return false;
+}
+
 int finish(int rc)
 {
 	/* A full disk or closed pipe must not look like success. */
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno != EPIPE)
-			error_msg("write error on standard output: %s",
-				  strerror(errno));
+	if (!flush_stdout())
 		return rc ? rc : EXIT_FAIL;
-	}
 	return rc;
 }
 

@@ -69,6 +69,8 @@ void lib_error(int err, const char *detail, const char *fmt, ...)
 
 void print_version(void);
 /* Flush stdout and report a failed write; returns the final exit code. */
+/* Flush stdout; false (reported unless EPIPE) when it could not be written. */
+bool flush_stdout(void);
 int finish(int rc);
 
 /* A plain decimal number. */

@@ -446,5 +446,8 @@ out:
 	free(o.undo);
 	if (rc == EXIT_USAGE)
 		rc = FSCK_USAGE;
-	return finish(rc);
+	/* An unwritten report is an operational error, not "corrected". */
+	if (!flush_stdout())
+		rc |= FSCK_OPERATIONAL;
+	return rc;
 }
