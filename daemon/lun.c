@@ -203,6 +203,16 @@ static int scan_one(void *arg, int minor, const char *name)
 	return 0;
 }
 
+unsigned int lun_count(const struct luns *ls)
+{
+	const struct lun *l;
+	unsigned int n = 0;
+
+	for (l = ls->list; l; l = l->next)
+		n++;
+	return n;
+}
+
 int lun_scan(struct luns *ls)
 {
 	return uio_scan(scan_one, ls);

@@ -39,6 +39,7 @@ int lun_add(struct luns *ls, int minor, const char *name, bool recover);
 void lun_serve(struct luns *ls, struct lun *l);
 /* Serve what is queued, flush and release every LUN. */
 void lun_stop_all(struct luns *ls);
+unsigned int lun_count(const struct luns *ls);
 /* Start: every snapcow device already present, with ring recovery. */
 int lun_scan(struct luns *ls);
 /* netlink events (tnl_handler). */

@@ -14,20 +14,22 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <popt.h>
 #include <systemd/sd-daemon.h>
 
 #include "cfgstring.h"
+#include "dbus.h"
 #include "log.h"
 #include "lun.h"
 #include "netlink.h"
 
 #define DEFAULT_CONFIG	"/etc/snapcow/snapcowd.conf"
 
-/* epoll tags for the two fds that are not LUNs. */
-static char tag_signal, tag_netlink;
+/* epoll tags for the fds that are not LUNs. */
+static char tag_signal, tag_netlink, tag_dbus;
 
 struct options {
 	char *config;		/* NULL: the default file */
@@ -116,13 +118,59 @@ static bool on_signal(int fd)
 	return false;
 }
 
-static int run(struct luns *ls, struct tnl *nl, int sigfd)
+/* D-Bus messages; then wait for what sd-bus wants next. */
+static void on_dbus(struct luns *ls, struct dbus_service *db)
+{
+	struct epoll_event ev = { .data.ptr = &tag_dbus };
+	int r;
+
+	r = dbus_service_process(db);
+	if (r < 0) {
+		log_err("D-Bus: %s: no longer on the bus", strerror(-r));
+		epoll_ctl(ls->epfd, EPOLL_CTL_DEL, dbus_service_fd(db), NULL);
+		return;
+	}
+	ev.events = dbus_service_events(db);
+	epoll_ctl(ls->epfd, EPOLL_CTL_MOD, dbus_service_fd(db), &ev);
+}
+
+/*
+ * systemd's watchdog (WatchdogSec=): ping at half the interval, from the
+ * loop that serves the rings, so a stuck loop gets the daemon restarted.
+ * Returns the epoll timeout: -1 without a watchdog.
+ */
+static int watchdog_ping(void)
+{
+	static uint64_t interval_ms, last_ms;
+	static int enabled = -1;
+	struct timespec ts;
+	uint64_t usec, now;
+
+	if (enabled < 0) {
+		enabled = sd_watchdog_enabled(0, &usec) > 0;
+		interval_ms = enabled ? usec / 2000 : 0;
+		if (enabled && !interval_ms)
+			interval_ms = 1;
+	}
+	if (!enabled)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (now - last_ms >= interval_ms) {
+		sd_notify(0, "WATCHDOG=1");
+		last_ms = now;
+	}
+	return (int)interval_ms;
+}
+
+static int run(struct luns *ls, struct tnl *nl, struct dbus_service *db,
+	       int sigfd)
 {
 	struct epoll_event evs[32];
 	int i, n;
 
 	for (;;) {
-		n = epoll_wait(ls->epfd, evs, 32, -1);
+		n = epoll_wait(ls->epfd, evs, 32, watchdog_ping());
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -135,6 +183,8 @@ static int run(struct luns *ls, struct tnl *nl, int sigfd)
 					return 0;
 			} else if (p == &tag_netlink) {
 				tnl_dispatch(nl);
+			} else if (p == &tag_dbus) {
+				on_dbus(ls, db);
 			} else {
 				lun_serve(ls, p);
 			}
@@ -162,12 +212,41 @@ static int start(struct luns *ls, struct tnl **nl)
 	return r;
 }
 
+/*
+ * On the system bus for targetcli.  Not fatal: without a bus (a minimal
+ * system) or with tcmu-runner owning the name, devices are still served
+ * when configured through configfs.
+ */
+static struct dbus_service *start_dbus(struct luns *ls,
+				       const struct policy *policy)
+{
+	struct epoll_event ev = { .data.ptr = &tag_dbus };
+	struct dbus_service *db;
+	char err[256];
+	int r;
+
+	r = dbus_service_open(&db, policy, err, sizeof(err));
+	if (r) {
+		log_warn("%s; targetcli will not list user:snapcow", err);
+		return NULL;
+	}
+	ev.events = dbus_service_events(db);
+	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, dbus_service_fd(db), &ev) < 0) {
+		log_err("D-Bus: epoll: %s", strerror(errno));
+		dbus_service_close(db);
+		return NULL;
+	}
+	log_info("D-Bus: %s owned, handler %s", DBUS_SERVICE, DBUS_HANDLER);
+	return db;
+}
+
 int main(int argc, const char **argv)
 {
 	struct policy policy = { 0 };
 	struct options o = { 0 };
 	struct luns ls = { .policy = &policy, .epfd = -1 };
 	struct tnl *nl = NULL;
+	struct dbus_service *db = NULL;
 	char err[PATH_MAX + 128];
 	int sigfd = -1, r;
 
@@ -186,13 +265,16 @@ int main(int argc, const char **argv)
 	r = sigfd < 0 ? sigfd : start(&ls, &nl);
 	if (r)
 		goto out;
+	db = start_dbus(&ls, &policy);
 	log_info("ready (%d allowed image director%s)", policy.n_allow,
 		 policy.n_allow == 1 ? "y" : "ies");
-	sd_notify(0, "READY=1");
-	r = run(&ls, nl, sigfd);
+	sd_notifyf(0, "READY=1\nSTATUS=serving %u device%s", lun_count(&ls),
+		   lun_count(&ls) == 1 ? "" : "s");
+	r = run(&ls, nl, db, sigfd);
 	sd_notify(0, "STOPPING=1");
 out:
 	lun_stop_all(&ls);
+	dbus_service_close(db);
 	tnl_close(nl);
 	if (sigfd >= 0)
 		close(sigfd);

@@ -47,3 +47,11 @@ installed() {
 		[ -f "$(installed "/completions/$p")" ]
 	done
 }
+
+@test "install: the systemd unit names the installed snapcowd; the D-Bus policy" {
+	local unit
+	unit=$(installed "/systemd/system/snapcowd.service")
+	[ -f "$unit" ]
+	grep -q "^ExecStart=/.*/sbin/snapcowd$" "$unit"
+	[ -f "$(installed "/dbus-1/system.d/snapcowd-dbus.conf")" ]
+}

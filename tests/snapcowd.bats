@@ -61,3 +61,39 @@ teardown() { teardown_common; }
 	[ "${lines[0]}" = "<3>snapcowd: netlink family TCM-USER not found: is target_core_user loaded (modprobe target_core_user)?" ]
 	[ "${lines[1]}" = "<3>snapcowd: exiting: No such file or directory" ]
 }
+
+@test "snapcowd.service: systemd-analyze verify passes with no warning" {
+	need_cmd systemd-analyze
+	need_cmd man
+	local unit=${TOP_BUILDDIR:-$TESTS_SRCDIR/../build}/daemon/snapcowd.service
+	[ -f "$unit" ]
+	# ExecStart and the man page of the build, as the installed ones.
+	mkdir -p "$T/man/man8"
+	cp "$TESTS_SRCDIR/../man/snapcowd.8" "$T/man/man8/"
+	sed "s|^ExecStart=.*|ExecStart=$SNAPCOWD|" "$unit" >"$T/snapcowd.service"
+	run env MANPATH="$T/man" systemd-analyze verify --man=yes "$T/snapcowd.service"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# What the daemon relies on: notify, a watchdog, no BusName (tcmu-runner's).
+	grep -qx 'Type=notify' "$unit"
+	grep -qx 'WatchdogSec=30' "$unit"
+	grep -qx 'NoNewPrivileges=yes' "$unit"
+	! grep -q '^BusName=' "$unit"
+}
+
+@test "the D-Bus policy lets root alone own and call org.kernel.TCMUService1" {
+	run python3 - "$TESTS_SRCDIR/../daemon/snapcowd-dbus.conf" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+for p in root.findall("policy"):
+    who = p.get("user") or p.get("context")
+    for rule in p:
+        print(who, rule.tag, " ".join("%s=%s" % kv for kv in sorted(rule.attrib.items())))
+PY
+	[ "$status" -eq 0 ]
+	[ "$output" = "root allow own=org.kernel.TCMUService1
+root allow send_destination=org.kernel.TCMUService1
+default deny send_destination=org.kernel.TCMUService1" ]
+}
