@@ -166,7 +166,7 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 	struct scsi_io io = { .kind = SCSI_IO_NONE };
 	int status, r;
 
-	d->cmds++;
+	__atomic_add_fetch(&d->cmds, 1, __ATOMIC_RELAXED);
 	status = scsi_decode(&d->disk, cmd->cdb, cmd->cdb_len, cmd->iov,
 			     cmd->iov_cnt, &io, sense);
 	if (io.kind == SCSI_IO_NONE) {
@@ -178,7 +178,7 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 	}
 	r = device_run(d, &io, cmd);
 	if (r) {
-		d->errors++;
+		__atomic_add_fetch(&d->errors, 1, __ATOMIC_RELAXED);
 		log_err("%s: %s of %" PRIu64 " bytes at byte %" PRIu64
 			" failed: %s", d->name,
 			io.kind == SCSI_IO_READ ? "read" :
@@ -198,7 +198,7 @@ static void device_bad(void *ctx, const struct ring_cmd *cmd)
 		[RING_BAD_BIDI] = "bidirectional or DIF data",
 	};
 
-	d->errors++;
+	__atomic_add_fetch(&d->errors, 1, __ATOMIC_RELAXED);
 	log_err("%s: malformed ring entry (cmd_id %u): %s", d->name,
 		cmd->cmd_id, why[cmd->bad]);
 }
@@ -207,7 +207,7 @@ static void device_tmr(void *ctx, const struct ring_cmd *cmd)
 {
 	struct device *d = ctx;
 
-	/* Commands run to completion before the next entry: none to abort. */
+	/* A command is not aborted once taken: it finishes and is answered. */
 	log_debug("%s: task management function %u for %u commands",
 		  d->name, cmd->tmr_type, cmd->tmr_cnt);
 }

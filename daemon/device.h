@@ -39,7 +39,7 @@ struct device {
 	bool write_back;	/* writes sit in the page cache until flushed */
 	char name[256];		/* "user_<hba>/<name>", for the log */
 	char *cfgstring;
-	uint64_t cmds, errors;
+	uint64_t cmds, errors;	/* counted by concurrent workers: atomics */
 };
 
 /* What the kernel says about the LUN (configfs attributes). */

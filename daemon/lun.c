@@ -23,8 +23,10 @@ static struct lun *lun_find(struct luns *ls, int minor)
 	return NULL;
 }
 
+/* Nothing may run against the backend once it is closed. */
 static void lun_free(struct lun *l)
 {
+	pool_ring_destroy(&l->pr);
 	if (l->dev) {
 		int r = device_flush(l->dev);
 
@@ -81,6 +83,15 @@ static void lun_params(struct lun *l, struct device_params *prm, char *name,
 		prm->max_sectors = (uint32_t)v;
 }
 
+/* Called by a worker with the ring's lock held: answers are published. */
+static void lun_kick(void *arg)
+{
+	struct lun *l = arg;
+
+	if (uio_kick(&l->uio))
+		log_err("%s: kick: %s", l->dev->name, strerror(errno));
+}
+
 static int lun_open(struct luns *ls, struct lun *l, int minor, bool recover)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -105,6 +116,9 @@ static int lun_open(struct luns *ls, struct lun *l, int minor, bool recover)
 		r = device_open(ls->policy, l->uio.id.cfgstring, &prm, &l->dev,
 				err, sizeof(err));
 	}
+	if (!r)
+		r = pool_ring_init(&l->pr, ls->pool, &l->uio.ring,
+				   &device_ring_ops, l->dev, lun_kick, l);
 	if (!r) {
 		ev.data.ptr = l;
 		if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, l->uio.fd, &ev) < 0)
@@ -148,20 +162,19 @@ int lun_add(struct luns *ls, int minor, const char *name, bool recover)
 
 void lun_serve(struct luns *ls, struct lun *l)
 {
-	bool kick = false;
 	int r;
 
 	if (l->stopped)
 		return;
 	uio_ack(&l->uio);
-	r = ring_serve(&l->uio.ring, &device_ring_ops, l->dev, &kick);
-	if (kick && uio_kick(&l->uio))
-		log_err("%s: kick: %s", l->dev->name, strerror(errno));
+	r = pool_ring_serve(&l->pr);
 	if (r == -EIO) {
 		log_err("%s: command ring broken (%s): no longer served",
 			l->dev->name, l->uio.ring.why);
 		epoll_ctl(ls->epfd, EPOLL_CTL_DEL, l->uio.fd, NULL);
 		l->stopped = true;
+		/* What was taken before the break is still answered. */
+		pool_ring_quiesce(&l->pr);
 	}
 }
 
@@ -186,9 +199,12 @@ void lun_stop_all(struct luns *ls)
 {
 	struct lun *l;
 
+	/* Every ring's commands to the pool first: they run together. */
+	for (l = ls->list; l; l = l->next)
+		lun_serve(ls, l);
 	while ((l = ls->list)) {
 		ls->list = l->next;
-		lun_serve(ls, l);
+		pool_ring_quiesce(&l->pr);
 		log_info("%s: released", l->dev->name);
 		lun_free(l);
 	}
@@ -229,6 +245,8 @@ static int lun_reconfig(struct lun *l, const struct tnl_event *ev)
 	char err[256];
 	int r;
 
+	/* No command runs while the device changes under it. */
+	pool_ring_quiesce(&l->pr);
 	if (ev->dev_cfg) {
 		/* dev_config is "<subtype>/<cfgstring>". */
 		const char *cfg = strchr(ev->dev_cfg, '/');

@@ -13,17 +13,20 @@
 #include "cfgstring.h"
 #include "device.h"
 #include "netlink.h"
+#include "pool.h"
 #include "uio.h"
 
 struct lun {
 	struct uio_dev uio;
 	struct device *dev;
+	struct pool_ring pr;	/* the ring's commands, run by the pool */
 	bool stopped;		/* ring broken: no longer polled */
 	struct lun *next;
 };
 
 struct luns {
 	const struct policy *policy;
+	struct pool *pool;	/* runs every LUN's commands */
 	int epfd;		/* uio fds are added here, data.ptr = lun */
 	struct lun *list;
 };
@@ -35,9 +38,12 @@ struct luns {
  * its ring is reset first through the kernel's configfs actions.
  */
 int lun_add(struct luns *ls, int minor, const char *name, bool recover);
-/* Run what the kernel queued and kick it. */
+/* Hand what the kernel queued to the pool (answers kick the kernel). */
 void lun_serve(struct luns *ls, struct lun *l);
-/* Serve what is queued, flush and release every LUN. */
+/*
+ * Take what is queued in every ring, wait for every command in flight to
+ * be answered, then flush and release every LUN.
+ */
 void lun_stop_all(struct luns *ls);
 unsigned int lun_count(const struct luns *ls);
 /* Start: every snapcow device already present, with ring recovery. */

@@ -3,7 +3,8 @@
  * snapcowd: the TCMU handler for user backstores of subtype snapcow.
  * One process for all devices, in the foreground (systemd Type=notify),
  * logging to stderr.  One epoll loop: signals (signalfd), TCM-USER
- * netlink events, and each served device's uio fd.
+ * netlink events, and each served device's uio fd; the commands it takes
+ * from the rings run on a pool of worker threads (pool.h).
  */
 #include "config.h"
 
@@ -28,12 +29,16 @@
 
 #define DEFAULT_CONFIG	"/etc/snapcow/snapcowd.conf"
 
+#define SNAPCOWD_XSTR(x)	#x
+#define SNAPCOWD_STR(x)		SNAPCOWD_XSTR(x)
+
 /* epoll tags for the fds that are not LUNs. */
 static char tag_signal, tag_netlink, tag_dbus;
 
 struct options {
 	char *config;		/* NULL: the default file */
 	int verbose;
+	int workers;		/* threads running commands; 0: main thread */
 };
 
 static int parse_args(int argc, const char **argv, struct options *o,
@@ -45,6 +50,10 @@ static int parse_args(int argc, const char **argv, struct options *o,
 		  "configuration file (default " DEFAULT_CONFIG ")", "FILE" },
 		{ "allow", 'a', POPT_ARG_STRING, &allow, 'a',
 		  "serve image files inside DIR (repeatable)", "DIR" },
+		{ "workers", 'w', POPT_ARG_INT, &o->workers, 'w',
+		  "threads running commands (default "
+		  SNAPCOWD_STR(POOL_WORKERS_DEFAULT) "; 0: one at a time)",
+		  "N" },
 		{ "verbose", 'v', POPT_ARG_NONE, &o->verbose, 0,
 		  "log every device event and TMR", NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, 'V',
@@ -63,6 +72,12 @@ static int parse_args(int argc, const char **argv, struct options *o,
 				fprintf(stderr, "snapcowd: --allow: %s\n", err);
 			free(allow);
 			allow = NULL;
+		} else if (c == 'w' && (o->workers < 0 ||
+					o->workers > POOL_WORKERS_MAX)) {
+			fprintf(stderr,
+				"snapcowd: --workers %d: not between 0 and %d\n",
+				o->workers, POOL_WORKERS_MAX);
+			r = -EINVAL;
 		} else if (c == 'V') {
 			printf("snapcowd %s\n", PACKAGE_VERSION);
 			poptFreeContext(pc);
@@ -243,7 +258,7 @@ static struct dbus_service *start_dbus(struct luns *ls,
 int main(int argc, const char **argv)
 {
 	struct policy policy = { 0 };
-	struct options o = { 0 };
+	struct options o = { .workers = POOL_WORKERS_DEFAULT };
 	struct luns ls = { .policy = &policy, .epfd = -1 };
 	struct tnl *nl = NULL;
 	struct dbus_service *db = NULL;
@@ -262,18 +277,25 @@ int main(int argc, const char **argv)
 	}
 	ls.epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigfd = ls.epfd < 0 ? -errno : setup_signals(ls.epfd);
-	r = sigfd < 0 ? sigfd : start(&ls, &nl);
+	r = sigfd < 0 ? sigfd : pool_new((unsigned int)o.workers, &ls.pool);
+	if (r)
+		log_err("starting %d worker threads: %s", o.workers,
+			strerror(-r));
+	else
+		r = start(&ls, &nl);
 	if (r)
 		goto out;
 	db = start_dbus(&ls, &policy);
-	log_info("ready (%d allowed image director%s)", policy.n_allow,
-		 policy.n_allow == 1 ? "y" : "ies");
+	log_info("ready (%d allowed image director%s, %u worker thread%s)",
+		 policy.n_allow, policy.n_allow == 1 ? "y" : "ies",
+		 pool_workers(ls.pool), pool_workers(ls.pool) == 1 ? "" : "s");
 	sd_notifyf(0, "READY=1\nSTATUS=serving %u device%s", lun_count(&ls),
 		   lun_count(&ls) == 1 ? "" : "s");
 	r = run(&ls, nl, db, sigfd);
 	sd_notify(0, "STOPPING=1");
 out:
 	lun_stop_all(&ls);
+	pool_free(ls.pool);
 	dbus_service_close(db);
 	tnl_close(nl);
 	if (sigfd >= 0)

@@ -31,6 +31,9 @@
 #define MB_HEAD_OFF	offsetof(struct tcmu_mailbox, cmd_head)
 #define MB_TAIL_OFF	offsetof(struct tcmu_mailbox, cmd_tail)
 
+_Static_assert(RING_SENSE_SIZE == TCMU_SENSE_BUFFERSIZE,
+	       "a response's sense buffer");
+
 static uint32_t *mb_word(struct ring *r, size_t off)
 {
 	return (uint32_t *)(void *)(r->base + off);
@@ -321,9 +324,9 @@ bool ring_publish(struct ring *r)
 	return true;
 }
 
-void ring_bad_sense(uint8_t sense[96])
+void ring_bad_sense(uint8_t sense[RING_SENSE_SIZE])
 {
-	memset(sense, 0, 96);
+	memset(sense, 0, RING_SENSE_SIZE);
 	sense[0] = 0x70;	/* current, fixed format */
 	sense[2] = 0x04;	/* HARDWARE ERROR */
 	sense[7] = 10;		/* additional sense length */
@@ -331,13 +334,31 @@ void ring_bad_sense(uint8_t sense[96])
 	sense[13] = 0x00;
 }
 
+uint8_t ring_run(const struct ring_ops *ops, void *ctx,
+		 const struct ring_cmd *cmd, uint8_t sense[RING_SENSE_SIZE])
+{
+	memset(sense, 0, RING_SENSE_SIZE);
+	if (!cmd->bad)
+		return ops->cmd(ctx, cmd, sense);
+	ring_bad_sense(sense);
+	if (ops->bad)
+		ops->bad(ctx, cmd);
+	return 0x02;	/* CHECK CONDITION */
+}
+
+void ring_answer(struct ring *r, const struct ring_cmd *cmd, uint8_t status,
+		 const uint8_t sense[RING_SENSE_SIZE])
+{
+	ring_complete(r, cmd->cmd_id, status, status ? sense : NULL,
+		      RING_SENSE_SIZE);
+}
+
 int ring_serve(struct ring *r, const struct ring_ops *ops, void *ctx,
 	       bool *kick)
 {
-	uint8_t sense[TCMU_SENSE_BUFFERSIZE];
+	uint8_t sense[RING_SENSE_SIZE];
 	struct ring_cmd cmd;
 	int kind, n = 0;
-	uint8_t status;
 
 	while ((kind = ring_next(r, &cmd)) > 0) {
 		n++;
@@ -346,17 +367,7 @@ int ring_serve(struct ring *r, const struct ring_ops *ops, void *ctx,
 				ops->tmr(ctx, &cmd);
 			continue;
 		}
-		memset(sense, 0, sizeof(sense));
-		if (cmd.bad) {
-			ring_bad_sense(sense);
-			status = 0x02;	/* CHECK CONDITION */
-			if (ops->bad)
-				ops->bad(ctx, &cmd);
-		} else {
-			status = ops->cmd(ctx, &cmd, sense);
-		}
-		ring_complete(r, cmd.cmd_id, status,
-			      status ? sense : NULL, sizeof(sense));
+		ring_answer(r, &cmd, ring_run(ops, ctx, &cmd, sense), sense);
 		ring_cmd_release(&cmd);
 	}
 	*kick = ring_publish(r);

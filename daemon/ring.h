@@ -23,6 +23,8 @@
 /* Most iovecs one command may carry (the data area is at most 1 GiB). */
 #define RING_IOV_MAX		(1u << 18)
 #define RING_TMR_IDS_MAX	256
+/* Sense bytes in a response (TCMU_SENSE_BUFFERSIZE). */
+#define RING_SENSE_SIZE		96
 
 struct ring {
 	uint8_t *base;		/* start of the mapping: the mailbox */
@@ -103,6 +105,17 @@ struct ring_ops {
 };
 
 /*
+ * The answer to a command entry: @ops->cmd's status for a well-formed
+ * one, CHECK CONDITION with ring_bad_sense() for a malformed one (told
+ * to @ops->bad).  Fills @sense; touches no ring, so any thread may run it.
+ */
+uint8_t ring_run(const struct ring_ops *ops, void *ctx,
+		 const struct ring_cmd *cmd, uint8_t sense[RING_SENSE_SIZE]);
+/* ring_complete() with @cmd's id, and the sense when @status is not GOOD. */
+void ring_answer(struct ring *r, const struct ring_cmd *cmd, uint8_t status,
+		 const uint8_t sense[RING_SENSE_SIZE]);
+
+/*
  * Run every new entry synchronously, answer it and move cmd_tail.  Sets
  * @kick when the kernel must be told.  Returns the number of entries
  * handled, or -EIO when the ring broke (what was answered is published).
@@ -111,7 +124,7 @@ int ring_serve(struct ring *r, const struct ring_ops *ops, void *ctx,
 	       bool *kick);
 
 /* Sense for a malformed command: HARDWARE ERROR, INTERNAL TARGET FAILURE. */
-void ring_bad_sense(uint8_t sense[96]);
+void ring_bad_sense(uint8_t sense[RING_SENSE_SIZE]);
 
 /* The CDB length the kernel copied for this opcode (SCSI group code). */
 size_t ring_cdb_len(const uint8_t *cdb, size_t avail);

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Worker threads running ring commands (see pool.h).  One FIFO of jobs
+ * for every ring; a job is one command copied out of its entry.  A ring's
+ * lock covers its struct ring (ring_next on the main thread, ring_complete
+ * and ring_publish on the workers) and its in-flight count.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+
+struct pool_job {
+	struct pool_ring *pr;
+	struct pool_job *next;
+	struct ring_cmd cmd;
+};
+
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* a job was queued, or stopping */
+	struct pool_job *head, **tail;
+	bool stopping;
+	unsigned int n;
+	pthread_t threads[];
+};
+
+/* Under the ring's lock: the answer, cmd_tail, and the kernel told. */
+static void pool_answer(struct pool_ring *pr, const struct ring_cmd *cmd,
+			uint8_t status, const uint8_t *sense)
+{
+	ring_answer(pr->ring, cmd, status, sense);
+	if (ring_publish(pr->ring))
+		pr->kick(pr->kick_arg);
+}
+
+static void pool_run(struct pool_job *job)
+{
+	struct pool_ring *pr = job->pr;
+	uint8_t sense[RING_SENSE_SIZE];
+	uint8_t status;
+
+	status = ring_run(pr->ops, pr->ctx, &job->cmd, sense);
+	pthread_mutex_lock(&pr->lock);
+	pool_answer(pr, &job->cmd, status, sense);
+	if (!--pr->inflight && pr->draining)
+		pthread_cond_broadcast(&pr->idle);
+	/* From here @pr may be gone: its owner saw inflight reach 0. */
+	pthread_mutex_unlock(&pr->lock);
+	ring_cmd_release(&job->cmd);
+	free(job);
+}
+
+static void *pool_worker(void *arg)
+{
+	struct pool *p = arg;
+	struct pool_job *job;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->head && !p->stopping)
+			pthread_cond_wait(&p->work, &p->lock);
+		job = p->head;
+		if (!job)
+			break;
+		p->head = job->next;
+		if (!p->head)
+			p->tail = &p->head;
+		pthread_mutex_unlock(&p->lock);
+		pool_run(job);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void pool_push(struct pool *p, struct pool_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&p->lock);
+	*p->tail = job;
+	p->tail = &job->next;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int pool_new(unsigned int workers, struct pool **out)
+{
+	sigset_t all, old;
+	struct pool *p;
+	int r = 0;
+
+	*out = NULL;
+	if (workers > POOL_WORKERS_MAX)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p) + workers * sizeof(p->threads[0]));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	p->tail = &p->head;
+	/* Signals belong to the main thread's signalfd, never to a worker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (p->n = 0; p->n < workers; p->n++) {
+		r = pthread_create(&p->threads[p->n], NULL, pool_worker, p);
+		if (r)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		pool_free(p);
+		return -r;
+	}
+	*out = p;
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->n; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+unsigned int pool_workers(const struct pool *p)
+{
+	return p ? p->n : 0;
+}
+
+int pool_ring_init(struct pool_ring *pr, struct pool *p, struct ring *r,
+		   const struct ring_ops *ops, void *ctx,
+		   void (*kick)(void *arg), void *kick_arg)
+{
+	int e;
+
+	memset(pr, 0, sizeof(*pr));
+	e = pthread_mutex_init(&pr->lock, NULL);
+	if (e)
+		return -e;
+	e = pthread_cond_init(&pr->idle, NULL);
+	if (e) {
+		pthread_mutex_destroy(&pr->lock);
+		return -e;
+	}
+	pr->ring = r;
+	pr->ops = ops;
+	pr->ctx = ctx;
+	pr->kick = kick;
+	pr->kick_arg = kick_arg;
+	pr->pool = p;
+	return 0;
+}
+
+void pool_ring_destroy(struct pool_ring *pr)
+{
+	if (!pr->ring)
+		return;
+	pool_ring_quiesce(pr);
+	pthread_cond_destroy(&pr->idle);
+	pthread_mutex_destroy(&pr->lock);
+	memset(pr, 0, sizeof(*pr));
+}
+
+/* No workers (or no memory for a job): every command on this thread. */
+static int pool_serve_here(struct pool_ring *pr)
+{
+	bool kick;
+	int r;
+
+	pthread_mutex_lock(&pr->lock);
+	r = ring_serve(pr->ring, pr->ops, pr->ctx, &kick);
+	if (kick)
+		pr->kick(pr->kick_arg);
+	pthread_mutex_unlock(&pr->lock);
+	return r;
+}
+
+/*
+ * The next entry into @job, under the ring's lock.  A well-formed
+ * command counts as in flight from here; a malformed one is answered.
+ */
+static int pool_take(struct pool_ring *pr, struct pool_job *job)
+{
+	uint8_t sense[RING_SENSE_SIZE];
+	int kind;
+
+	pthread_mutex_lock(&pr->lock);
+	kind = ring_next(pr->ring, &job->cmd);
+	if (kind == RING_CMD && job->cmd.bad) {
+		pool_answer(pr, &job->cmd,
+			    ring_run(pr->ops, pr->ctx, &job->cmd, sense),
+			    sense);
+		ring_cmd_release(&job->cmd);
+	} else if (kind == RING_CMD) {
+		pr->inflight++;
+	}
+	pthread_mutex_unlock(&pr->lock);
+	return kind;
+}
+
+int pool_ring_serve(struct pool_ring *pr)
+{
+	struct pool_job *job = NULL;
+	int kind, n = 0, r;
+
+	if (!pool_workers(pr->pool))
+		return pool_serve_here(pr);
+	for (;;) {
+		if (!job)
+			job = malloc(sizeof(*job));
+		if (!job) {
+			r = pool_serve_here(pr);
+			return r < 0 ? r : n + r;
+		}
+		kind = pool_take(pr, job);
+		if (kind <= 0)
+			break;
+		n++;
+		if (kind == RING_TMR) {
+			/* Running commands are not aborted: they finish. */
+			if (pr->ops->tmr)
+				pr->ops->tmr(pr->ctx, &job->cmd);
+		} else if (!job->cmd.bad) {
+			job->pr = pr;
+			pool_push(pr->pool, job);
+			job = NULL;
+		}
+	}
+	free(job);
+	return kind < 0 ? kind : n;
+}
+
+void pool_ring_quiesce(struct pool_ring *pr)
+{
+	pthread_mutex_lock(&pr->lock);
+	pr->draining++;
+	while (pr->inflight)
+		pthread_cond_wait(&pr->idle, &pr->lock);
+	pr->draining--;
+	pthread_mutex_unlock(&pr->lock);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Commands in flight concurrently.  The main thread reads each ring's new
+ * entries (ring_next) and queues its commands to one pool of worker
+ * threads shared by every LUN; a worker runs the command (the ring's
+ * ring_ops, device_cmd for a LUN) and answers it under the ring's lock:
+ * ring_complete, ring_publish, kick.  The kernel reads the cmd_id from
+ * each answered slot, so commands of one LUN finish in any order; the
+ * data-area buffers of a command stay the kernel's until it is answered.
+ *
+ * No more commands are queued than the ring holds: the kernel puts no
+ * more in it than fit, and each is taken out once.  Malformed entries are
+ * answered at once by the main thread, TMR entries only logged: a command
+ * that runs is not aborted, it finishes and is answered.
+ *
+ * A pool of 0 workers runs every command on the main thread, one at a
+ * time, through ring_serve().
+ */
+#ifndef SNAPCOWD_POOL_H
+#define SNAPCOWD_POOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "ring.h"
+
+#define POOL_WORKERS_DEFAULT	16
+#define POOL_WORKERS_MAX	1024
+
+struct pool;
+
+/* One ring served through a pool. */
+struct pool_ring {
+	struct ring *ring;
+	const struct ring_ops *ops;
+	void *ctx;			/* for @ops */
+	/* Tell the kernel cmd_tail moved; called with @lock held. */
+	void (*kick)(void *arg);
+	void *kick_arg;
+	struct pool *pool;
+	pthread_mutex_t lock;		/* the ring and the counts below */
+	pthread_cond_t idle;		/* inflight fell to 0 */
+	unsigned int inflight;		/* queued to the pool or running */
+	unsigned int draining;		/* threads waiting for inflight 0 */
+};
+
+/* Start @workers threads (0: none, synchronous).  0 or -errno. */
+int pool_new(unsigned int workers, struct pool **out);
+/* Run what is still queued, then stop and join the workers. */
+void pool_free(struct pool *p);
+unsigned int pool_workers(const struct pool *p);
+
+/* Serve @r through @p; @ops and @ctx as for ring_serve(). */
+int pool_ring_init(struct pool_ring *pr, struct pool *p, struct ring *r,
+		   const struct ring_ops *ops, void *ctx,
+		   void (*kick)(void *arg), void *kick_arg);
+/* Waits for the ring's commands first; a zeroed pool_ring is a no-op. */
+void pool_ring_destroy(struct pool_ring *pr);
+
+/*
+ * Take every new entry: queue commands, answer malformed ones, report
+ * TMRs.  Returns the number of entries taken, or -EIO when the ring broke
+ * (commands already queued still run and are answered).
+ */
+int pool_ring_serve(struct pool_ring *pr);
+
+/*
+ * Wait until every command taken from the ring is answered.  Only the
+ * thread that calls pool_ring_serve() queues commands, so when it
+ * quiesces nothing runs against the ring's device until it serves again.
+ */
+void pool_ring_quiesce(struct pool_ring *pr);
+
+#endif /* SNAPCOWD_POOL_H */
