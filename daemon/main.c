@@ -41,16 +41,33 @@ struct options {
 	int workers;		/* threads running commands; 0: main thread */
 };
 
+static int parse_workers(const char *s, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < 0 || n > POOL_WORKERS_MAX) {
+		fprintf(stderr,
+			"snapcowd: --workers %s: not a number from 0 to %d\n",
+			s, POOL_WORKERS_MAX);
+		return -EINVAL;
+	}
+	*out = (int)n;
+	return 0;
+}
+
 static int parse_args(int argc, const char **argv, struct options *o,
 		      struct policy *policy)
 {
-	char *allow = NULL, err[PATH_MAX + 128];
+	char *allow = NULL, *workers = NULL, err[PATH_MAX + 128];
 	struct poptOption table[] = {
 		{ "config", 'c', POPT_ARG_STRING, &o->config, 'c',
 		  "configuration file (default " DEFAULT_CONFIG ")", "FILE" },
 		{ "allow", 'a', POPT_ARG_STRING, &allow, 'a',
 		  "serve image files inside DIR (repeatable)", "DIR" },
-		{ "workers", 'w', POPT_ARG_INT, &o->workers, 'w',
+		{ "workers", 'w', POPT_ARG_STRING, &workers, 'w',
 		  "threads running commands (default "
 		  SNAPCOWD_STR(POOL_WORKERS_DEFAULT) "; 0: one at a time)",
 		  "N" },
@@ -72,12 +89,10 @@ static int parse_args(int argc, const char **argv, struct options *o,
 				fprintf(stderr, "snapcowd: --allow: %s\n", err);
 			free(allow);
 			allow = NULL;
-		} else if (c == 'w' && (o->workers < 0 ||
-					o->workers > POOL_WORKERS_MAX)) {
-			fprintf(stderr,
-				"snapcowd: --workers %d: not between 0 and %d\n",
-				o->workers, POOL_WORKERS_MAX);
-			r = -EINVAL;
+		} else if (c == 'w') {
+			r = parse_workers(workers, &o->workers);
+			free(workers);
+			workers = NULL;
 		} else if (c == 'V') {
 			printf("snapcowd %s\n", PACKAGE_VERSION);
 			poptFreeContext(pc);

@@ -22,6 +22,7 @@ teardown() { teardown_common; }
 	[[ $output == *"--config=FILE"* ]]
 	[[ $output == *"--allow=DIR"* ]]
 	[[ $output == *"--verbose"* ]]
+	[[ $output == *"--workers=N"* ]]
 	run "$SNAPCOWD" --version
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^snapcowd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
@@ -40,6 +41,11 @@ teardown() { teardown_common; }
 	run "$SNAPCOWD" --allow relative
 	[ "$status" -eq 2 ]
 	[ "$output" = "snapcowd: --allow: allowed directory relative: not an absolute path" ]
+	for n in -1 1025 x 4x ''; do
+		run "$SNAPCOWD" --workers "$n"
+		[ "$status" -eq 2 ]
+		[ "$output" = "snapcowd: --workers $n: not a number from 0 to 1024" ]
+	done
 }
 
 @test "a bad configuration file stops the daemon, naming file and line" {
