@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "snapcow.h"
+#include "bench-util.h"
 
 #define IO 4096u
 #define CS 8u			/* 4 KiB chunks */
@@ -56,22 +57,6 @@ struct worker {
 	int result;
 	pthread_t t;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t next_rand(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
 
 static int raw_io(struct bench *b, enum work w, void *buf, uint64_t off)
 {
@@ -147,27 +132,6 @@ static double run(struct bench *b, enum work w, unsigned int depth)
 	return (double)(b->ios / depth * depth) / t;
 }
 
-static int fill_file(const char *path, uint64_t size, int byte)
-{
-	char *buf = malloc(1 << 20);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	int r = 0;
-
-	if (fd < 0 || !buf) {
-		free(buf);
-		return -errno;
-	}
-	memset(buf, byte, 1 << 20);
-	for (uint64_t off = 0; off < size && !r; off += 1 << 20)
-		if (pwrite(fd, buf, 1 << 20, (off_t)off) != 1 << 20)
-			r = -EIO;
-	if (!r && fsync(fd))
-		r = -errno;
-	close(fd);
-	free(buf);
-	return r;
-}
-
 /* A fresh snapshot of the origin on a freshly formatted COW. */
 static int snapshot_open(struct bench *b)
 {
@@ -237,20 +201,6 @@ static int bench_depth(struct bench *b, unsigned int depth)
 	       (unsigned long long)st.commits,
 	       st.commits ? (double)st.exceptions / (double)st.commits : 0.0);
 	return 0;
-}
-
-static void shuffle(uint64_t *v, uint64_t n)
-{
-	uint64_t s = 12345;
-
-	for (uint64_t i = 0; i < n; i++)
-		v[i] = i;
-	for (uint64_t i = n - 1; i > 0; i--) {
-		uint64_t j = next_rand(&s) % (i + 1), t = v[i];
-
-		v[i] = v[j];
-		v[j] = t;
-	}
 }
 
 static int bench_setup(struct bench *b, const char *dir, uint64_t mib)

@@ -20,14 +20,31 @@ struct pool_job {
 	struct ring_cmd cmd;
 };
 
+/*
+ * Wake-ups are chained: a push wakes one idle worker unless a wake-up is
+ * already on its way, and a worker that takes a job while more wait wakes
+ * the next.  Short commands (the page cache) then run on few threads with
+ * few context switches; slow ones still spread over every worker.
+ */
 struct pool {
 	pthread_mutex_t lock;
 	pthread_cond_t work;		/* a job was queued, or stopping */
 	struct pool_job *head, **tail;
 	bool stopping;
+	bool waking;			/* a signalled worker has not run yet */
+	unsigned int idle;		/* workers waiting for a job */
 	unsigned int n;
 	pthread_t threads[];
 };
+
+/* Under the pool's lock: one more worker, if one sleeps and none wakes. */
+static void pool_wake_one(struct pool *p)
+{
+	if (p->idle && !p->waking) {
+		p->waking = true;
+		pthread_cond_signal(&p->work);
+	}
+}
 
 /* Under the ring's lock: the answer, cmd_tail, and the kernel told. */
 static void pool_answer(struct pool_ring *pr, const struct ring_cmd *cmd,
@@ -62,14 +79,20 @@ static void *pool_worker(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->head && !p->stopping)
+		while (!p->head && !p->stopping) {
+			p->idle++;
 			pthread_cond_wait(&p->work, &p->lock);
+			p->idle--;
+			p->waking = false;
+		}
 		job = p->head;
 		if (!job)
 			break;
 		p->head = job->next;
 		if (!p->head)
 			p->tail = &p->head;
+		else
+			pool_wake_one(p);
 		pthread_mutex_unlock(&p->lock);
 		pool_run(job);
 		pthread_mutex_lock(&p->lock);
@@ -84,7 +107,7 @@ static void pool_push(struct pool *p, struct pool_job *job)
 	pthread_mutex_lock(&p->lock);
 	*p->tail = job;
 	p->tail = &job->next;
-	pthread_cond_signal(&p->work);
+	pool_wake_one(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
