@@ -481,6 +481,47 @@ static void test_drain(void)
 	teardown();
 }
 
+/*
+ * Two LUNs on one pool: draining one waits for its own commands only,
+ * while the other's command stays held; both are answered in their own
+ * rings.
+ */
+static void test_two_luns(void)
+{
+	struct fakering fk2;
+	struct ring ring2;
+	struct pool_ring pr2;
+	uint8_t cdb[10], out[BS];
+
+	ok(setup(8192, 4), "ring, 4 workers");
+	ok(fk_init(&fk2, 8192) == 0 && ring_attach(&ring2, fk2.mem, fk2.size) == 0,
+	   "second ring");
+	ok_eq(pool_ring_init(&pr2, pool, &ring2, &device_ring_ops, &gate_dev,
+			     test_kick, NULL), 0, "second LUN on the same pool");
+	hold(400, true);
+	pattern(out, 400);
+	cdb10(cdb, 0x2a, 400, 1);
+	fk_queue(&fk2, 5, cdb, 10, out, BS);
+	ok_eq(pool_ring_serve(&pr2), 1, "second LUN: held write taken");
+	ok(wait_running(1), "held in the backend");
+	pattern(out, 401);
+	queue_io(5, 0x2a, 401, out);
+	ok_eq(pool_ring_serve(&pr), 1, "first LUN: write taken");
+	pool_ring_quiesce(&pr);
+	fk_reap(&fk);
+	ok(answered(5, SCSI_GOOD), "first LUN drained and answered");
+	ok(memcmp(image + 401 * BS, out, BS) == 0, "its write landed");
+	ok_eq(count(&running), 1, "the other LUN's command still runs");
+	ok_eq(fk_reap(&fk2), 0, "and is unanswered");
+	hold(400, false);
+	pool_ring_destroy(&pr2);
+	ok_eq(fk_reap(&fk2), 1, "answered in its own ring once drained");
+	ok(fk2.res[5].status == SCSI_GOOD && fk2.res[5].times == 1,
+	   "GOOD, once");
+	fk_free(&fk2);
+	teardown();
+}
+
 /* A ring that breaks: what was taken before the break is answered. */
 static void test_broken_while_held(void)
 {
@@ -529,11 +570,12 @@ static void test_synchronous(void)
 
 int main(void)
 {
-	plan(6);
+	plan(7);
 	run(test_64_parallel);
 	run(test_wrap_while_held);
 	run(test_malformed_while_held);
 	run(test_drain);
+	run(test_two_luns);
 	run(test_broken_while_held);
 	run(test_synchronous);
 	return done();
