@@ -24,7 +24,7 @@
 #include "snapcow.h"
 #include "device.h"
 #include "shared.h"
-#include "fakering.h"
+#include "fakelun.h"
 #include "memdev.h"
 #include "tap.h"
 
@@ -32,17 +32,9 @@
 #define BS	512u
 #define CS	4096u		/* the COWs' chunk size here */
 
-/* A LUN with its own fake ring. */
-struct tlun {
-	struct device *dev;
-	struct fakering fk;
-	struct ring ring;
-	uint16_t next_id;
-};
-
 static char dir[64], img[96];
 static struct policy policy;
-static struct tlun org;
+static struct fakelun org;
 static char err[PATH_MAX + 512];
 static char cfg[1024];
 
@@ -87,60 +79,28 @@ static void make_cow(const char *file, size_t size, uint32_t valid)
 	free(buf);
 }
 
-static int lun_open(struct tlun *l, const char *name, const char *cs)
+static int lun_open(struct fakelun *l, const char *name, const char *cs)
 {
-	struct device_params prm = { .name = name, .block_size = BS };
-	int r;
-
-	memset(l, 0, sizeof(*l));
-	l->next_id = 1;
-	err[0] = '\0';
-	r = device_open(&policy, cs, &prm, &l->dev, err, sizeof(err));
-	if (r)
-		return r;
-	if (fk_init(&l->fk, 64 * 1024) || ring_attach(&l->ring, l->fk.mem,
-						      l->fk.size))
-		abort();
-	return 0;
+	return fakelun_open(l, &policy, name, cs, err, sizeof(err));
 }
 
-static void lun_close(struct tlun *l)
-{
-	device_close(l->dev);
-	fk_free(&l->fk);
-	l->dev = NULL;
-}
-
-static uint16_t lun_submit(struct tlun *l, const uint8_t *cdb, size_t len,
+static uint16_t lun_submit(struct fakelun *l, const uint8_t *cdb, size_t len,
 			   const void *out, uint32_t data_len)
 {
-	uint16_t id = l->next_id++;
-	bool kick;
+	uint16_t id = fakelun_queue(l, cdb, len, out, data_len);
 
-	if (fk_queue(&l->fk, id, cdb, len, out, data_len))
-		return 0;
-	ring_serve(&l->ring, &device_ring_ops, l->dev, &kick);
-	fk_reap(&l->fk);
+	fakelun_serve(l);
+	fakelun_reap(l);
 	return id;
 }
 
-static struct fk_result *lun_res(struct tlun *l, uint16_t id)
+static bool lun_sense(struct fakelun *l, uint16_t id, uint8_t key,
+		      uint8_t asc, uint8_t ascq)
 {
-	return &l->fk.res[id % FK_MAX_ID];
-}
+	const uint8_t *s = fakelun_res(l, id)->sense;
 
-static bool lun_good(struct tlun *l, uint16_t id)
-{
-	return lun_res(l, id)->done && lun_res(l, id)->status == SCSI_GOOD;
-}
-
-static bool lun_sense(struct tlun *l, uint16_t id, uint8_t key, uint8_t asc,
-		      uint8_t ascq)
-{
-	const uint8_t *s = lun_res(l, id)->sense;
-
-	return lun_res(l, id)->done &&
-	       lun_res(l, id)->status == SCSI_CHECK_CONDITION &&
+	return fakelun_res(l, id)->done &&
+	       fakelun_res(l, id)->status == SCSI_CHECK_CONDITION &&
 	       s[0] == 0x70 && (s[2] & 0x0f) == key && s[7] == 10 &&
 	       s[12] == asc && s[13] == ascq;
 }
@@ -153,7 +113,7 @@ static uint16_t submit(const uint8_t *cdb, size_t len, const void *out,
 
 static struct fk_result *res(uint16_t id)
 {
-	return lun_res(&org, id);
+	return fakelun_res(&org, id);
 }
 
 static bool sense_is(uint16_t id, uint8_t key, uint8_t asc)
@@ -162,22 +122,8 @@ static bool sense_is(uint16_t id, uint8_t key, uint8_t asc)
 	       (res(id)->sense[2] & 0x0f) == key && res(id)->sense[12] == asc;
 }
 
-static void cdb10(uint8_t *c, uint8_t op, uint32_t lba, uint16_t n,
-		  uint8_t flags)
-{
-	memset(c, 0, 10);
-	c[0] = op;
-	c[1] = flags;
-	c[2] = lba >> 24;
-	c[3] = lba >> 16;
-	c[4] = lba >> 8;
-	c[5] = lba;
-	c[7] = n >> 8;
-	c[8] = n;
-}
-
 /* WRITE(10) of @n blocks at @lba: the command id. */
-static uint16_t lun_write(struct tlun *l, uint32_t lba, uint16_t n,
+static uint16_t lun_write(struct fakelun *l, uint32_t lba, uint16_t n,
 			  const void *buf)
 {
 	uint8_t cdb[10];
@@ -187,14 +133,15 @@ static uint16_t lun_write(struct tlun *l, uint32_t lba, uint16_t n,
 }
 
 /* READ(10) of @n blocks at @lba into @buf: the command id. */
-static uint16_t lun_read(struct tlun *l, uint32_t lba, uint16_t n, void *buf)
+static uint16_t lun_read(struct fakelun *l, uint32_t lba, uint16_t n,
+			 void *buf)
 {
 	uint8_t cdb[10];
 	uint16_t id;
 
 	cdb10(cdb, 0x28, lba, n, 0);
 	id = lun_submit(l, cdb, 10, NULL, n * BS);
-	if (lun_good(l, id))
+	if (fakelun_good(l, id))
 		fk_gather(&l->fk, id, buf, n * BS);
 	return id;
 }
@@ -271,7 +218,7 @@ static void setup_files(void)
 static void test_open(void)
 {
 	struct device_params prm = { .name = "user_1/t", .block_size = BS };
-	struct tlun second;
+	struct fakelun second;
 	int fd;
 
 	snprintf(dir, sizeof(dir), "/tmp/test-device.XXXXXX");
@@ -407,7 +354,7 @@ static void test_refused(void)
 static void refused(const char *name, const char *cs, int r,
 		    const char *want)
 {
-	struct tlun l;
+	struct fakelun l;
 
 	ok_eq(lun_open(&l, name, cs), r, "%s: %s", cs, err);
 	ok(strcmp(err, want) == 0, "\n#  got  %s\n#  want %s", err, want);
@@ -449,7 +396,7 @@ static void test_refused_alone(void)
 	ok_eq(excl("bad.img"), 0, "refused: bad COW not held");
 }
 
-static void test_product(struct tlun *l, const char *kind)
+static void test_product(struct fakelun *l, const char *kind)
 {
 	ok(strcmp(l->dev->disk.product, kind) == 0, "%s",
 	   l->dev->disk.product);
@@ -457,7 +404,7 @@ static void test_product(struct tlun *l, const char *kind)
 }
 
 /* Origin LUN o (P; C1, C2) and snapshot LUN s1 (C1): what is refused. */
-static void test_share_rules(struct tlun *o, struct tlun *s1)
+static void test_share_rules(struct fakelun *o, struct fakelun *s1)
 {
 	char want[2048];
 
@@ -524,7 +471,7 @@ static void fill(uint8_t *buf, size_t len, uint8_t seed)
 }
 
 /* An origin write reaches the snapshot LUN as a copy of the old data. */
-static void test_share_io(struct tlun *o, struct tlun *s1)
+static void test_share_io(struct fakelun *o, struct fakelun *s1)
 {
 	static uint8_t old[3 * CS], in[3 * CS], out[3 * CS];
 	struct shared_ref *ref = o->dev->priv;
@@ -534,30 +481,30 @@ static void test_share_io(struct tlun *o, struct tlun *s1)
 	ok(ref->so == ((struct shared_ref *)s1->dev->priv)->so,
 	   "one origin object");
 	read_file("p.img", old, sizeof(old), (off_t)lba * BS);
-	ok(lun_good(s1, lun_read(s1, lba, sizeof(in) / BS, in)) &&
+	ok(fakelun_good(s1, lun_read(s1, lba, sizeof(in) / BS, in)) &&
 	   memcmp(in, old, sizeof(in)) == 0, "snapshot reads the origin");
 	fill(out, sizeof(out), 1);
-	ok(lun_good(o, lun_write(o, lba, sizeof(out) / BS, out)),
+	ok(fakelun_good(o, lun_write(o, lba, sizeof(out) / BS, out)),
 	   "origin write");
-	ok(lun_good(o, lun_read(o, lba, sizeof(in) / BS, in)) &&
+	ok(fakelun_good(o, lun_read(o, lba, sizeof(in) / BS, in)) &&
 	   memcmp(in, out, sizeof(in)) == 0, "origin reads the write");
-	ok(lun_good(s1, lun_read(s1, lba, sizeof(in) / BS, in)) &&
+	ok(fakelun_good(s1, lun_read(s1, lba, sizeof(in) / BS, in)) &&
 	   memcmp(in, old, sizeof(in)) == 0, "snapshot keeps the old data");
 	snapcow_origin_get_stats(ref->so->eng, &st);
 	/* Chunks 4..7 of 4 KiB into C2, chunk 1 of 16 KiB into C1 (new). */
 	ok_eq(st.copies, 4 + 1, "copied into both COWs");
 	fill(out, sizeof(out), 99);
-	ok(lun_good(s1, lun_write(s1, lba + 1, 2, out)), "snapshot write");
-	ok(lun_good(s1, lun_read(s1, lba, 3, in)) &&
+	ok(fakelun_good(s1, lun_write(s1, lba + 1, 2, out)), "snapshot write");
+	ok(fakelun_good(s1, lun_read(s1, lba, 3, in)) &&
 	   memcmp(in, old, BS) == 0 && memcmp(in + BS, out, 2 * BS) == 0,
 	   "snapshot reads its write");
-	ok(lun_good(o, lun_read(o, lba + 1, 2, in)) &&
+	ok(fakelun_good(o, lun_read(o, lba + 1, 2, in)) &&
 	   memcmp(in, out, 2 * BS) != 0, "origin does not");
 	ok_eq(o->dev->errors + s1->dev->errors, 0, "no I/O error");
 }
 
 /* Closing the origin LUN: the snapshot LUN keeps P and C1 held. */
-static void test_release(struct tlun *o, struct tlun *s1)
+static void test_release(struct fakelun *o, struct fakelun *s1)
 {
 	unsigned char hdr[16];
 	char want[2048];
@@ -565,7 +512,7 @@ static void test_release(struct tlun *o, struct tlun *s1)
 	ok_eq(excl("p.img"), -EBUSY, "origin held");
 	ok_eq(excl("c1.img"), -EBUSY, "COW held");
 	ok_eq(excl("c2.img"), -EBUSY, "COW held");
-	lun_close(o);
+	fakelun_close(o);
 	ok_eq(excl("c2.img"), 0, "C2 served by no LUN: released");
 	ok_eq(excl("c1.img"), -EBUSY, "C1 still served by s1");
 	ok_eq(excl("p.img"), -EBUSY, "P held for s1: nothing writes it");
@@ -578,9 +525,9 @@ static void test_release(struct tlun *o, struct tlun *s1)
 		 dir, dir, dir);
 	ok_eq(lun_open(o, "user_1/o2", cfg), 0, "listing C1: %s", err);
 	ok_eq(excl("c2.img"), -EBUSY, "C2 held again");
-	lun_close(s1);
+	fakelun_close(s1);
 	ok_eq(excl("c1.img"), -EBUSY, "C1 still listed by o2");
-	lun_close(o);
+	fakelun_close(o);
 	ok_eq(excl("p.img"), 0, "P released");
 	ok_eq(excl("c1.img"), 0, "C1 released");
 	ok_eq(excl("c2.img"), 0, "C2 released");
@@ -593,13 +540,13 @@ static void test_release(struct tlun *o, struct tlun *s1)
 		 dir);
 	ok_eq(lun_open(s1, "user_1/s1", cfg), 0, "%s", err);
 	ok_eq(excl("p.img"), -EBUSY, "P held by the snapshot LUN");
-	lun_close(s1);
+	fakelun_close(s1);
 	ok_eq(excl("p.img"), 0, "and released");
 }
 
 static void test_sharing(void)
 {
-	struct tlun o, s1;
+	struct fakelun o, s1;
 
 	test_share_rules(&o, &s1);
 	test_share_io(&o, &s1);
@@ -610,7 +557,7 @@ static void test_sharing(void)
 static void test_data_protect(void)
 {
 	static uint8_t out[CS], in[CS];
-	struct tlun inv, sm;
+	struct fakelun inv, sm;
 	uint16_t id;
 
 	snprintf(cfg, sizeof(cfg), "snapshot=%s/inv.img;origin=%s/q.img", dir,
@@ -626,17 +573,17 @@ static void test_data_protect(void)
 	snprintf(cfg, sizeof(cfg), "snapshot=%s/small.img;origin=%s/q.img",
 		 dir, dir);
 	ok_eq(lun_open(&sm, "user_1/sm", cfg), 0, "%s", err);
-	ok(lun_good(&sm, lun_write(&sm, 0, CS / BS, out)), "chunk 0");
-	ok(lun_good(&sm, lun_write(&sm, 2 * CS / BS, CS / BS, out)),
+	ok(fakelun_good(&sm, lun_write(&sm, 0, CS / BS, out)), "chunk 0");
+	ok(fakelun_good(&sm, lun_write(&sm, 2 * CS / BS, CS / BS, out)),
 	   "chunk 2");
 	id = lun_write(&sm, 4 * CS / BS, CS / BS, out);
 	ok(lun_sense(&sm, id, SCSI_SK_DATA_PROTECT, 0x27, 0x07),
 	   "full: DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT");
-	ok(lun_good(&sm, lun_read(&sm, 2 * CS / BS, CS / BS, in)) &&
+	ok(fakelun_good(&sm, lun_read(&sm, 2 * CS / BS, CS / BS, in)) &&
 	   memcmp(in, out, CS) == 0, "the snapshot stays valid");
 	ok_eq(inv.dev->errors, 2, "failed commands counted");
-	lun_close(&sm);
-	lun_close(&inv);
+	fakelun_close(&sm);
+	fakelun_close(&inv);
 	ok_eq(excl("q.img"), 0, "released");
 	ok_eq(excl("inv.img"), 0, "released");
 }
@@ -654,7 +601,7 @@ int main(void)
 	run(test_refused_alone);
 	run(test_sharing);
 	run(test_data_protect);
-	lun_close(&org);
+	fakelun_close(&org);
 	policy_free(&policy);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) ? 1 : done();
