@@ -370,7 +370,7 @@ static int check_and_load(struct attach *a)
 		r = check_clean(a, w, origin_bytes);
 		if (r)
 			return r;
-		/* PO: a snapshot write finding it full fails, it stays valid. */
+		/* PO: a snapshot write that finds it full fails, no more. */
 		r = snapcow_store_load(w->dev, 0, SNAPCOW_STORE_WRITE |
 				       SNAPCOW_STORE_OVERFLOW, &w->store, msg,
 				       sizeof(msg));

@@ -177,8 +177,8 @@ static bool pick_range(const struct cmd *q, unsigned int n, int lun,
 		bool clash = false;
 
 		/* Mostly small, as file systems write; up to 32 KiB. */
-		*blocks = prng_below(&rng, 4) ? 1 + prng_below(&rng, 8) :
-						1 + prng_below(&rng, MAX_BLOCKS);
+		*blocks = 1 + prng_below(&rng, prng_below(&rng, 4) ?
+						 8 : MAX_BLOCKS);
 		if (prng_below(&rng, 2))
 			*lba = prng_below(&rng, BLOCKS - *blocks + 1);
 		else
@@ -241,13 +241,13 @@ static void check_batch(const struct cmd *q, unsigned int n,
 {
 	for (unsigned int i = 0; i < n; i++) {
 		const struct cmd *c = &q[i];
+		const struct fk_result *r = fakelun_res(&luns[c->lun], c->id);
 		size_t len = (size_t)c->blocks * BS;
 
 		if (!fakelun_good(&luns[c->lun], c->id)) {
 			if (!(*bad_status)++)
 				printf("# LUN %d op 0x%02x lba %u: status %u\n",
-				       c->lun, c->op, c->lba,
-				       fakelun_res(&luns[c->lun], c->id)->status);
+				       c->lun, c->op, c->lba, r->status);
 			continue;
 		}
 		if (c->op != 0x28)
