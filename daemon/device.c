@@ -37,7 +37,7 @@ static void device_describe(struct device *d, const struct device_params *prm,
 	k->write_cache = d->write_back;
 	k->read_only = false;
 	snprintf(k->vendor, sizeof(k->vendor), "SNAPCOW");
-	snprintf(k->product, sizeof(k->product), "origin");
+	snprintf(k->product, sizeof(k->product), "%s", d->ops->kind);
 	snprintf(k->revision, sizeof(k->revision), "0001");
 	/* The serial names the LUN, so a restart keeps the disk's identity. */
 	snprintf(k->serial, sizeof(k->serial), "%016" PRIx64, h);
@@ -100,14 +100,10 @@ int device_open(const struct policy *policy, const char *cfgstring,
 			   -ENOMEM;
 	if (r)
 		goto fail;
-	if (cfg->n_cows || cfg->snapshot[0]) {
-		snprintf(err, len,
-			 "%s: snapshots (cow=, snapshot=) are not served yet",
-			 d->name);
-		r = -EOPNOTSUPP;
-		goto fail;
-	}
-	r = plain_open(d, cfg->origin, err, len);
+	if (cfg->snapshot[0])
+		r = snapshot_lun_open(d, cfg, err, len);
+	else
+		r = origin_lun_open(d, cfg, err, len);
 	if (r)
 		goto fail;
 	r = device_check_size(d, prm, &bytes, err, len);
@@ -141,18 +137,13 @@ int device_flush(struct device *d)
 static int device_run(struct device *d, const struct scsi_io *io,
 		      const struct ring_cmd *cmd)
 {
-	int r;
-
 	switch (io->kind) {
 	case SCSI_IO_READ:
 		return d->ops->read(d, cmd->iov, cmd->iov_cnt, io->offset,
 				    io->length);
 	case SCSI_IO_WRITE:
-		r = d->ops->write(d, cmd->iov, cmd->iov_cnt, io->offset,
-				  io->length);
-		if (!r && (io->fua || !d->write_back))
-			r = d->ops->flush(d);
-		return r;
+		return d->ops->write(d, cmd->iov, cmd->iov_cnt, io->offset,
+				     io->length, io->fua || !d->write_back);
 	case SCSI_IO_FLUSH:
 		return d->ops->flush(d);
 	default:

@@ -2,8 +2,10 @@
 /*
  * A served LUN: what its cfgstring names, opened and held, described to
  * the SCSI decoder, and the backend that moves its data.  A backend is a
- * small ops table, so that the plain origin of this step and the
- * copy-on-write engine's origins and snapshots plug in the same way.
+ * small ops table: an origin LUN and a snapshot LUN (cow.c) plug in the
+ * same way, both on libsnapcow's engine through the origins and COWs
+ * they share with other LUNs (shared.h).  Backends are called from any
+ * thread; opening and closing LUNs happens on the main thread only.
  */
 #ifndef SNAPCOWD_DEVICE_H
 #define SNAPCOWD_DEVICE_H
@@ -20,11 +22,13 @@
 struct device;
 
 struct device_ops {
+	const char *kind;	/* SCSI product id: "origin", "snapshot" */
 	/* Move @len bytes at byte @off into / out of @iov; 0 or -errno. */
 	int (*read)(struct device *d, const struct iovec *iov, int cnt,
 		    uint64_t off, uint64_t len);
+	/* @fua: durable when it returns. */
 	int (*write)(struct device *d, const struct iovec *iov, int cnt,
-		     uint64_t off, uint64_t len);
+		     uint64_t off, uint64_t len, bool fua);
 	/* Everything written so far is durable. */
 	int (*flush)(struct device *d);
 	/* Bytes the backend can serve. */
@@ -68,7 +72,13 @@ int device_flush(struct device *d);
 int device_resize(struct device *d, uint64_t size, char *err, size_t len);
 void device_set_write_back(struct device *d, bool on);
 
-/* The plain backend: a file or block device, held exclusively. */
-int plain_open(struct device *d, const char *path, char *err, size_t len);
+/*
+ * The backends (cow.c): an origin LUN (origin=P[;cow=C]...) and a
+ * snapshot LUN (snapshot=C;origin=P), on the shared origin object.
+ */
+int origin_lun_open(struct device *d, const struct cfgstring *cfg,
+		    char *err, size_t len);
+int snapshot_lun_open(struct device *d, const struct cfgstring *cfg,
+		      char *err, size_t len);
 
 #endif /* SNAPCOWD_DEVICE_H */

@@ -123,9 +123,10 @@ static int gate_read(struct device *d, const struct iovec *iov, int cnt,
 }
 
 static int gate_write(struct device *d, const struct iovec *iov, int cnt,
-		      uint64_t off, uint64_t len)
+		      uint64_t off, uint64_t len, bool fua)
 {
 	(void)d;
+	(void)fua;
 	return gate_io(iov, cnt, off, len, true);
 }
 

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The copy-on-write backends: an origin LUN and a snapshot LUN, both
+ * moving their data through libsnapcow's concurrent engine on the
+ * origin object they share (shared.h), so that the daemon never copies
+ * a chunk itself.  Called from any thread: each call uses only the
+ * engine (thread-safe) and pointers that live as long as the LUN.
+ *
+ * Writes go through the page cache, so the LUN has a volatile write
+ * cache: FUA is passed to the engine (durable on return) and SYNCHRONIZE
+ * CACHE flushes the origin and every COW.  An invalid snapshot fails
+ * reads with -EIO (MEDIUM ERROR) and writes with -EROFS (DATA PROTECT);
+ * a snapshot write that finds its COW full fails with -ENOSPC (DATA
+ * PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT) and the snapshot stays
+ * valid (the kernel's "PO" snapshots).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapcow.h"
+#include "device.h"
+#include "log.h"
+#include "shared.h"
+
+static struct shared_ref *cow_ref(struct device *d)
+{
+	return d->priv;
+}
+
+static struct snapcow_origin *cow_eng(struct device *d)
+{
+	return cow_ref(d)->so->eng;
+}
+
+/*
+ * The engine takes one buffer; the ring scatters.  @len bytes of @iov
+ * in one piece: its first iovec when that holds them all, else a copy
+ * (filled from @iov for a write).  NULL when out of memory.
+ */
+static void *flat_get(const struct iovec *iov, int cnt, uint64_t len,
+		      bool fill)
+{
+	uint64_t done = 0;
+	uint8_t *buf;
+	int i;
+
+	if (cnt >= 1 && iov[0].iov_len >= len)
+		return iov[0].iov_base;
+	buf = malloc(len ? len : 1);
+	for (i = 0; buf && fill && i < cnt && done < len; i++) {
+		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len :
+							len - done;
+
+		memcpy(buf + done, iov[i].iov_base, n);
+		done += n;
+	}
+	return buf;
+}
+
+/* Done with @buf: a read's copy goes out to @iov; a copy is freed. */
+static void flat_put(const struct iovec *iov, int cnt, void *buf,
+		     uint64_t len, bool copy_out)
+{
+	const uint8_t *p = buf;
+	uint64_t done = 0;
+	int i;
+
+	if (cnt >= 1 && buf == iov[0].iov_base)
+		return;
+	for (i = 0; copy_out && i < cnt && done < len; i++) {
+		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len :
+							len - done;
+
+		memcpy(iov[i].iov_base, p + done, n);
+		done += n;
+	}
+	free(buf);
+}
+
+static int cow_failed(struct device *d, const char *what, int r,
+		      const char *msg)
+{
+	log_err("%s: %s: %s", d->name, what, msg);
+	return r;
+}
+
+static int origin_read(struct device *d, const struct iovec *iov, int cnt,
+		       uint64_t off, uint64_t len)
+{
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	void *buf = flat_get(iov, cnt, len, false);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = snapcow_origin_pread(cow_eng(d), buf, len, off, msg, sizeof(msg));
+	flat_put(iov, cnt, buf, len, !r);
+	return r ? cow_failed(d, "origin read", r, msg) : 0;
+}
+
+static int origin_write(struct device *d, const struct iovec *iov, int cnt,
+			uint64_t off, uint64_t len, bool fua)
+{
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	void *buf = flat_get(iov, cnt, len, true);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = snapcow_origin_pwrite(cow_eng(d), buf, len, off,
+				  fua ? SNAPCOW_IO_FUA : 0, msg, sizeof(msg));
+	flat_put(iov, cnt, buf, len, false);
+	return r ? cow_failed(d, "origin write", r, msg) : 0;
+}
+
+static int snap_read(struct device *d, const struct iovec *iov, int cnt,
+		     uint64_t off, uint64_t len)
+{
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	void *buf = flat_get(iov, cnt, len, false);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = snapcow_snap_pread(cow_eng(d), cow_ref(d)->cow->store, buf, len,
+			       off, msg, sizeof(msg));
+	flat_put(iov, cnt, buf, len, !r);
+	return r ? cow_failed(d, "snapshot read", r, msg) : 0;
+}
+
+static int snap_write(struct device *d, const struct iovec *iov, int cnt,
+		      uint64_t off, uint64_t len, bool fua)
+{
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	void *buf = flat_get(iov, cnt, len, true);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = snapcow_snap_pwrite(cow_eng(d), cow_ref(d)->cow->store, buf, len,
+				off, fua ? SNAPCOW_IO_FUA : 0, msg,
+				sizeof(msg));
+	flat_put(iov, cnt, buf, len, false);
+	return r ? cow_failed(d, "snapshot write", r, msg) : 0;
+}
+
+/* The origin and every COW: what a snapshot write touched is among them. */
+static int cow_flush(struct device *d)
+{
+	char msg[SNAPCOW_ERRBUF_SIZE];
+	int r = snapcow_origin_flush(cow_eng(d), msg, sizeof(msg));
+
+	return r ? cow_failed(d, "flush", r, msg) : 0;
+}
+
+/* Both kinds are as large as the origin. */
+static uint64_t cow_size(struct device *d)
+{
+	return snapcow_dev_size(cow_ref(d)->so->dev);
+}
+
+static void cow_close(struct device *d)
+{
+	shared_detach(cow_ref(d));
+	free(d->priv);
+	d->priv = NULL;
+}
+
+static const struct device_ops origin_ops = {
+	.kind = "origin",
+	.read = origin_read,
+	.write = origin_write,
+	.flush = cow_flush,
+	.size = cow_size,
+	.close = cow_close,
+};
+
+static const struct device_ops snapshot_ops = {
+	.kind = "snapshot",
+	.read = snap_read,
+	.write = snap_write,
+	.flush = cow_flush,
+	.size = cow_size,
+	.close = cow_close,
+};
+
+static int cow_open(struct device *d, const struct device_ops *ops,
+		    const struct cfgstring *cfg, char *err, size_t len)
+{
+	struct shared_ref *ref = calloc(1, sizeof(*ref));
+	int r;
+
+	if (!ref)
+		return -ENOMEM;
+	r = shared_attach(d, cfg, ref, err, len);
+	if (r) {
+		free(ref);
+		return r;
+	}
+	d->ops = ops;
+	d->priv = ref;
+	d->write_back = true;
+	return 0;
+}
+
+int origin_lun_open(struct device *d, const struct cfgstring *cfg,
+		    char *err, size_t len)
+{
+	return cow_open(d, &origin_ops, cfg, err, len);
+}
+
+int snapshot_lun_open(struct device *d, const struct cfgstring *cfg,
+		      char *err, size_t len)
+{
+	return cow_open(d, &snapshot_ops, cfg, err, len);
+}
