@@ -10,10 +10,12 @@
  *
  * Baselines (threads, one I/O in flight each, on the origin file): raw
  * pread, raw pwrite, raw pwrite+fdatasync.  Cases, each through the pool
- * of WORKERS threads (default the daemon's) and, for the plain origin,
- * also with no workers (each command on the main thread, as before):
+ * of WORKERS threads (default the daemon's; 0: none) and, for the origin
+ * without snapshots, also with no workers (each command on the daemon's
+ * main thread), with the pool / no workers ratios:
  *
- *  origin=P             reads / raw pread, writes / raw pwrite
+ *  origin=P             reads / raw pread, writes / raw pwrite, FUA
+ *                       writes / raw pwrite+fdatasync
  *  origin=P;cow=C       first writes to chunks not copied since the
  *                       snapshot (copy into C, durable commit) / raw
  *                       pwrite and / raw pwrite+fdatasync; rewrites of
@@ -130,6 +132,12 @@ static double raw_run(struct bench *b, enum op op, unsigned int depth,
 
 /* ---- the daemon's path: fake kernel, ring, pool, device ---- */
 
+/*
+ * The kernel (the bench's thread) and the daemon's main thread are two
+ * threads, as they are for real: the kernel queues commands and raises
+ * a uio event; the daemon thread takes them (pool_ring_serve); answers
+ * kick the kernel.  So no workers costs a thread switch each way too.
+ */
 struct lun_bench {
 	struct fakering fk;
 	struct ring ring;
@@ -137,8 +145,12 @@ struct lun_bench {
 	struct pool_ring pr;
 	struct device *dev;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	unsigned int kicks;
+	pthread_cond_t cv;		/* kicks */
+	pthread_cond_t ev_cv;		/* events, stop */
+	unsigned int kicks;		/* daemon -> kernel */
+	unsigned int events;		/* kernel -> daemon */
+	bool stop, started;
+	pthread_t daemon;
 };
 
 static void bench_kick(void *arg)
@@ -149,6 +161,37 @@ static void bench_kick(void *arg)
 	lb->kicks++;
 	pthread_cond_signal(&lb->cv);
 	pthread_mutex_unlock(&lb->mu);
+}
+
+static void uio_event(struct lun_bench *lb)
+{
+	pthread_mutex_lock(&lb->mu);
+	lb->events++;
+	pthread_cond_signal(&lb->ev_cv);
+	pthread_mutex_unlock(&lb->mu);
+}
+
+/* The daemon's main thread: on each event, take what the ring holds. */
+static void *daemon_main(void *arg)
+{
+	struct lun_bench *lb = arg;
+	unsigned int seen = 0;
+
+	pthread_mutex_lock(&lb->mu);
+	while (!lb->stop) {
+		if (lb->events == seen) {
+			pthread_cond_wait(&lb->ev_cv, &lb->mu);
+			continue;
+		}
+		seen = lb->events;
+		pthread_mutex_unlock(&lb->mu);
+		if (pool_ring_serve(&lb->pr) < 0)
+			fprintf(stderr, "bench-daemon: ring broken: %s\n",
+				lb->ring.why);
+		pthread_mutex_lock(&lb->mu);
+	}
+	pthread_mutex_unlock(&lb->mu);
+	return NULL;
 }
 
 /* Serve @cfg through a fresh fake ring and a pool of @workers. */
@@ -162,6 +205,7 @@ static int lun_start(struct bench *b, struct lun_bench *lb, const char *cfg,
 	memset(lb, 0, sizeof(*lb));
 	pthread_mutex_init(&lb->mu, NULL);
 	pthread_cond_init(&lb->cv, NULL);
+	pthread_cond_init(&lb->ev_cv, NULL);
 	r = device_open(&b->policy, cfg, &prm, &lb->dev, err, sizeof(err));
 	if (r) {
 		if (r != -EOPNOTSUPP)
@@ -176,17 +220,28 @@ static int lun_start(struct bench *b, struct lun_bench *lb, const char *cfg,
 	if (!r)
 		r = pool_ring_init(&lb->pr, lb->pool, &lb->ring,
 				   &device_ring_ops, lb->dev, bench_kick, lb);
+	if (!r)
+		r = -pthread_create(&lb->daemon, NULL, daemon_main, lb);
+	lb->started = !r;
 	return r;
 }
 
 static void lun_stop(struct lun_bench *lb)
 {
+	if (lb->started) {
+		pthread_mutex_lock(&lb->mu);
+		lb->stop = true;
+		pthread_cond_signal(&lb->ev_cv);
+		pthread_mutex_unlock(&lb->mu);
+		pthread_join(lb->daemon, NULL);
+	}
 	pool_ring_destroy(&lb->pr);
 	pool_free(lb->pool);
 	if (lb->dev)
 		device_close(lb->dev);
 	fk_free(&lb->fk);
 	pthread_cond_destroy(&lb->cv);
+	pthread_cond_destroy(&lb->ev_cv);
 	pthread_mutex_destroy(&lb->mu);
 }
 
@@ -260,12 +315,12 @@ static int lun_reap(struct lun_run *lr, unsigned int depth)
 			queued = true;
 		}
 	}
-	if (queued && pool_ring_serve(&lr->lb->pr) < 0)
-		return -EIO;
+	if (queued)
+		uio_event(lr->lb);
 	return n;
 }
 
-/* Wait for a kick other than @seen (workers answer on their threads). */
+/* Wait for a kick other than @seen. */
 static void lun_wait(struct lun_bench *lb, unsigned int seen)
 {
 	pthread_mutex_lock(&lb->mu);
@@ -293,8 +348,7 @@ static double lun_run(struct bench *b, struct lun_bench *lb, enum op op,
 	for (id = 0; id < depth; id++)
 		if (lun_issue(lr, id))
 			goto out;
-	if (pool_ring_serve(&lb->pr) < 0)
-		goto out;
+	uio_event(lb);
 	while (lr->done < ios) {
 		pthread_mutex_lock(&lb->mu);
 		seen = lb->kicks;
@@ -302,7 +356,7 @@ static double lun_run(struct bench *b, struct lun_bench *lb, enum op op,
 		n = lun_reap(lr, depth);
 		if (n < 0)
 			goto out;
-		if (!n && pool_workers(lb->pool))
+		if (!n)
 			lun_wait(lb, seen);
 	}
 	iops = (double)ios / (now() - t0);
@@ -526,9 +580,8 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!mib || b.ios < 160 || !b.workers ||
-	    b.workers > POOL_WORKERS_MAX) {
-		fprintf(stderr, "bench-daemon: -m must be > 0, -n >= 160, -w from 1 to %d\n",
+	if (!mib || b.ios < 160 || b.workers > POOL_WORKERS_MAX) {
+		fprintf(stderr, "bench-daemon: -m must be > 0, -n >= 160, -w from 0 to %d\n",
 			POOL_WORKERS_MAX);
 		return 2;
 	}
