@@ -495,10 +495,10 @@ static void test_two_luns(void)
 	uint8_t cdb[10], out[BS];
 
 	ok(setup(8192, 4), "ring, 4 workers");
-	ok(fk_init(&fk2, 8192) == 0 && ring_attach(&ring2, fk2.mem, fk2.size) == 0,
-	   "second ring");
+	ok(fk_init(&fk2, 8192) == 0, "second ring");
+	ok_eq(ring_attach(&ring2, fk2.mem, fk2.size), 0, "attached");
 	ok_eq(pool_ring_init(&pr2, pool, &ring2, &device_ring_ops, &gate_dev,
-			     test_kick, NULL), 0, "second LUN on the same pool");
+			     test_kick, NULL), 0, "on the same pool");
 	hold(400, true);
 	pattern(out, 400);
 	cdb10(cdb, 0x2a, 400, 1);
