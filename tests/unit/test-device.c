@@ -521,6 +521,9 @@ static void test_release(struct fakelun *o, struct fakelun *s1)
 		 "user_1/r: origin %s/p.img: cow=%s/c1.img is missing: user_1/s1 serves it as a snapshot of this origin, and every origin write must reach it",
 		 dir, dir);
 	refused("user_1/r", cfg, -EINVAL, want);
+	snprintf(cfg, sizeof(cfg), "origin=%s/p.img", dir);
+	refused("user_1/r", cfg, -EINVAL, want);
+	ok_eq(excl("c2.img"), 0, "refused: C2 not held");
 	snprintf(cfg, sizeof(cfg), "origin=%s/p.img;cow=%s/c1.img;cow=%s/c2.img",
 		 dir, dir, dir);
 	ok_eq(lun_open(o, "user_1/o2", cfg), 0, "listing C1: %s", err);
