@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "snapcow.h"
 #include "device.h"
 #include "log.h"
 
@@ -51,11 +53,11 @@ static void device_describe(struct device *d, const struct device_params *prm,
 	memset(k->naa + 12, 0, 4);
 }
 
+/* @have: the origin's bytes. */
 static int device_check_size(struct device *d, const struct device_params *prm,
-			     uint64_t *bytes, char *err, size_t len)
+			     uint64_t have, uint64_t *bytes, char *err,
+			     size_t len)
 {
-	uint64_t have = d->ops->size(d);
-
 	if (!prm->block_size || prm->block_size % 512 ||
 	    prm->block_size > 65536) {
 		snprintf(err, len, "%s: block size %u not served", d->name,
@@ -78,13 +80,31 @@ static int device_check_size(struct device *d, const struct device_params *prm,
 	return 0;
 }
 
+/* Looked at before anything is held, formatted or attached. */
+static int origin_bytes(const struct device *d, const char *path,
+			uint64_t *bytes, char *err, size_t len)
+{
+	struct snapcow_dev *dev;
+	char why[PATH_MAX + 128];
+	int r;
+
+	r = snapcow_dev_open_err(path, 0, &dev, why, sizeof(why));
+	if (r) {
+		snprintf(err, len, "%s: origin %s", d->name, why);
+		return r;
+	}
+	*bytes = snapcow_dev_size(dev);
+	snapcow_dev_close(dev);
+	return 0;
+}
+
 int device_open(const struct policy *policy, const char *cfgstring,
 		const struct device_params *prm, struct device **out,
 		char *err, size_t len)
 {
 	struct cfgstring *cfg;
 	struct device *d;
-	uint64_t bytes;
+	uint64_t have, bytes;
 	int r;
 
 	*out = NULL;
@@ -100,13 +120,14 @@ int device_open(const struct policy *policy, const char *cfgstring,
 			   -ENOMEM;
 	if (r)
 		goto fail;
+	r = origin_bytes(d, cfg->origin, &have, err, len);
+	r = r ?: device_check_size(d, prm, have, &bytes, err, len);
+	if (r)
+		goto fail;
 	if (cfg->snapshot[0])
 		r = snapshot_lun_open(d, cfg, err, len);
 	else
 		r = origin_lun_open(d, cfg, err, len);
-	if (r)
-		goto fail;
-	r = device_check_size(d, prm, &bytes, err, len);
 	if (r)
 		goto fail;
 	device_describe(d, prm, bytes);
@@ -220,7 +241,7 @@ int device_resize(struct device *d, uint64_t size, char *err, size_t len)
 	uint64_t bytes;
 	int r;
 
-	r = device_check_size(d, &prm, &bytes, err, len);
+	r = device_check_size(d, &prm, d->ops->size(d), &bytes, err, len);
 	if (r)
 		return r;
 	d->disk.blocks = bytes / d->disk.block_size;

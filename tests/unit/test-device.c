@@ -363,7 +363,12 @@ static void refused(const char *name, const char *cs, int r,
 /* Refusals that need nothing served: the LUN's own devices. */
 static void test_refused_alone(void)
 {
+	struct device_params big = {
+		.name = "user_1/r", .block_size = BS, .dev_size = 2 * SIZE,
+	};
 	char want[2048], chain[512];
+	unsigned char hdr[4096];
+	struct device *d;
 
 	snprintf(cfg, sizeof(cfg), "origin=%s/q.img;cow=%s/q.img", dir, dir);
 	same_chain(chain, sizeof(chain), "q.img", "q.img");
@@ -394,6 +399,14 @@ static void test_refused_alone(void)
 	ok_eq(excl("q.img"), 0, "refused: origin not held");
 	ok_eq(excl("c2.img"), 0, "refused: COW not held");
 	ok_eq(excl("bad.img"), 0, "refused: bad COW not held");
+	/* Refused for its size before the new COW is formatted. */
+	snprintf(cfg, sizeof(cfg), "origin=%s/q.img;cow=%s/c1.img", dir, dir);
+	ok_eq(device_open(&policy, cfg, &big, &d, err, sizeof(err)), -EINVAL,
+	      "dev_size past the origin");
+	ok(strcmp(err, "user_1/r: dev_size 2097152 exceeds the origin's 1048576 bytes") == 0,
+	   "%s", err);
+	read_file("c1.img", hdr, sizeof(hdr), 0);
+	ok(all_bytes(hdr, sizeof(hdr), 0), "the new COW is left unwritten");
 }
 
 static void test_product(struct fakelun *l, const char *kind)
@@ -521,6 +534,9 @@ static void test_release(struct fakelun *o, struct fakelun *s1)
 		 "user_1/r: origin %s/p.img: cow=%s/c1.img is missing: user_1/s1 serves it as a snapshot of this origin, and every origin write must reach it",
 		 dir, dir);
 	refused("user_1/r", cfg, -EINVAL, want);
+	snprintf(cfg, sizeof(cfg), "origin=%s/p.img", dir);
+	refused("user_1/r", cfg, -EINVAL, want);
+	ok_eq(excl("c2.img"), 0, "refused: C2 not held");
 	snprintf(cfg, sizeof(cfg), "origin=%s/p.img;cow=%s/c1.img;cow=%s/c2.img",
 		 dir, dir, dir);
 	ok_eq(lun_open(o, "user_1/o2", cfg), 0, "listing C1: %s", err);
