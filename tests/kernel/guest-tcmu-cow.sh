@@ -78,8 +78,6 @@ cow_refusals() {
 	enable crefuse-twice "origin=$w/other.img;cow=$s1" 1048576
 	enable crefuse-plain "origin=$o" "$SIZE"
 	enable crefuse-unlisted "snapshot=$w/new.cow;origin=$o" "$SIZE"
-	dd if=/dev/urandom of="$w/garbage.cow" bs=4096 count=4 status=none
-	enable crefuse-garbage "origin=$w/other.img;cow=$w/garbage.cow" 1048576
 	for b in "$C"/crefuse-*; do rmdir "$b"; done
 }
 

@@ -88,6 +88,7 @@ enable refuse-relative "origin=tmp/tcmu/disk.img" "$SIZE"
 enable refuse-outside "origin=/var/tmp/outside.img" 1048576
 enable refuse-busy "origin=$w/disk.img" "$SIZE"
 enable refuse-size "origin=$w/small.img" "$SIZE"
+enable refuse-cow "origin=$w/small.img;cow=$w/disk0.img" 1048576
 enable refuse-key "origin=$w/small.img;colour=blue" 1048576
 for d in "$C"/refuse-*; do rmdir "$d"; done
 echo "enable $(( $(now_ms) - t0 ))" >>"$SHARE/timings"

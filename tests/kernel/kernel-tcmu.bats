@@ -68,8 +68,9 @@ refused() {
 @test "refusals fail the enable with the daemon's reason" {
 	refused refuse-relative 'Invalid argument' 'origin=tmp/tcmu/disk.img: paths must be absolute'
 	refused refuse-outside 'Operation not permitted' 'image file /var/tmp/outside.img is outside the allowed directories'
-	refused refuse-busy 'Device or resource busy' 'origin /tmp/tcmu/disk.img: Device or resource busy (held by another program)'
+	refused refuse-busy 'Device or resource busy' 'origin /tmp/tcmu/disk.img is already served by user_1/enable: one LUN per origin'
 	refused refuse-size 'Invalid argument' "dev_size 8388608 exceeds the origin's 1048576 bytes"
+	refused refuse-cow 'Structure needs cleaning' 'cow /tmp/tcmu/disk0.img does not pass snapcheck -n: 1 error, the first: SC001 header-magic'
 	refused refuse-key 'Invalid argument' "unknown key 'colour'"
 }
 
