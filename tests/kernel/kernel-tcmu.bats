@@ -100,6 +100,13 @@ cowfile() {
 	[ -n "$osd" ] && [ -n "$ssd" ] && [ "$osd" != "$ssd" ]
 }
 
+@test "cow: the engine's rules refuse the enable with the daemon's reason" {
+	refused crefuse-same 'Invalid argument' "user_1/crefuse-same: /tmp/tcmu/other.img (origin) and /tmp/tcmu/other.img (COW) share storage: .*: a snapshot's COW cannot live on its origin"
+	refused crefuse-twice 'Device or resource busy' 'user_1/crefuse-twice: cow /tmp/tcmu/s1.cow is a COW of origin /tmp/tcmu/ovol.img (served by user_1/ovol): a COW belongs to one origin'
+	refused crefuse-plain 'Device or resource busy' 'user_1/crefuse-plain: origin /tmp/tcmu/ovol.img is already served by user_1/ovol: one LUN per origin'
+	refused crefuse-unlisted 'Invalid argument' 'user_1/crefuse-unlisted: snapshot /tmp/tcmu/new.cow: origin /tmp/tcmu/ovol.img is served by user_1/ovol without cow=/tmp/tcmu/new.cow: every origin write must reach a served snapshot'
+}
+
 @test "cow: both disks written at once across kill -9: every acknowledged write is there" {
 	[ "$(cat "$(cowfile wl.rc)")" = "0 0" ]
 	[ "$(wc -l <"$(cowfile wlo/acked.txt)")" = 240 ]
