@@ -100,10 +100,10 @@ EOF
 echo "$rc" >"$SHARE/bad.rc"
 
 # The origin with its snapshot, the snapshot, exported through tcm_loop;
-# the cfgstrings hold ';', quoted for targetcli's own shell.
+# targetcli's own shell takes the cfgstrings' ";" as is (bash needs quotes).
 tcli >"$SHARE/create.out" 2>&1 <<EOF
-/backstores/user:snapcow create name=ovol size=$SIZE "cfgstring=origin=$w/ovol.img;cow=$w/s1.cow"
-/backstores/user:snapcow create name=svol size=$SIZE "cfgstring=snapshot=$w/s1.cow;origin=$w/ovol.img"
+/backstores/user:snapcow create name=ovol size=$SIZE cfgstring=origin=$w/ovol.img;cow=$w/s1.cow
+/backstores/user:snapcow create name=svol size=$SIZE cfgstring=snapshot=$w/s1.cow;origin=$w/ovol.img
 /loopback create $NAA
 /loopback/$NAA/luns create /backstores/user:snapcow/ovol
 /loopback/$NAA/luns create /backstores/user:snapcow/svol
