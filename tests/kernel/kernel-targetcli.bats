@@ -28,14 +28,14 @@ setup_file() {
 @test "a bad cfgstring: targetcli says snapcowd's reason, nothing is created" {
 	grep -q 'cfgstring invalid: origin=tcli/ovol.img: paths must be absolute' "$SHARE/bad.out"
 	! grep -q "o- bad " "$SHARE/bad.out"
-	! grep -q 'user_1/bad' "$SHARE/daemon.log"
+	! grep -q 'user_[0-9]*/bad' "$SHARE/daemon.log"
 }
 
 @test "targetcli creates an origin with its snapshot and the snapshot; both attach" {
 	grep -q "Created user-backed storage object ovol size 4194304." "$SHARE/create.out"
 	grep -q "Created user-backed storage object svol size 4194304." "$SHARE/create.out"
-	grep -q 'user_1/ovol: serving origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow' "$SHARE/daemon.log"
-	grep -q 'user_1/svol: serving snapshot=/tmp/tcli/s1.cow;origin=/tmp/tcli/ovol.img' "$SHARE/daemon.log"
+	grep -q 'user_[0-9]*/ovol: serving origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow' "$SHARE/daemon.log"
+	grep -q 'user_[0-9]*/svol: serving snapshot=/tmp/tcli/s1.cow;origin=/tmp/tcli/ovol.img' "$SHARE/daemon.log"
 	read -r osd ssd <"$SHARE/disks"
 	[ -n "$osd" ] && [ -n "$ssd" ]
 }
