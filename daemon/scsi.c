@@ -304,6 +304,14 @@ static int check_fields(struct scsi_cmd *c, const struct scsi_op *op)
 
 		if (i == 1 && op->has_sa)
 			allowed = 0x1f;
+		/*
+		 * INQUIRY's byte 1 bits 7-5 are SCSI-2's LUN field: Linux
+		 * fills it in the first INQUIRY of a LUN added before LUN 0
+		 * told it the target's SCSI level (tcm_loop adds LUNs in the
+		 * order targetcli restores them).  Obsolete: ignored.
+		 */
+		if (i == 1 && op->opcode == 0x12)
+			allowed |= 0xe0;
 		bad = c->cdb[i] & (uint8_t)~allowed;
 		if (!bad)
 			continue;

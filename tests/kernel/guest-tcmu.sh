@@ -19,6 +19,8 @@
 
 # shellcheck source=guest-lib.sh
 . "$SNAPCOW_KERNEL_DIR/guest-lib.sh"
+# shellcheck source=guest-tcmu-cow.sh
+. "$SNAPCOW_KERNEL_DIR/guest-tcmu-cow.sh"
 
 D=${1:?usage: guest-tcmu.sh SNAPCOWD}
 w=/tmp/tcmu
@@ -27,6 +29,8 @@ C=/sys/kernel/config/target/core/user_1
 L=/sys/kernel/config/target/loopback/naa.5001405000000a01
 LOG=$SHARE/daemon.log
 
+# The build folder, for snapctl (host_bin).
+BUILD=$(cd "$(dirname "$D")/.." && pwd)
 # Run the binary a libtool wrapper stands for, with the library beside it.
 bin=$(dirname "$D")/.libs/$(basename "$D")
 libs=$(dirname "$D")/../lib/.libs
@@ -138,6 +142,10 @@ echo "workload $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 # Unexport before stopping the daemon (sd's SYNCHRONIZE CACHE on removal).
 rm "$L/tpgt_1/lun/lun_0/snapcow_port"
 rmdir "$L/tpgt_1/lun/lun_0" "$L/tpgt_1" "$L"
+rmdir "$C/enable"
+
+# The copy-on-write half: an origin with two snapshots, one served.
+cow_phase
 
 # SIGTERM while the backstore still exists.
 t0=$(now_ms)
@@ -147,5 +155,10 @@ wait "$dpid" || rc=$?
 echo "$rc" >"$SHARE/term.rc"
 echo "$(( $(now_ms) - t0 ))" >"$SHARE/term.ms"
 sha256sum "$w/disk.img" | cut -d' ' -f1 >"$SHARE/image.sha256"
-rmdir "$C/enable"
+for d in ovol svol; do rmdir "$C/$d"; done
+
+# The kernel's dm-snapshot loads the COWs snapcowd wrote.
+t0=$(now_ms)
+kernel_reads_cows
+echo "dm-snapshot $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 dmesg >"$SHARE/dmesg"

@@ -158,8 +158,13 @@ static void test_inquiry_standard(void)
 	BAD_CDB(exec(&d, CDB(0x12, 0, 0x80, 0, 0xff, 0)), 2, -1,
 		"page code without EVPD");
 	BAD_CDB(exec(&d, CDB(0x12, 0x02, 0, 0, 0xff, 0)), 1, 1, "CMDDT");
-	BAD_CDB(exec(&d, CDB(0x12, 0x80, 0, 0, 0xff, 0)), 1, 7,
+	BAD_CDB(exec(&d, CDB(0x12, 0x10, 0, 0, 0xff, 0)), 1, 4,
 		"reserved byte 1");
+	/* SCSI-2's LUN field (Linux probing LUN 1 of a new target). */
+	st = exec(&d, CDB(0x12, 0x20, 0, 0, 0x24, 0));
+	GOOD_DATA(st, std_inquiry, 0x24, "old LUN field ignored");
+	st = exec(&d, CDB(0x12, 0xe1, 0x80, 0, 0xff, 0));
+	ok_eq(st, SCSI_GOOD, "old LUN field with EVPD");
 	BAD_CDB(exec(&d, CDB(0x12, 0, 0, 0, 0xff, 0x04)), 5, 2, "NACA");
 	ok_eq(exec(&d, CDB(0x12, 0, 0, 0, 0xff, 0xc3)), SCSI_GOOD,
 	      "vendor and link bits of the control byte ignored");

@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# Guest side of kernel-targetcli.bats: snapcowd on a system bus of the
+# guest's own, driven by targetcli as an administrator would: the
+# backstore type is listed, a bad cfgstring is refused with snapcowd's
+# reason, an origin with a snapshot and the snapshot itself are created
+# and exported through tcm_loop, and targetcli's saveconfig /
+# restoreconfig bring them back after the daemon restarted.
+# Argument: the snapcowd to run (the host's build).
+#
+# Output in /share:
+#   daemon.log, dbus.log          snapcowd's and dbus-daemon's stderr
+#   ls-backstores                 `targetcli ls /backstores 1` at start
+#   help-create                   `help create` of user:snapcow
+#   bad.out, bad.rc               create with a relative path
+#   create.out                    the batch that creates and exports
+#   disks                         the origin's and the snapshot's sd disks
+#   wlo/, wls/                    the workloads on the origin and the
+#                                 snapshot disk (model.sha256)
+#   before-{origin,snap}.sha256, after-{origin,snap}.sha256   what the
+#                                 disks served before the restart and
+#                                 after restoreconfig
+#   restore.out, restore.rc       restoreconfig after the restart
+#   saved.json                    targetcli's saved configuration
+#   timings
+
+# shellcheck source=guest-lib.sh
+. "$SNAPCOW_KERNEL_DIR/guest-lib.sh"
+# shellcheck source=guest-tcmu-cow.sh
+. "$SNAPCOW_KERNEL_DIR/guest-tcmu-cow.sh"
+
+D=${1:?usage: guest-targetcli.sh SNAPCOWD}
+w=/tmp/tcli
+SIZE=$((4 << 20))
+C=/sys/kernel/config/target/core/user_1
+LOG=$SHARE/daemon.log
+BUILD=$(cd "$(dirname "$D")/.." && pwd)
+bin=$(dirname "$D")/.libs/$(basename "$D")
+if [ -x "$bin" ] && head -c 2 "$D" | grep -q '#!'; then
+	D=$bin
+	export LD_LIBRARY_PATH=$BUILD/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+NAA=naa.5001405000000c01
+
+# tcli: one targetcli process for a batch of commands on stdin (a call
+# costs seconds under TCG).
+tcli() {
+	/usr/bin/python3 /usr/bin/targetcli
+}
+
+t0=$(now_ms)
+for m in target_core_user tcm_loop sd_mod; do
+	modprobe "$m" || { echo "guest: cannot load $m" >&2; exit 1; }
+done
+mkdir -p "$w" /run/dbus
+# Our bus policy, and no activation of tcmu-runner: snapcowd must own
+# the name by itself.
+cp "$SNAPCOW_KERNEL_DIR/../../daemon/snapcowd-dbus.conf" /etc/dbus-1/system.d/
+rm -f /usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
+dbus-daemon --system --fork --nopidfile 2>"$SHARE/dbus.log"
+workload gen "$w/ovol.img" "$SIZE" 41
+cp "$w/ovol.img" "$w/ovol0.img"
+truncate -s 8M "$w/s1.cow"
+"$(host_bin snapctl)" create -q -c 8K "$w/s1.cow"
+echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+dpid=
+start_daemon() {
+	local n i
+	touch "$LOG"
+	n=$(grep -c ': ready' "$LOG" || true)
+	"$D" --allow "$w" --verbose 2>>"$LOG" &
+	dpid=$!
+	for i in $(seq 100); do
+		[ "$(grep -c ': ready' "$LOG")" -gt "$n" ] && return 0
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "guest: snapcowd did not start" >&2
+	cat "$LOG" >&2
+	return 1
+}
+
+t0=$(now_ms)
+start_daemon
+tcli >"$SHARE/ls-backstores" 2>&1 <<EOF
+ls /backstores 1
+/backstores/user:snapcow help create
+EOF
+echo "ls $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# A bad cfgstring: targetcli refuses with snapcowd's reason.
+t0=$(now_ms)
+rc=0
+tcli >"$SHARE/bad.out" 2>&1 <<EOF || rc=$?
+/backstores/user:snapcow create name=bad size=1M cfgstring=origin=tcli/ovol.img
+ls /backstores/user:snapcow
+EOF
+echo "$rc" >"$SHARE/bad.rc"
+
+# The origin with its snapshot, the snapshot, exported through tcm_loop;
+# targetcli's own shell takes the cfgstrings' ";" as is (bash needs quotes).
+tcli >"$SHARE/create.out" 2>&1 <<EOF
+/backstores/user:snapcow create name=ovol size=$SIZE cfgstring=origin=$w/ovol.img;cow=$w/s1.cow
+/backstores/user:snapcow create name=svol size=$SIZE cfgstring=snapshot=$w/s1.cow;origin=$w/ovol.img
+/loopback create $NAA
+/loopback/$NAA/luns create /backstores/user:snapcow/ovol
+/loopback/$NAA/luns create /backstores/user:snapcow/svol
+saveconfig $w/saved.json
+EOF
+cp "$w/saved.json" "$SHARE/saved.json" 2>/dev/null || true
+echo "create $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# One write to each disk, then both are read back.
+t0=$(now_ms)
+osd=$(sd_of origin)
+ssd=$(sd_of snapshot)
+echo "$osd $ssd" >"$SHARE/disks"
+mkdir -p "$SHARE/wlo" "$SHARE/wls"
+workload disk "/dev/$osd" "$w/ovol0.img" 51 40 "$SHARE/wlo"
+workload disk "/dev/$ssd" "$w/ovol0.img" 53 20 "$SHARE/wls"
+workload hash 8192 "/dev/$osd" "$SHARE/before-origin.sha256" \
+	"/dev/$ssd" "$SHARE/before-snap.sha256"
+echo "workload $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# Clear the configuration, restart the daemon, restore targetcli's file.
+t0=$(now_ms)
+echo "clearconfig confirm=True" | tcli >"$SHARE/clear.out" 2>&1
+kill -TERM "$dpid"
+wait "$dpid" || true
+start_daemon
+rc=0
+echo "restoreconfig $w/saved.json" | tcli >"$SHARE/restore.out" 2>&1 || rc=$?
+echo "$rc" >"$SHARE/restore.rc"
+osd=$(sd_of origin)
+ssd=$(sd_of snapshot)
+workload hash 8192 "/dev/$osd" "$SHARE/after-origin.sha256" \
+	"/dev/$ssd" "$SHARE/after-snap.sha256"
+echo "restore $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+echo "clearconfig confirm=True" | tcli >>"$SHARE/clear.out" 2>&1
+kill -TERM "$dpid"
+rc=0
+wait "$dpid" || rc=$?
+echo "$rc" >"$SHARE/term.rc"
+dmesg >"$SHARE/dmesg"
