@@ -33,6 +33,7 @@ struct pool {
 	bool stopping;
 	bool waking;			/* a signalled worker has not run yet */
 	unsigned int idle;		/* workers waiting for a job */
+	unsigned int busy;		/* jobs queued or running */
 	unsigned int n;
 	pthread_t threads[];
 };
@@ -55,6 +56,10 @@ static void pool_answer(struct pool_ring *pr, const struct ring_cmd *cmd,
 		pr->kick(pr->kick_arg);
 }
 
+/*
+ * Run @job and answer it; the job goes back to its ring's spares.  The
+ * ring is not gone before inflight reaches 0, which happens last.
+ */
 static void pool_run(struct pool_job *job)
 {
 	struct pool_ring *pr = job->pr;
@@ -64,12 +69,13 @@ static void pool_run(struct pool_job *job)
 	status = ring_run(pr->ops, pr->ctx, &job->cmd, sense);
 	pthread_mutex_lock(&pr->lock);
 	pool_answer(pr, &job->cmd, status, sense);
+	ring_cmd_release(&job->cmd);
+	job->next = pr->spare;
+	pr->spare = job;
 	if (!--pr->inflight && pr->draining)
 		pthread_cond_broadcast(&pr->idle);
 	/* From here @pr may be gone: its owner saw inflight reach 0. */
 	pthread_mutex_unlock(&pr->lock);
-	ring_cmd_release(&job->cmd);
-	free(job);
 }
 
 static void *pool_worker(void *arg)
@@ -96,6 +102,7 @@ static void *pool_worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		pool_run(job);
 		pthread_mutex_lock(&p->lock);
+		p->busy--;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -107,6 +114,7 @@ static void pool_push(struct pool *p, struct pool_job *job)
 	pthread_mutex_lock(&p->lock);
 	*p->tail = job;
 	p->tail = &job->next;
+	p->busy++;
 	pool_wake_one(p);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -194,6 +202,12 @@ void pool_ring_destroy(struct pool_ring *pr)
 	if (!pr->ring)
 		return;
 	pool_ring_quiesce(pr);
+	while (pr->spare) {
+		struct pool_job *job = pr->spare;
+
+		pr->spare = job->next;
+		free(job);
+	}
 	pthread_cond_destroy(&pr->idle);
 	pthread_mutex_destroy(&pr->lock);
 	memset(pr, 0, sizeof(*pr));
@@ -236,17 +250,71 @@ static int pool_take(struct pool_ring *pr, struct pool_job *job)
 	return kind;
 }
 
+/* A job for the next command: one of the ring's spares, else a new one. */
+static struct pool_job *pool_job_get(struct pool_ring *pr)
+{
+	struct pool_job *job;
+
+	pthread_mutex_lock(&pr->lock);
+	job = pr->spare;
+	if (job)
+		pr->spare = job->next;
+	pthread_mutex_unlock(&pr->lock);
+	return job ? job : malloc(sizeof(*job));
+}
+
+static void pool_job_put(struct pool_ring *pr, struct pool_job *job)
+{
+	if (!job)
+		return;
+	pthread_mutex_lock(&pr->lock);
+	job->next = pr->spare;
+	pr->spare = job;
+	pthread_mutex_unlock(&pr->lock);
+}
+
+static bool pool_idle(struct pool *p)
+{
+	bool idle;
+
+	pthread_mutex_lock(&p->lock);
+	idle = !p->busy;
+	pthread_mutex_unlock(&p->lock);
+	return idle;
+}
+
+/*
+ * The last command taken: queued, or run here when it is all there is.
+ * A lone command with no other one queued or running anywhere in the
+ * pool is what a queue depth of 1 looks like; a worker would cost two
+ * thread wake-ups (here -> worker -> kernel) instead of one, which on a
+ * busy or virtualised host is most of the command's time.  The event
+ * loop then waits for this one command's I/O, as with --workers 0; with
+ * anything else in flight the pool takes it, so several busy LUNs still
+ * run in parallel.
+ */
+static void pool_dispatch(struct pool_ring *pr, struct pool_job *job,
+			  bool alone)
+{
+	if (alone && pool_idle(pr->pool))
+		pool_run(job);
+	else
+		pool_push(pr->pool, job);
+}
+
 int pool_ring_serve(struct pool_ring *pr)
 {
-	struct pool_job *job = NULL;
-	int kind, n = 0, r;
+	struct pool_job *job = NULL, *last = NULL;
+	int kind, n = 0, cmds = 0, r;
 
 	if (!pool_workers(pr->pool))
 		return pool_serve_here(pr);
 	for (;;) {
 		if (!job)
-			job = malloc(sizeof(*job));
+			job = pool_job_get(pr);
 		if (!job) {
+			if (last)
+				pool_push(pr->pool, last);
 			r = pool_serve_here(pr);
 			return r < 0 ? r : n + r;
 		}
@@ -260,11 +328,16 @@ int pool_ring_serve(struct pool_ring *pr)
 				pr->ops->tmr(pr->ctx, &job->cmd);
 		} else if (!job->cmd.bad) {
 			job->pr = pr;
-			pool_push(pr->pool, job);
+			if (last)
+				pool_push(pr->pool, last);
+			last = job;
 			job = NULL;
+			cmds++;
 		}
 	}
-	free(job);
+	pool_job_put(pr, job);
+	if (last)
+		pool_dispatch(pr, last, cmds == 1 && kind == RING_NONE);
 	return kind < 0 ? kind : n;
 }
 

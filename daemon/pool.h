@@ -13,6 +13,12 @@
  * answered at once by the main thread, TMR entries only logged: a command
  * that runs is not aborted, it finishes and is answered.
  *
+ * A lone command (the only one taken, with nothing of any LUN queued or
+ * running in the pool: queue depth 1) runs on the main thread, which
+ * saves a thread wake-up per command; the event loop waits for that one
+ * command's I/O.  Jobs are reused from a per-ring list, not allocated
+ * per command.
+ *
  * A pool of 0 workers runs every command on the main thread, one at a
  * time, through ring_serve().
  */
@@ -28,6 +34,7 @@
 #define POOL_WORKERS_MAX	1024
 
 struct pool;
+struct pool_job;
 
 /* One ring served through a pool. */
 struct pool_ring {
@@ -42,6 +49,7 @@ struct pool_ring {
 	pthread_cond_t idle;		/* inflight fell to 0 */
 	unsigned int inflight;		/* queued to the pool or running */
 	unsigned int draining;		/* threads waiting for inflight 0 */
+	struct pool_job *spare;		/* answered jobs, for reuse */
 };
 
 /* Start @workers threads (0: none, synchronous).  0 or -errno. */
@@ -58,7 +66,8 @@ int pool_ring_init(struct pool_ring *pr, struct pool *p, struct ring *r,
 void pool_ring_destroy(struct pool_ring *pr);
 
 /*
- * Take every new entry: queue commands, answer malformed ones, report
+ * Take every new entry: queue commands (a lone one on an idle pool is
+ * run and answered before this returns), answer malformed ones, report
  * TMRs.  Returns the number of entries taken, or -EIO when the ring broke
  * (commands already queued still run and are answered).
  */

@@ -148,7 +148,8 @@ static int ring_copy_iov(struct ring *r, const uint8_t *ent, uint32_t cnt,
 
 	if (!cnt)
 		return RING_BAD_NONE;
-	cmd->iov = calloc(cnt, sizeof(*cmd->iov));
+	cmd->iov = cnt <= RING_IOV_INLINE ? cmd->iov_inline :
+					    calloc(cnt, sizeof(*cmd->iov));
 	if (!cmd->iov)
 		return RING_BAD_IOV_COUNT;
 	for (i = 0; i < cnt; i++) {
@@ -265,7 +266,8 @@ int ring_next(struct ring *r, struct ring_cmd *cmd)
 
 void ring_cmd_release(struct ring_cmd *cmd)
 {
-	free(cmd->iov);
+	if (cmd->iov != cmd->iov_inline)
+		free(cmd->iov);
 	cmd->iov = NULL;
 	cmd->iov_cnt = 0;
 }

@@ -22,6 +22,7 @@
 #define RING_CDB_MAX		264
 /* Most iovecs one command may carry (the data area is at most 1 GiB). */
 #define RING_IOV_MAX		(1u << 18)
+#define RING_IOV_INLINE		16u
 #define RING_TMR_IDS_MAX	256
 /* Sense bytes in a response (TCMU_SENSE_BUFFERSIZE). */
 #define RING_SENSE_SIZE		96
@@ -58,6 +59,8 @@ struct ring_cmd {
 	uint8_t tmr_type;
 	uint32_t tmr_cnt;
 	uint16_t tmr_ids[RING_TMR_IDS_MAX];
+	/* @iov when it fits: most commands need no allocation. */
+	struct iovec iov_inline[RING_IOV_INLINE];
 };
 
 /* Reasons for a malformed command (ring_cmd.bad). */
@@ -77,9 +80,10 @@ int ring_attach(struct ring *r, void *base, size_t size);
 
 /*
  * The next entry, or RING_NONE.  A command comes back with its CDB and
- * iovecs copied (cmd->iov is malloc'd: ring_cmd_release()); a malformed
- * one with cmd->bad set, to be answered with ring_bad_sense().  Returns
- * -EIO once the ring is broken.
+ * iovecs copied (cmd->iov points into @cmd itself when they fit, so a
+ * ring_cmd is never copied by value; else it is malloc'd; either way
+ * ring_cmd_release()); a malformed one with cmd->bad set, to be answered
+ * with ring_bad_sense().  Returns -EIO once the ring is broken.
  */
 int ring_next(struct ring *r, struct ring_cmd *cmd);
 void ring_cmd_release(struct ring_cmd *cmd);

@@ -9,8 +9,10 @@
  * entries while others are outstanding (their data buffers stay valid),
  * each answer exactly once with its status, malformed entries failed with
  * sense while others run, a TMR that aborts nothing, a broken ring whose
- * taken commands are still answered, and draining (what LUN removal does)
- * returning only once every command is answered.
+ * taken commands are still answered, draining (what LUN removal does)
+ * returning only once every command is answered, and a lone command on
+ * an idle pool run by the serving thread itself, but not while any other
+ * command (of any LUN) is queued or running.
  *
  * Waits are bounded (WAIT_S) only so that a bug fails instead of hanging;
  * no assertion depends on timing.
@@ -40,6 +42,7 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static uint8_t image[BLOCKS * BS];
 static bool held[BLOCKS];		/* I/O starting at this block waits */
 static unsigned int running, entered, finished, max_running, kicks;
+static pthread_t last_runner;		/* the thread in gate_enter last */
 
 static struct fakering fk;
 static struct ring ring;
@@ -76,6 +79,7 @@ static void gate_enter(uint64_t off)
 	pthread_mutex_lock(&mu);
 	running++;
 	entered++;
+	last_runner = pthread_self();
 	if (running > max_running)
 		max_running = running;
 	pthread_cond_broadcast(&cv);
@@ -493,6 +497,7 @@ static void test_two_luns(void)
 	struct ring ring2;
 	struct pool_ring pr2;
 	uint8_t cdb[10], out[BS];
+	int good = 0;
 
 	ok(setup(8192, 4), "ring, 4 workers");
 	ok(fk_init(&fk2, 8192) == 0, "second ring");
@@ -500,26 +505,65 @@ static void test_two_luns(void)
 	ok_eq(pool_ring_init(&pr2, pool, &ring2, &device_ring_ops, &gate_dev,
 			     test_kick, NULL), 0, "on the same pool");
 	hold(400, true);
+	hold(402, true);
 	pattern(out, 400);
 	cdb10(cdb, 0x2a, 400, 1);
 	fk_queue(&fk2, 5, cdb, 10, out, BS);
-	ok_eq(pool_ring_serve(&pr2), 1, "second LUN: held write taken");
-	ok(wait_running(1), "held in the backend");
+	cdb10(cdb, 0x2a, 402, 1);
+	fk_queue(&fk2, 6, cdb, 10, out, BS);
+	ok_eq(pool_ring_serve(&pr2), 2, "second LUN: 2 held writes taken");
+	ok(wait_running(2), "held in the backend");
+	/* Alone in its ring, but the pool is busy: a worker runs it. */
 	pattern(out, 401);
 	queue_io(5, 0x2a, 401, out);
 	ok_eq(pool_ring_serve(&pr), 1, "first LUN: write taken");
 	pool_ring_quiesce(&pr);
 	fk_reap(&fk);
 	ok(answered(5, SCSI_GOOD), "first LUN drained and answered");
+	ok(!pthread_equal(last_runner, pthread_self()), "by a worker");
 	ok(memcmp(image + 401 * BS, out, BS) == 0, "its write landed");
-	ok_eq(count(&running), 1, "the other LUN's command still runs");
-	ok_eq(fk_reap(&fk2), 0, "and is unanswered");
+	ok_eq(count(&running), 2, "the other LUN's commands still run");
+	ok_eq(fk_reap(&fk2), 0, "and are unanswered");
 	hold(400, false);
+	hold(402, false);
 	pool_ring_destroy(&pr2);
-	ok_eq(fk_reap(&fk2), 1, "answered in its own ring once drained");
-	ok(fk2.res[5].status == SCSI_GOOD && fk2.res[5].times == 1,
-	   "GOOD, once");
+	ok_eq(fk_reap(&fk2), 2, "answered in their own ring once drained");
+	good += fk2.res[5].status == SCSI_GOOD && fk2.res[5].times == 1;
+	good += fk2.res[6].status == SCSI_GOOD && fk2.res[6].times == 1;
+	ok_eq(good, 2, "GOOD, once each");
 	fk_free(&fk2);
+	teardown();
+}
+
+/*
+ * Queue depth 1: a lone command on an idle pool runs on the serving
+ * thread and is answered when pool_ring_serve() returns; two at once go
+ * to the workers.
+ */
+static void test_lone_inline(void)
+{
+	uint8_t out[BS];
+
+	ok(setup(8192, 4), "ring, 4 workers");
+	pattern(out, 500);
+	queue_io(1, 0x2a, 500, out);
+	ok_eq(pool_ring_serve(&pr), 1, "lone write taken");
+	ok(pthread_equal(last_runner, pthread_self()), "run by the caller");
+	ok_eq(fk_reap(&fk), 1, "answered on return");
+	ok(answered(1, SCSI_GOOD), "GOOD");
+	ok_eq(kicks, 1, "one kick");
+	ok(memcmp(image + 500 * BS, out, BS) == 0, "its write landed");
+	res(1)->times = 0;
+	hold(501, true);
+	hold(502, true);
+	queue_io(2, 0x28, 501, NULL);
+	queue_io(3, 0x28, 502, NULL);
+	ok_eq(pool_ring_serve(&pr), 2, "two reads taken");
+	ok(wait_running(2), "both in the backend, on workers");
+	hold(501, false);
+	hold(502, false);
+	ok(wait_answer(2) && wait_answer(3), "both answered");
+	ok(answered(2, SCSI_GOOD) && answered(3, SCSI_GOOD), "GOOD, once each");
 	teardown();
 }
 
@@ -571,7 +615,7 @@ static void test_synchronous(void)
 
 int main(void)
 {
-	plan(7);
+	plan(8);
 	run(test_64_parallel);
 	run(test_wrap_while_held);
 	run(test_malformed_while_held);
@@ -579,5 +623,6 @@ int main(void)
 	run(test_two_luns);
 	run(test_broken_while_held);
 	run(test_synchronous);
+	run(test_lone_inline);
 	return done();
 }
