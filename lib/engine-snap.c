@@ -93,10 +93,14 @@ static size_t eng_hold_run(struct snapcow_origin *o, struct eng_snap *sn,
 
 	while (n < len) {
 		uint64_t c = (offset + n) / cb;
-		struct eng_chunk *ent = eng_chunk_find(o, sn, c);
+		struct eng_chunk *ent;
 
-		if (n && ((ent && ent->pe) || eng_lookup(sn, c, &nc)))
-			break;
+		/* The first chunk was checked by the caller. */
+		if (n) {
+			ent = eng_chunk_find(o, sn, c);
+			if ((ent && ent->pe) || eng_lookup(sn, c, &nc))
+				break;
+		}
 		ent = eng_chunk_get(o, sn, c);
 		if (!ent)
 			break;
@@ -179,8 +183,7 @@ int snapcow_snap_pread(struct snapcow_origin *o, struct snapcow_store *s,
 		pthread_mutex_unlock(&o->lock);
 		return r;
 	}
-	r = eng_snap_wait_chunk(o, sn, offset / sn->chunk_bytes, false, err,
-				errlen);
+	/* Each piece waits for its chunk's copy. */
 	while (!r && len) {
 		r = eng_read_piece(o, sn, p, len, offset, &n, err, errlen);
 		p += n;
@@ -324,8 +327,7 @@ int snapcow_snap_pwrite(struct snapcow_origin *o, struct snapcow_store *s,
 		pthread_mutex_unlock(&o->lock);
 		return r;
 	}
-	r = eng_snap_wait_chunk(o, sn, offset / sn->chunk_bytes, true, err,
-				errlen);
+	/* Each piece waits for its chunk's copy. */
 	while (!r && len) {
 		size_t n = MIN(len, sn->chunk_bytes - offset % sn->chunk_bytes);
 
