@@ -62,7 +62,8 @@ struct bench {
 	int fd;				/* raw baselines on the origin file */
 };
 
-enum op { OP_READ, OP_WRITE, OP_WRITE_SYNC };
+/* OP_TUR: TEST UNIT READY, no data: the ring's round trip alone. */
+enum op { OP_READ, OP_WRITE, OP_WRITE_SYNC, OP_TUR };
 
 /* ---- raw baselines: one thread per I/O in flight ---- */
 
@@ -277,10 +278,14 @@ static int lun_issue(struct lun_run *lr, uint16_t id)
 	uint8_t cdb[10];
 	uint64_t off;
 
-	off = lr->op != OP_READ ? b->chunks[lr->issued % b->nchunks] * IO :
+	lr->issued++;
+	if (lr->op == OP_TUR) {
+		memset(cdb, 0, 6);
+		return fk_queue(&lr->lb->fk, id, cdb, 6, NULL, 0);
+	}
+	off = lr->op != OP_READ ? b->chunks[(lr->issued - 1) % b->nchunks] * IO :
 				  next_rand(&lr->rng) % b->nchunks * IO;
 	cdb_rw(cdb, lr->op, off);
-	lr->issued++;
 	return fk_queue(&lr->lb->fk, id, cdb, 10,
 			lr->op != OP_READ ? lr->buf : NULL, IO);
 }
@@ -390,6 +395,21 @@ struct raw {
 	double read, write, write_sync;
 };
 
+/*
+ * TEST UNIT READY moves no data: its IOPS are the fake kernel's and the
+ * daemon's round trip (an event each way).  A command that adds one raw
+ * I/O to that round trip can reach at most 1 / (1 + raw / round trip)
+ * of the raw I/O rate: the ceiling of the ratios at this depth.
+ */
+static void print_bound(unsigned int depth, double tur, const struct raw *raw)
+{
+	if (tur < 0)
+		return;
+	print_iops(depth, "TEST UNIT READY (ring round trip)", tur);
+	printf("qd%-2u ceiling, one I/O + round trip: about %.2f of raw pread, %.2f of raw pwrite\n",
+	       depth, 1 / (1 + raw->read / tur), 1 / (1 + raw->write / tur));
+}
+
 /* Figures with no goal in issue 7: the plain path, for reference. */
 #define REF "  (no goal)"
 
@@ -398,13 +418,15 @@ static int bench_plain(struct bench *b, unsigned int depth,
 {
 	char cfg[2 * PATH_MAX], what[64];
 	struct lun_bench lb;
-	double rd[2], wr[2], fua[2];
+	double rd[2], wr[2], fua[2], tur = -EIO;
 	unsigned int w[2] = { b->workers, 0 };
 	int i, r;
 
 	snprintf(cfg, sizeof(cfg), "origin=%s", b->origin);
 	for (i = 0; i < 2; i++) {
 		r = lun_start(b, &lb, cfg, w[i]);
+		if (!r && !i)
+			tur = lun_run(b, &lb, OP_TUR, depth, b->ios);
 		rd[i] = r ? r : lun_run(b, &lb, OP_READ, depth, b->ios);
 		wr[i] = rd[i] < 0 ? -EIO :
 			lun_run(b, &lb, OP_WRITE, depth, b->ios);
@@ -424,6 +446,7 @@ static int bench_plain(struct bench *b, unsigned int depth,
 		print_ratio(depth, what, "raw pwrite+fdatasync", fua[i],
 			    raw->write_sync, REF);
 	}
+	print_bound(depth, tur, raw);
 	snprintf(what, sizeof(what), "read  %u workers", w[0]);
 	print_ratio(depth, what, "0 workers", rd[0], rd[1], REF);
 	snprintf(what, sizeof(what), "write %u workers", w[0]);

@@ -3,7 +3,8 @@
  * Worker threads running ring commands (see pool.h).  One FIFO of jobs
  * for every ring; a job is one command copied out of its entry.  A ring's
  * lock covers its struct ring (ring_next on the main thread, ring_complete
- * and ring_publish on the workers) and its in-flight count.
+ * and ring_publish on the workers), its in-flight count and its spare
+ * jobs.  The pool's lock covers the FIFO and the busy count.
  */
 #include "config.h"
 
