@@ -4,7 +4,7 @@
  * for every ring; a job is one command copied out of its entry.  A ring's
  * lock covers its struct ring (ring_next on the main thread, ring_complete
  * and ring_publish on the workers), its in-flight count and its spare
- * jobs.  The pool's lock covers the FIFO and the busy count.
+ * jobs.  The pool's lock covers the FIFO.
  */
 #include "config.h"
 
@@ -34,7 +34,6 @@ struct pool {
 	bool stopping;
 	bool waking;			/* a signalled worker has not run yet */
 	unsigned int idle;		/* workers waiting for a job */
-	unsigned int busy;		/* jobs queued or running */
 	unsigned int n;
 	pthread_t threads[];
 };
@@ -103,7 +102,6 @@ static void *pool_worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		pool_run(job);
 		pthread_mutex_lock(&p->lock);
-		p->busy--;
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
@@ -115,7 +113,6 @@ static void pool_push(struct pool *p, struct pool_job *job)
 	pthread_mutex_lock(&p->lock);
 	*p->tail = job;
 	p->tail = &job->next;
-	p->busy++;
 	pool_wake_one(p);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -274,39 +271,10 @@ static void pool_job_put(struct pool_ring *pr, struct pool_job *job)
 	pthread_mutex_unlock(&pr->lock);
 }
 
-static bool pool_idle(struct pool *p)
-{
-	bool idle;
-
-	pthread_mutex_lock(&p->lock);
-	idle = !p->busy;
-	pthread_mutex_unlock(&p->lock);
-	return idle;
-}
-
-/*
- * The last command taken: queued, or run here when it is all there is.
- * A lone command with no other one queued or running anywhere in the
- * pool is what a queue depth of 1 looks like; a worker would cost two
- * thread wake-ups (here -> worker -> kernel) instead of one, which on a
- * busy or virtualised host is most of the command's time.  The event
- * loop then waits for this one command's I/O, as with --workers 0; with
- * anything else in flight the pool takes it, so several busy LUNs still
- * run in parallel.
- */
-static void pool_dispatch(struct pool_ring *pr, struct pool_job *job,
-			  bool alone)
-{
-	if (alone && pool_idle(pr->pool))
-		pool_run(job);
-	else
-		pool_push(pr->pool, job);
-}
-
 int pool_ring_serve(struct pool_ring *pr)
 {
-	struct pool_job *job = NULL, *last = NULL;
-	int kind, n = 0, cmds = 0, r;
+	struct pool_job *job = NULL;
+	int kind, n = 0, r;
 
 	if (!pool_workers(pr->pool))
 		return pool_serve_here(pr);
@@ -314,8 +282,6 @@ int pool_ring_serve(struct pool_ring *pr)
 		if (!job)
 			job = pool_job_get(pr);
 		if (!job) {
-			if (last)
-				pool_push(pr->pool, last);
 			r = pool_serve_here(pr);
 			return r < 0 ? r : n + r;
 		}
@@ -328,17 +294,17 @@ int pool_ring_serve(struct pool_ring *pr)
 			if (pr->ops->tmr)
 				pr->ops->tmr(pr->ctx, &job->cmd);
 		} else if (!job->cmd.bad) {
+			/*
+			 * Always a worker, even at queue depth 1: run here,
+			 * one slow or hung disk would stall every other
+			 * device, netlink and signals.
+			 */
 			job->pr = pr;
-			if (last)
-				pool_push(pr->pool, last);
-			last = job;
+			pool_push(pr->pool, job);
 			job = NULL;
-			cmds++;
 		}
 	}
 	pool_job_put(pr, job);
-	if (last)
-		pool_dispatch(pr, last, cmds == 1 && kind == RING_NONE);
 	return kind < 0 ? kind : n;
 }
 

@@ -13,11 +13,10 @@
  * answered at once by the main thread, TMR entries only logged: a command
  * that runs is not aborted, it finishes and is answered.
  *
- * A lone command (the only one taken, with nothing of any LUN queued or
- * running in the pool: queue depth 1) runs on the main thread, which
- * saves a thread wake-up per command; the event loop waits for that one
- * command's I/O.  Jobs are reused from a per-ring list, not allocated
- * per command.
+ * Every command runs on a worker, also at queue depth 1 (a thread
+ * wake-up more than running it on the main thread, which would leave one
+ * slow disk stalling every device).  Jobs are reused from a per-ring
+ * list, not allocated per command.
  *
  * A pool of 0 workers runs every command on the main thread, one at a
  * time, through ring_serve().
@@ -66,8 +65,7 @@ int pool_ring_init(struct pool_ring *pr, struct pool *p, struct ring *r,
 void pool_ring_destroy(struct pool_ring *pr);
 
 /*
- * Take every new entry: queue commands (a lone one on an idle pool is
- * run and answered before this returns), answer malformed ones, report
+ * Take every new entry: queue commands, answer malformed ones, report
  * TMRs.  Returns the number of entries taken, or -EIO when the ring broke
  * (commands already queued still run and are answered).
  */

@@ -540,33 +540,6 @@ static void test_two_luns(void)
  * thread and is answered when pool_ring_serve() returns; two at once go
  * to the workers.
  */
-static void test_lone_inline(void)
-{
-	uint8_t out[BS];
-
-	ok(setup(8192, 4), "ring, 4 workers");
-	pattern(out, 500);
-	queue_io(1, 0x2a, 500, out);
-	ok_eq(pool_ring_serve(&pr), 1, "lone write taken");
-	ok(pthread_equal(last_runner, pthread_self()), "run by the caller");
-	ok_eq(fk_reap(&fk), 1, "answered on return");
-	ok(answered(1, SCSI_GOOD), "GOOD");
-	ok_eq(kicks, 1, "one kick");
-	ok(memcmp(image + 500 * BS, out, BS) == 0, "its write landed");
-	res(1)->times = 0;
-	hold(501, true);
-	hold(502, true);
-	queue_io(2, 0x28, 501, NULL);
-	queue_io(3, 0x28, 502, NULL);
-	ok_eq(pool_ring_serve(&pr), 2, "two reads taken");
-	ok(wait_running(2), "both in the backend, on workers");
-	hold(501, false);
-	hold(502, false);
-	ok(wait_answer(2) && wait_answer(3), "both answered");
-	ok(answered(2, SCSI_GOOD) && answered(3, SCSI_GOOD), "GOOD, once each");
-	teardown();
-}
-
 /* A ring that breaks: what was taken before the break is answered. */
 static void test_broken_while_held(void)
 {
@@ -615,7 +588,7 @@ static void test_synchronous(void)
 
 int main(void)
 {
-	plan(8);
+	plan(7);
 	run(test_64_parallel);
 	run(test_wrap_while_held);
 	run(test_malformed_while_held);
@@ -623,6 +596,5 @@ int main(void)
 	run(test_two_luns);
 	run(test_broken_while_held);
 	run(test_synchronous);
-	run(test_lone_inline);
 	return done();
 }
