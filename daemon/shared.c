@@ -42,7 +42,7 @@ struct want {
 struct attach {
 	struct device *d;
 	bool snapshot;
-	bool reconfig;			/* @d, an origin LUN, changes its COWs */
+	bool reconfig;			/* origin LUN @d changes its COWs */
 	struct want w[CFG_COWS_MAX + 1];	/* [0]: the origin */
 	int n;
 	struct shared_origin *so;	/* the origin's object when served */

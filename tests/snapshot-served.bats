@@ -37,6 +37,8 @@ Try 'snapctl snapshot --help' for more information." ]
 	[[ "${lines[0]}" = "snapctl: too many arguments" ]]
 	run_status 2 "$SNAPCTL" snapshot --served a/b "$T/c"
 	[[ "${lines[0]}" = "snapctl: a/b: not a backstore name" ]]
+	run_status 2 "$SNAPCTL" snapshot --served 'o*' "$T/c"
+	[[ "${lines[0]}" = "snapctl: o*: not a backstore name" ]]
 	run_status 2 "$SNAPCTL" snapshot --served --remove -c 8K ovol "$T/c"
 	[[ "${lines[0]}" = "snapctl: --chunk-size is for a new snapshot, not --remove" ]]
 	run_status 0 "$SNAPCTL" snapshot --help

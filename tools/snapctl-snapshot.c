@@ -221,6 +221,7 @@ static int write_dev_config(const struct served *s, const char *cfg)
 		error_msg("%s: %s", s->attr, strerror(errno));
 		return r;
 	}
+	errno = 0;
 	if (write(fd, buf, n) != n)
 		r = errno ? -errno : -EIO;
 	if (close(fd) && !r)
@@ -330,8 +331,9 @@ static int check_args(const char **args, int n, int served)
 	if (n != 2)
 		return usage_error(&cli, n > 2 ? "too many arguments" :
 				   n ? "no COW given" : "no VOL given");
-	if (!args[0][0] || strchr(args[0], '/') || !strcmp(args[0], ".") ||
-	    !strcmp(args[0], ".."))
+	/* A configfs directory's name, matched literally by find_vol. */
+	if (!args[0][0] || strpbrk(args[0], "/*?[\\") ||
+	    !strcmp(args[0], ".") || !strcmp(args[0], ".."))
 		return usage_error(&cli, "%s: not a backstore name", args[0]);
 	return 0;
 }

@@ -604,7 +604,7 @@ static void test_data_protect(void)
 	ok_eq(excl("inv.img"), 0, "released");
 }
 
-/* device_reconfig on @l must fail with @r and exactly @want, changing nothing. */
+/* device_reconfig on @l fails with @r and exactly @want, changing nothing. */
 static void reconfig_refused(struct fakelun *l, const char *cs, int r,
 			     const char *want)
 {
