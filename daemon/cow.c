@@ -203,6 +203,12 @@ static uint64_t cow_size(struct device *d)
 	return snapcow_dev_size(cow_ref(d)->so->dev);
 }
 
+static int origin_reconfig(struct device *d, const struct cfgstring *cfg,
+			   char *err, size_t len)
+{
+	return shared_reconfig(d, cfg, cow_ref(d), err, len);
+}
+
 static void cow_close(struct device *d)
 {
 	shared_detach(cow_ref(d));
@@ -216,6 +222,7 @@ static const struct device_ops origin_ops = {
 	.write = origin_write,
 	.flush = cow_flush,
 	.size = cow_size,
+	.reconfig = origin_reconfig,
 	.close = cow_close,
 };
 

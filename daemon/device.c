@@ -230,6 +230,40 @@ const struct ring_ops device_ring_ops = {
 	.tmr = device_tmr,
 };
 
+int device_reconfig(struct device *d, const struct policy *policy,
+		    const char *cfgstring, char *err, size_t len)
+{
+	struct cfgstring *cfg;
+	char *copy;
+	int r;
+
+	if (!strcmp(cfgstring, d->cfgstring))
+		return 0;
+	if (!d->ops->reconfig) {
+		snprintf(err, len,
+			 "%s: new cfgstring '%s' refused: a %s LUN's cfgstring cannot change (only an origin LUN's cow= items can)",
+			 d->name, cfgstring, d->ops->kind);
+		return -EINVAL;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	copy = strdup(cfgstring);
+	if (!cfg || !copy) {
+		snprintf(err, len, "%s: out of memory", d->name);
+		r = -ENOMEM;
+	} else {
+		r = cfgstring_parse(policy, cfgstring, cfg, err, len);
+		r = r ?: d->ops->reconfig(d, cfg, err, len);
+	}
+	if (!r) {
+		free(d->cfgstring);
+		d->cfgstring = copy;
+		copy = NULL;
+	}
+	free(copy);
+	free(cfg);
+	return r;
+}
+
 int device_resize(struct device *d, uint64_t size, char *err, size_t len)
 {
 	struct device_params prm = {

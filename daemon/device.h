@@ -33,6 +33,9 @@ struct device_ops {
 	int (*flush)(struct device *d);
 	/* Bytes the backend can serve. */
 	uint64_t (*size)(struct device *d);
+	/* Serve @cfg from now on (NULL: a LUN whose cfgstring is fixed). */
+	int (*reconfig)(struct device *d, const struct cfgstring *cfg,
+			char *err, size_t len);
 	void (*close)(struct device *d);
 };
 
@@ -68,6 +71,14 @@ uint8_t device_cmd(void *d, const struct ring_cmd *cmd, uint8_t *sense);
 extern const struct ring_ops device_ring_ops;
 
 int device_flush(struct device *d);
+/*
+ * RECONFIG: a new cfgstring (an origin LUN's cow= items added or
+ * removed; anything else is refused with -EINVAL), once the LUN's
+ * commands are drained.  0 (then d->cfgstring is @cfgstring) or -errno
+ * with @err; a refusal changes nothing.
+ */
+int device_reconfig(struct device *d, const struct policy *policy,
+		    const char *cfgstring, char *err, size_t len);
 /* RECONFIG: a new dev_size (bytes) or write-cache setting. */
 int device_resize(struct device *d, uint64_t size, char *err, size_t len);
 void device_set_write_back(struct device *d, bool on);

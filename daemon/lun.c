@@ -240,23 +240,43 @@ static bool event_ours(const struct tnl_event *ev, struct uio_name *id)
 	       !strcmp(id->subtype, UIO_SUBTYPE);
 }
 
-static int lun_reconfig(struct lun *l, const struct tnl_event *ev)
+/* A new dev_config: "snapcow/<cfgstring>", the subtype unchanged. */
+static int lun_reconfig_cfg(struct luns *ls, struct lun *l, const char *dev_cfg)
+{
+	const size_t n = strlen(UIO_SUBTYPE);
+	char err[PATH_MAX + 512], old[PATH_MAX];
+	int r;
+
+	if (strncmp(dev_cfg, UIO_SUBTYPE "/", n + 1)) {
+		log_err("%s: new dev_config '%s' refused: the subtype must stay %s",
+			l->dev->name, dev_cfg, UIO_SUBTYPE);
+		return -EINVAL;
+	}
+	snprintf(old, sizeof(old), "%s", l->dev->cfgstring);
+	r = device_reconfig(l->dev, ls->policy, dev_cfg + n + 1, err,
+			    sizeof(err));
+	if (r)
+		log_err("new dev_config '%s' refused: %s", dev_cfg, err);
+	else if (strcmp(old, l->dev->cfgstring))
+		log_info("%s: now serving %s (was %s)", l->dev->name,
+			 l->dev->cfgstring, old);
+	return r;
+}
+
+static int lun_reconfig(struct luns *ls, struct lun *l,
+			const struct tnl_event *ev)
 {
 	char err[256];
 	int r;
 
-	/* No command runs while the device changes under it. */
+	/*
+	 * No command runs while the device changes under it, and none is
+	 * taken from the ring until the kernel has its answer: a new
+	 * snapshot takes effect at one point in the command stream.
+	 */
 	pool_ring_quiesce(&l->pr);
-	if (ev->dev_cfg) {
-		/* dev_config is "<subtype>/<cfgstring>". */
-		const char *cfg = strchr(ev->dev_cfg, '/');
-
-		if (cfg && !strcmp(cfg + 1, l->dev->cfgstring))
-			return 0;
-		log_err("%s: new dev_config '%s' refused: changing what a LUN serves is not supported yet",
-			l->dev->name, ev->dev_cfg);
-		return -EOPNOTSUPP;
-	}
+	if (ev->dev_cfg)
+		return lun_reconfig_cfg(ls, l, ev->dev_cfg);
 	if (ev->has_dev_size) {
 		r = device_resize(l->dev, ev->dev_size, err, sizeof(err));
 		if (r)
@@ -294,7 +314,7 @@ int lun_event(void *arg, const struct tnl_event *ev)
 		l = lun_find(ls, ev->minor);
 		if (!l)
 			return -ENODEV;
-		return lun_reconfig(l, ev);
+		return lun_reconfig(ls, l, ev);
 	default:
 		return 1;
 	}

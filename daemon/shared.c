@@ -42,6 +42,7 @@ struct want {
 struct attach {
 	struct device *d;
 	bool snapshot;
+	bool reconfig;			/* origin LUN @d changes its COWs */
 	struct want w[CFG_COWS_MAX + 1];	/* [0]: the origin */
 	int n;
 	struct shared_origin *so;	/* the origin's object when served */
@@ -188,7 +189,8 @@ static int check_origin(struct attach *a)
 			    "origin %s is a COW of origin %s (served by %s): a COW cannot be an origin",
 			    w->path, so_path(owner), so_user(owner));
 	a->so = find_origin(w->probe);
-	if (!a->snapshot && a->so && a->so->origin_lun)
+	if (!a->snapshot && a->so && a->so->origin_lun &&
+	    a->so->origin_lun != a->d)
 		return errf(a, -EBUSY,
 			    "origin %s is already served by %s: one LUN per origin",
 			    w->path, a->so->origin_lun->name);
@@ -225,7 +227,7 @@ static int check_cow(struct attach *a, struct want *w)
 	return 0;
 }
 
-/* An origin LUN lists every COW served for its origin. */
+/* An origin LUN lists every COW a snapshot LUN serves for its origin. */
 static int check_listed(struct attach *a)
 {
 	const struct shared_cow *c;
@@ -234,13 +236,21 @@ static int check_listed(struct attach *a)
 	if (a->snapshot || !a->so)
 		return 0;
 	for (c = a->so->cows; c; c = c->next) {
+		if (!c->snap_lun)
+			continue;
 		for (i = 1; i < a->n && a->w[i].cow != c; i++)
 			;
-		if (i == a->n)
-			return errf(a, -EINVAL,
-				    "origin %s: cow=%s is missing: %s serves it as a snapshot of this origin, and every origin write must reach it",
+		if (i < a->n)
+			continue;
+		if (a->reconfig)
+			return errf(a, -EBUSY,
+				    "origin %s: cow=%s cannot be removed: %s serves it as a snapshot of this origin (remove that LUN first)",
 				    a->w[0].path, snapcow_dev_path(c->dev),
-				    c->snap_lun ? c->snap_lun->name : "?");
+				    c->snap_lun->name);
+		return errf(a, -EINVAL,
+			    "origin %s: cow=%s is missing: %s serves it as a snapshot of this origin, and every origin write must reach it",
+			    a->w[0].path, snapcow_dev_path(c->dev),
+			    c->snap_lun->name);
 	}
 	return 0;
 }
@@ -452,10 +462,22 @@ static int add_cows(struct attach *a, struct shared_origin *so,
 	return r;
 }
 
+static void cows_prepend(struct shared_origin *so, struct shared_cow *added)
+{
+	struct shared_cow *last;
+
+	for (last = added; last && last->next; last = last->next)
+		;
+	if (last) {
+		last->next = so->cows;
+		so->cows = added;
+	}
+}
+
 static int join(struct attach *a, struct shared_ref *ref)
 {
 	struct shared_origin *so = a->so;
-	struct shared_cow *added, *last;
+	struct shared_cow *added;
 	int i, r;
 
 	if (!so) {
@@ -469,12 +491,7 @@ static int join(struct attach *a, struct shared_ref *ref)
 			origin_free(so);
 		return r;
 	}
-	for (last = added; last && last->next; last = last->next)
-		;
-	if (last) {
-		last->next = so->cows;
-		so->cows = added;
-	}
+	cows_prepend(so, added);
 	if (a->snapshot) {
 		a->w[1].cow->snap_lun = a->d;
 		ref->cow = a->w[1].cow;
@@ -554,6 +571,22 @@ static void cow_release(struct shared_origin *so, struct shared_cow *c)
 	free(c);
 }
 
+/* What no LUN serves any more gets no copies and is let go. */
+static void drop_unserved(struct shared_origin *so)
+{
+	struct shared_cow **pp = &so->cows, *c;
+
+	while (*pp) {
+		c = *pp;
+		if (c->listed || c->snap_lun) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		cow_release(so, c);
+	}
+}
+
 static void origin_release(struct shared_origin *so)
 {
 	struct shared_origin **pp = &origins;
@@ -571,7 +604,7 @@ static void origin_release(struct shared_origin *so)
 void shared_detach(struct shared_ref *ref)
 {
 	struct shared_origin *so = ref->so;
-	struct shared_cow **pp, *c;
+	struct shared_cow *c;
 
 	if (!so)
 		return;
@@ -582,19 +615,62 @@ void shared_detach(struct shared_ref *ref)
 		for (c = so->cows; c; c = c->next)
 			c->listed = false;
 	}
-	/* What no LUN serves any more gets no copies and is let go. */
-	pp = &so->cows;
-	while (*pp) {
-		c = *pp;
-		if (c->listed || c->snap_lun) {
-			pp = &c->next;
-			continue;
-		}
-		*pp = c->next;
-		cow_release(so, c);
-	}
+	drop_unserved(so);
 	ref->so = NULL;
 	ref->cow = NULL;
 	if (!--so->luns)
 		origin_release(so);
+}
+
+/* A reconfiguration keeps the origin: its new cfgstring names the same. */
+static int check_same_origin(struct attach *a, const struct shared_ref *ref)
+{
+	if (a->snapshot)
+		return errf(a, -EINVAL,
+			    "new cfgstring names snapshot=%s: an origin LUN stays an origin LUN (only its cow= items can change)",
+			    a->w[1].path);
+	if (snapcow_dev_same(a->w[0].probe, ref->so->dev))
+		return 0;
+	return errf(a, -EINVAL,
+		    "new cfgstring names origin %s, the LUN serves %s: only its cow= items can change",
+		    a->w[0].path, so_path(ref->so));
+}
+
+/* The COWs now listed: new ones taken, the others no longer listed let go. */
+static int relist(struct attach *a)
+{
+	struct shared_origin *so = a->so;
+	struct shared_cow *added, *c;
+	int i, r;
+
+	r = add_cows(a, so, &added);
+	if (r)
+		return r;
+	cows_prepend(so, added);
+	for (c = so->cows; c; c = c->next)
+		c->listed = false;
+	for (i = 1; i < a->n; i++)
+		a->w[i].cow->listed = true;
+	drop_unserved(so);
+	return 0;
+}
+
+int shared_reconfig(struct device *d, const struct cfgstring *cfg,
+		    const struct shared_ref *ref, char *err, size_t len)
+{
+	struct attach a;
+	int i, r;
+
+	attach_init(&a, d, cfg, err, len);
+	a.reconfig = true;
+	r = probe_all(&a);
+	r = r ?: check_same_origin(&a, ref);
+	r = r ?: check_within(&a);
+	r = r ?: check_served(&a);
+	r = r ?: hold_new(&a);
+	r = r ?: check_and_load(&a);
+	r = r ?: relist(&a);
+	for (i = 0; i < a.n; i++)
+		want_release(&a.w[i]);
+	return r;
 }

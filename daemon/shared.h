@@ -63,6 +63,18 @@ struct shared_ref {
  */
 int shared_attach(struct device *d, const struct cfgstring *cfg,
 		  struct shared_ref *ref, char *err, size_t len);
+/*
+ * Origin LUN @d (@ref) now serves @cfg: the same origin, with the COWs
+ * @cfg lists.  A COW not listed before is held and checked as at add,
+ * then taken by the engine at one point in the command stream (writes
+ * acknowledged before are in its image, later ones are copied); one no
+ * longer listed is dropped from the engine, flushed and released, unless
+ * a snapshot LUN serves it (-EBUSY).  0, or -errno with @err as
+ * shared_attach's; a refusal changes nothing.  The caller has drained
+ * the LUN's commands.
+ */
+int shared_reconfig(struct device *d, const struct cfgstring *cfg,
+		    const struct shared_ref *ref, char *err, size_t len);
 /* Drop @ref; what no LUN uses any more is flushed and released. */
 void shared_detach(struct shared_ref *ref);
 

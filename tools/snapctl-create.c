@@ -17,9 +17,6 @@
 #include "common.h"
 #include "snapctl.h"
 
-/* lvcreate's default snapshot chunk size. */
-#define DEFAULT_CHUNK_SECTORS	8u
-
 /* Header, one metadata area and one data chunk. */
 #define MIN_CHUNKS		3u
 
@@ -149,17 +146,17 @@ static int format(struct snapcow_dev *cow, uint32_t cs)
  * The COW is held (locked, or opened exclusively) first, then checked,
  * then formatted; --activate's refusals come before the format too.
  */
-static int create(const char **args, int n, uint32_t cs, bool force,
-		  const struct activate_args *act)
+int create_cow(const char *cow_path, const char *origin, uint32_t cs,
+	       bool force, const struct activate_args *act)
 {
 	struct snapcow_dev *cow = NULL;
 	int r;
 
-	r = check_chunk_size(cs, args[0], SNAPCOW_SECTOR_SIZE);
-	r = r ?: open_dev(args[0], SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL, &cow);
+	r = check_chunk_size(cs, cow_path, SNAPCOW_SECTOR_SIZE);
+	r = r ?: open_dev(cow_path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL, &cow);
 	if (r < 0)
 		return r;
-	r = check_all(cow, n > 1 ? args[1] : NULL, cs, force);
+	r = check_all(cow, origin, cs, force);
 	r = r ?: (act ? activate_check(act) : 0);
 	r = r ?: format(cow, cs);
 	/* The kernel claims the COW itself: let go before activating. */
@@ -228,7 +225,7 @@ int cmd_create(int argc, const char **argv)
 	act.chunk_sectors = cs;
 	act.overflow = overflow;
 	rc = EXIT_OK;
-	if (create(args, n, cs, force, name ? &act : NULL) < 0)
+	if (create_cow(args[0], act.origin, cs, force, name ? &act : NULL) < 0)
 		rc = EXIT_FAIL;
 out:
 	free(name);

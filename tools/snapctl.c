@@ -29,6 +29,8 @@ static const struct command commands[] = {
 	  "device-mapper" },
 	{ "deactivate", cmd_deactivate, "remove an activated origin and "
 	  "snapshot" },
+	{ "snapshot", cmd_snapshot, "take a live snapshot of an origin "
+	  "snapcowd serves" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

@@ -14,6 +14,7 @@ int cmd_export(int argc, const char **argv);
 int cmd_merge(int argc, const char **argv);
 int cmd_activate(int argc, const char **argv);
 int cmd_deactivate(int argc, const char **argv);
+int cmd_snapshot(int argc, const char **argv);
 
 /* tools/snapctl-activate.c, shared with create --activate, status --live. */
 struct cli;
@@ -36,6 +37,16 @@ int activate_check(const struct activate_args *a);
 int activate_pair(const struct activate_args *a);
 /* 0, or the usage error's exit code after printing why. */
 int check_dm_name(const struct cli *cli, const char *name);
+/* lvcreate's default snapshot chunk size, snapctl create's. */
+#define DEFAULT_CHUNK_SECTORS	8u
+
+/*
+ * snapctl create's work (tools/snapctl-create.c): hold COW, check it
+ * (against ORIGIN when given), format it with @cs-sector chunks, then
+ * activate the pair when @act is given.  0 or -errno after printing why.
+ */
+int create_cow(const char *cow, const char *origin, uint32_t cs, bool force,
+	       const struct activate_args *act);
 /* Root and /dev/mapper/control, or -errno after printing why. */
 int need_dm(const char *cmd);
 

@@ -5,8 +5,10 @@
 # guest's own, driven by targetcli as an administrator would: the
 # backstore type is listed, a bad cfgstring is refused with snapcowd's
 # reason, an origin with a snapshot and the snapshot itself are created
-# and exported through tcm_loop, and targetcli's saveconfig /
-# restoreconfig bring them back after the daemon restarted.
+# and exported through tcm_loop, a live snapshot is taken with
+# `snapctl snapshot --served` in the middle of the origin's workload and
+# exported too, and targetcli's saveconfig / restoreconfig bring them
+# back after the daemon restarted.
 # Argument: the snapcowd to run (the host's build).
 #
 # Output in /share:
@@ -18,7 +20,15 @@
 #   disks                         the origin's and the snapshot's sd disks
 #   wlo/, wls/                    the workloads on the origin and the
 #                                 snapshot disk (model.sha256)
-#   before-{origin,snap}.sha256, after-{origin,snap}.sha256   what the
+#   live-model.sha256             the origin's model when the live
+#                                 snapshot s2 was taken
+#   live.out, live.rc             snapctl snapshot --served ovol s2.cow
+#   live-config                   ovol's attrib/dev_config after it
+#   live2.out, busy.out, busy.rc  exporting s2, then removing it while
+#                                 served (refused)
+#   s3.out, s3.rc, s3-config      s3 taken then removed live, and
+#                                 dev_config after that
+#   before-{origin,snap,snap2}.sha256, after-{...}.sha256   what the
 #                                 disks served before the restart and
 #                                 after restoreconfig
 #   restore.out, restore.rc       restoreconfig after the restart
@@ -61,8 +71,9 @@ rm -f /usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
 dbus-daemon --system --fork --nopidfile 2>"$SHARE/dbus.log"
 workload gen "$w/ovol.img" "$SIZE" 41
 cp "$w/ovol.img" "$w/ovol0.img"
-truncate -s 8M "$w/s1.cow"
-"$(host_bin snapctl)" create -q -c 8K "$w/s1.cow"
+truncate -s 8M "$w/s1.cow" "$w/s2.cow" "$w/s3.cow"
+sc=$(host_bin snapctl)
+"$sc" create -q -c 8K "$w/s1.cow"
 echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 dpid=
@@ -107,22 +118,71 @@ tcli >"$SHARE/create.out" 2>&1 <<EOF
 /loopback create $NAA
 /loopback/$NAA/luns create /backstores/user:snapcow/ovol
 /loopback/$NAA/luns create /backstores/user:snapcow/svol
+EOF
+echo "create $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# sd_at LUN: the tcm_loop disk at LUN (the two snapshots share a model).
+sd_at() {
+	local i f
+	for i in $(seq 100); do
+		for f in /sys/block/sd*/device; do
+			[ -e "$f" ] || continue
+			case $(basename "$(readlink "$f")") in
+			*:"$1")
+				f=$(basename "$(dirname "$f")")
+				[ -b "/dev/$f" ] && { echo "$f"; return 0; }
+				;;
+			esac
+		done
+		sleep 0.1
+	done
+	echo "guest: no sd disk at LUN $1" >&2
+	return 1
+}
+
+# The origin's workload pauses after 20 of its 40 writes: a live
+# snapshot s2 (a new COW: snapctl formats it) is taken then, and must
+# read the model at that point; the svol snapshot disk is written too.
+t0=$(now_ms)
+osd=$(sd_of origin)
+ssd=$(sd_at 1)
+echo "$osd $ssd" >"$SHARE/disks"
+mkdir -p "$SHARE/wlo" "$SHARE/wls"
+rm -f "$w/live-pause"
+workload disk "/dev/$osd" "$w/ovol0.img" 51 40 "$SHARE/wlo" 20 \
+	"$w/live-pause" "$SHARE/live-model.sha256" &
+wpid=$!
+for i in $(seq 600); do
+	[ -e "$w/live-pause" ] && break
+	sleep 0.1
+done
+rc=0
+"$sc" snapshot --served ovol "$w/s2.cow" >"$SHARE/live.out" 2>&1 || rc=$?
+echo "$rc" >"$SHARE/live.rc"
+cat "$C"/../user_*/ovol/attrib/dev_config >"$SHARE/live-config"
+rm -f "$w/live-pause"
+wait "$wpid"
+workload disk "/dev/$ssd" "$w/ovol0.img" 53 20 "$SHARE/wls"
+echo "workload $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# s2 served with a backstore of its own; then saved, with ovol's new
+# dev_config.  Removing s2 from ovol while s2vol serves it is refused.
+t0=$(now_ms)
+tcli >"$SHARE/live2.out" 2>&1 <<EOF
+/backstores/user:snapcow create name=s2vol size=$SIZE cfgstring=snapshot=$w/s2.cow;origin=$w/ovol.img
+/loopback/$NAA/luns create /backstores/user:snapcow/s2vol
 saveconfig $w/saved.json
 EOF
 cp "$w/saved.json" "$SHARE/saved.json" 2>/dev/null || true
-echo "create $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
-
-# One write to each disk, then both are read back.
-t0=$(now_ms)
-osd=$(sd_of origin)
-ssd=$(sd_of snapshot)
-echo "$osd $ssd" >"$SHARE/disks"
-mkdir -p "$SHARE/wlo" "$SHARE/wls"
-workload disk "/dev/$osd" "$w/ovol0.img" 51 40 "$SHARE/wlo"
-workload disk "/dev/$ssd" "$w/ovol0.img" 53 20 "$SHARE/wls"
+s2sd=$(sd_at 2)
+rc=0
+"$sc" snapshot --served --remove ovol "$w/s2.cow" >"$SHARE/busy.out" 2>&1 ||
+	rc=$?
+echo "$rc" >"$SHARE/busy.rc"
 workload hash 8192 "/dev/$osd" "$SHARE/before-origin.sha256" \
-	"/dev/$ssd" "$SHARE/before-snap.sha256"
-echo "workload $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+	"/dev/$ssd" "$SHARE/before-snap.sha256" \
+	"/dev/$s2sd" "$SHARE/before-snap2.sha256"
+echo "live $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 # Clear the configuration, restart the daemon, restore targetcli's file.
 t0=$(now_ms)
@@ -134,10 +194,20 @@ rc=0
 echo "restoreconfig $w/saved.json" | tcli >"$SHARE/restore.out" 2>&1 || rc=$?
 echo "$rc" >"$SHARE/restore.rc"
 osd=$(sd_of origin)
-ssd=$(sd_of snapshot)
+ssd=$(sd_at 1)
+s2sd=$(sd_at 2)
 workload hash 8192 "/dev/$osd" "$SHARE/after-origin.sha256" \
-	"/dev/$ssd" "$SHARE/after-snap.sha256"
+	"/dev/$ssd" "$SHARE/after-snap.sha256" \
+	"/dev/$s2sd" "$SHARE/after-snap2.sha256"
 echo "restore $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# A live snapshot taken and removed again: dev_config as it was.
+rc=0
+{ "$sc" snapshot --served ovol "$w/s3.cow" &&
+	"$sc" snapshot --served --remove ovol "$w/s3.cow"; } \
+	>"$SHARE/s3.out" 2>&1 || rc=$?
+echo "$rc" >"$SHARE/s3.rc"
+cat "$C"/../user_*/ovol/attrib/dev_config >"$SHARE/s3-config"
 
 echo "clearconfig confirm=True" | tcli >>"$SHARE/clear.out" 2>&1
 kill -TERM "$dpid"

@@ -5,8 +5,10 @@
 # the guest's system D-Bus as org.kernel.TCMUService1, targetcli lists
 # user:snapcow, refuses a bad cfgstring with snapcowd's reason, creates
 # an origin with a snapshot and the snapshot, exports them through
-# tcm_loop; after clearconfig, a daemon restart and restoreconfig the
-# disks serve the same data.
+# tcm_loop; a live snapshot taken with snapctl snapshot --served in the
+# middle of the origin's O_DIRECT workload reads the origin at that point
+# and is exported too; after clearconfig, a daemon restart and
+# restoreconfig the disks serve the same data.
 
 load helpers
 
@@ -46,11 +48,37 @@ setup_file() {
 }
 
 @test "saveconfig, clearconfig, daemon restart, restoreconfig: the same disks again" {
-	grep -q '"config": "snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow"' "$SHARE/saved.json"
+	grep -q '"config": "snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow"' "$SHARE/saved.json"
+	grep -q '"config": "snapcow/snapshot=/tmp/tcli/s2.cow;origin=/tmp/tcli/ovol.img"' "$SHARE/saved.json"
 	[ "$(cat "$SHARE/restore.rc")" = 0 ]
 	[ "$(grep -c ': ready' "$SHARE/daemon.log")" = 2 ]
 	[ "$(total_hash "$SHARE/after-origin.sha256")" = "$(cat "$SHARE/wlo/model.sha256")" ]
 	[ "$(total_hash "$SHARE/after-snap.sha256")" = "$(cat "$SHARE/wls/model.sha256")" ]
+	[ "$(total_hash "$SHARE/after-snap2.sha256")" = "$(cat "$SHARE/live-model.sha256")" ]
+}
+
+@test "snapctl snapshot --served mid-workload: s2 reads the origin as it was then" {
+	local cfg=snapcow/origin=/tmp/tcli/ovol.img\;cow=/tmp/tcli/s1.cow\;cow=/tmp/tcli/s2.cow
+	[ "$(cat "$SHARE/live.rc")" = 0 ]
+	grep -qx "/tmp/tcli/s2.cow: formatted: 8.0 MiB, chunk size 4096 bytes (8 sectors), 256 exceptions per area, room for 2039 exceptions" "$SHARE/live.out"
+	grep -qxF "ovol: snapshot /tmp/tcli/s2.cow taken (dev_config $cfg)" "$SHARE/live.out"
+	[ "$(cat "$SHARE/live-config")" = "$cfg" ]
+	grep -qF "/ovol: now serving ${cfg#snapcow/} (was origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow)" "$SHARE/daemon.log"
+	grep -q "Created user-backed storage object s2vol size 4194304." "$SHARE/live2.out"
+	# The workload went on after the snapshot: the origin moved on.
+	[ "$(cat "$SHARE/live-model.sha256")" != "$(cat "$SHARE/wlo/model.sha256")" ]
+	[ "$(total_hash "$SHARE/before-snap2.sha256")" = "$(cat "$SHARE/live-model.sha256")" ]
+	[ "$(total_hash "$SHARE/before-origin.sha256")" = "$(cat "$SHARE/wlo/model.sha256")" ]
+}
+
+@test "a served snapshot's cow= cannot be removed; another is taken and removed live" {
+	[ "$(cat "$SHARE/busy.rc")" = 1 ]
+	grep -qF "snapctl: ovol: the new dev_config 'snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow' was refused: Device or resource busy (snapcowd's log says why); it still serves 'origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow'" "$SHARE/busy.out"
+	grep -qE "user_[0-9]+/ovol: origin /tmp/tcli/ovol.img: cow=/tmp/tcli/s2.cow cannot be removed: user_[0-9]+/s2vol serves it as a snapshot of this origin \(remove that LUN first\)" "$SHARE/daemon.log"
+	[ "$(cat "$SHARE/s3.rc")" = 0 ]
+	grep -qF "ovol: snapshot /tmp/tcli/s3.cow removed (dev_config snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow)" "$SHARE/s3.out"
+	[ "$(cat "$SHARE/s3-config")" = "snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow" ]
+	grep -qF "/ovol: now serving origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow;cow=/tmp/tcli/s3.cow" "$SHARE/daemon.log"
 }
 
 @test "SIGTERM at the end: exit 0; no failed I/O or sanitizer report" {

@@ -17,12 +17,15 @@ guest, next to real dm devices).
   chunks DEV CHUNK_BYTES FIRST LAST
       one direct write of 0xee per chunk FIRST..LAST (one process: python
       starts slowly under TCG); prints 'CHUNK 0' or 'CHUNK ERRNO-NAME'
-  disk DEV IMAGE SEED OPS OUT [PAUSE_AT PAUSE_FILE]
+  disk DEV IMAGE SEED OPS OUT [PAUSE_AT PAUSE_FILE [PAUSE_MODEL]]
       seeded O_DIRECT writes (4 KiB to 128 KiB, one in 8 also O_DSYNC,
       i.e. FUA) to one disk whose content before the first write is
       IMAGE; each write is logged to OUT/acked.txt once it returned;
       OUT/model.sha256 is the expected content.  After PAUSE_AT writes it
-      creates PAUSE_FILE and goes on (a test kills the server then)
+      creates PAUSE_FILE and goes on (a test kills the server then); with
+      PAUSE_MODEL it first writes the model's sha256 at that point there,
+      and waits until the test removes PAUSE_FILE (a live snapshot is
+      taken then: it must read that model)
   hash CHUNK_BYTES DEV OUT [DEV OUT...]
       read DEV (O_DIRECT) and write 'TOTAL_SHA256' then one sha256 per
       chunk to OUT
@@ -33,6 +36,7 @@ import mmap
 import os
 import random
 import sys
+import time
 
 SECTOR = 512
 
@@ -164,7 +168,17 @@ def write_chunks(dev, chunk_bytes, first, last):
     os.close(fd)
 
 
-def disk(dev, image, seed, ops, out, pause_at=-1, pause_file=None):
+def pause(pause_file, pause_model, model):
+    if pause_model:
+        with open(pause_model, "w") as f:
+            f.write(hashlib.sha256(model).hexdigest() + "\n")
+    open(pause_file, "w").close()
+    while pause_model and os.path.exists(pause_file):
+        time.sleep(0.05)
+
+
+def disk(dev, image, seed, ops, out, pause_at=-1, pause_file=None,
+         pause_model=None):
     rng = random.Random(seed)
     with open(image, "rb") as f:
         model = bytearray(f.read())
@@ -174,7 +188,7 @@ def disk(dev, image, seed, ops, out, pause_at=-1, pause_file=None):
     log = open(os.path.join(out, "acked.txt"), "w")
     for i in range(ops):
         if i == pause_at:
-            open(pause_file, "w").close()
+            pause(pause_file, pause_model, model)
         length = 4096 * rng.randint(1, 32)
         start = 4096 * rng.randrange((size - length) // 4096 + 1)
         data = rng.randbytes(length)
@@ -210,9 +224,9 @@ def main(argv):
     elif cmd == "chunks":
         write_chunks(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif cmd == "disk":
-        extra = argv[7:9] if len(argv) > 8 else [-1, None]
+        extra = argv[7:10] if len(argv) > 8 else [-1, None]
         disk(argv[2], argv[3], int(argv[4]), int(argv[5]), argv[6],
-             int(extra[0]), extra[1])
+             int(extra[0]), *extra[1:])
     elif cmd == "hash":
         # Several devices per call: each python start costs ~1 s in TCG.
         for dev, out in zip(argv[3::2], argv[4::2]):

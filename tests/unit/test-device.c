@@ -604,11 +604,145 @@ static void test_data_protect(void)
 	ok_eq(excl("inv.img"), 0, "released");
 }
 
+/* device_reconfig on @l fails with @r and exactly @want, changing nothing. */
+static void reconfig_refused(struct fakelun *l, const char *cs, int r,
+			     const char *want)
+{
+	char before[1024];
+
+	snprintf(before, sizeof(before), "%s", l->dev->cfgstring);
+	ok_eq(device_reconfig(l->dev, &policy, cs, err, sizeof(err)), r,
+	      "%s: %s", cs, err);
+	ok(strcmp(err, want) == 0, "\n#  got  %s\n#  want %s", err, want);
+	ok(strcmp(l->dev->cfgstring, before) == 0, "cfgstring kept: %s",
+	   l->dev->cfgstring);
+}
+
+/* Origin LUN @l on Q now lists COWs @c1 and @c2 (each may be NULL). */
+static int reconfig(struct fakelun *l, const char *c1, const char *c2)
+{
+	int n = snprintf(cfg, sizeof(cfg), "origin=%s/q.img", dir);
+
+	if (c1)
+		n += snprintf(cfg + n, sizeof(cfg) - n, ";cow=%s/%s", dir, c1);
+	if (c2)
+		snprintf(cfg + n, sizeof(cfg) - n, ";cow=%s/%s", dir, c2);
+	return device_reconfig(l->dev, &policy, cfg, err, sizeof(err));
+}
+
+/* Refusals while L1 is served by snapshot LUN s: nothing changes. */
+static void test_live_refused(struct fakelun *o, struct fakelun *s)
+{
+	char want[2048], chain[512];
+
+	snprintf(cfg, sizeof(cfg), "origin=%s/q.img", dir);
+	snprintf(want, sizeof(want),
+		 "user_1/o: origin %s/q.img: cow=%s/l1.img cannot be removed: user_1/s serves it as a snapshot of this origin (remove that LUN first)",
+		 dir, dir);
+	reconfig_refused(o, cfg, -EBUSY, want);
+	snprintf(cfg, sizeof(cfg), "origin=%s/p.img;cow=%s/l1.img", dir, dir);
+	snprintf(want, sizeof(want),
+		 "user_1/o: new cfgstring names origin %s/p.img, the LUN serves %s/q.img: only its cow= items can change",
+		 dir, dir);
+	reconfig_refused(o, cfg, -EINVAL, want);
+	snprintf(cfg, sizeof(cfg), "snapshot=%s/l2.img;origin=%s/q.img", dir,
+		 dir);
+	snprintf(want, sizeof(want),
+		 "user_1/o: new cfgstring names snapshot=%s/l2.img: an origin LUN stays an origin LUN (only its cow= items can change)",
+		 dir);
+	reconfig_refused(o, cfg, -EINVAL, want);
+	snprintf(cfg, sizeof(cfg), "snapshot=%s/l2.img;origin=%s/q.img", dir,
+		 dir);
+	snprintf(want, sizeof(want),
+		 "user_1/s: new cfgstring '%s' refused: a snapshot LUN's cfgstring cannot change (only an origin LUN's cow= items can)",
+		 cfg);
+	reconfig_refused(s, cfg, -EINVAL, want);
+	snprintf(cfg, sizeof(cfg), "origin=%s/q.img;cow=%s/l1.img;cow=%s/bad.img",
+		 dir, dir, dir);
+	snprintf(want, sizeof(want),
+		 "user_1/o: cow %s/bad.img does not pass snapcheck -n: 2 errors, the first: SC011 new-past-end: area 0 slot 0 offset 4096: record points past the end of the device: origin chunk 5 -> COW chunk 1000 of 16",
+		 dir);
+	reconfig_refused(o, cfg, -EUCLEAN, want);
+	ok_eq(excl("bad.img"), 0, "refused: the bad COW is not held");
+	snprintf(cfg, sizeof(cfg), "origin=%s/q.img;cow=%s/l1.img;cow=%s/q.img",
+		 dir, dir, dir);
+	same_chain(chain, sizeof(chain), "q.img", "q.img");
+	snprintf(want, sizeof(want),
+		 "user_1/o: %s/q.img (origin) and %s/q.img (COW) share storage: %s: a snapshot's COW cannot live on its origin",
+		 dir, dir, chain);
+	reconfig_refused(o, cfg, -EINVAL, want);
+	snprintf(cfg, sizeof(cfg), "origin=%s/q.img;cow=%s/l1.img;cow=%s/c2.img",
+		 dir, dir, dir);
+	snprintf(want, sizeof(want),
+		 "user_1/o: cow %s/c2.img is a COW of origin %s/p.img (served by user_1/p): a COW belongs to one origin",
+		 dir, dir);
+	reconfig_refused(o, cfg, -EBUSY, want);
+}
+
+/*
+ * A live snapshot: cow= added to a served origin LUN takes effect between
+ * two writes; the new snapshot LUN reads what the origin held then.
+ */
+static void test_live_snapshot(void)
+{
+	static uint8_t x1[CS], x2[CS], in[CS], hdr[16];
+	struct snapcow_engine_stats st0, st;
+	struct fakelun o, s, p;
+
+	write_file("l1.img", NULL, 0, SIZE);	/* new: formatted when taken */
+	make_cow("l2.img", SIZE, 1);
+	snprintf(cfg, sizeof(cfg), "origin=%s/p.img;cow=%s/c2.img", dir, dir);
+	ok_eq(lun_open(&p, "user_1/p", cfg), 0, "another origin: %s", err);
+	snprintf(cfg, sizeof(cfg), "origin=%s/q.img", dir);
+	ok_eq(lun_open(&o, "user_1/o", cfg), 0, "%s", err);
+	ok_eq(device_reconfig(o.dev, &policy, cfg, err, sizeof(err)), 0,
+	      "the same cfgstring: nothing to do");
+	fill(x1, sizeof(x1), 11);
+	fill(x2, sizeof(x2), 22);
+	ok(fakelun_good(&o, lun_write(&o, 8, CS / BS, x1)), "write before");
+	ok_eq(reconfig(&o, "l1.img", NULL), 0,
+	      "cow=l1 added: %s", err);
+	ok(strcmp(o.dev->cfgstring, cfg) == 0, "%s", o.dev->cfgstring);
+	ok_eq(excl("l1.img"), -EBUSY, "the new COW is held");
+	read_file("l1.img", hdr, sizeof(hdr), 0);
+	ok(get_le(hdr, 4) == SNAPCOW_MAGIC && get_le(hdr + 4, 4) == 1,
+	   "the new COW was formatted");
+	ok(fakelun_good(&o, lun_write(&o, 8, CS / BS, x2)), "write after");
+	snprintf(cfg, sizeof(cfg), "snapshot=%s/l1.img;origin=%s/q.img", dir,
+		 dir);
+	ok_eq(lun_open(&s, "user_1/s", cfg), 0, "snapshot LUN: %s", err);
+	ok(fakelun_good(&s, lun_read(&s, 8, CS / BS, in)) &&
+	   memcmp(in, x1, CS) == 0, "the snapshot reads the write before");
+	ok(fakelun_good(&o, lun_read(&o, 8, CS / BS, in)) &&
+	   memcmp(in, x2, CS) == 0, "the origin reads the write after");
+	test_live_refused(&o, &s);
+	ok_eq(reconfig(&o, "l1.img", "l2.img"), 0, "cow=l2 added: %s", err);
+	ok_eq(excl("l2.img"), -EBUSY, "L2 held");
+	ok_eq(reconfig(&o, "l1.img", NULL), 0,
+	      "cow=l2 removed: %s", err);
+	ok_eq(excl("l2.img"), 0, "L2 released");
+	ok_eq(s.dev->errors, 0, "no I/O error on the snapshot LUN");
+	fakelun_close(&s);
+	ok_eq(excl("l1.img"), -EBUSY, "L1 still listed by the origin LUN");
+	snapcow_origin_get_stats(((struct shared_ref *)o.dev->priv)->so->eng,
+				 &st0);
+	ok_eq(reconfig(&o, NULL, NULL), 0, "cow=l1 removed: %s", err);
+	ok_eq(excl("l1.img"), 0, "L1 released");
+	ok(fakelun_good(&o, lun_write(&o, 32, CS / BS, x1)), "a new chunk");
+	snapcow_origin_get_stats(((struct shared_ref *)o.dev->priv)->so->eng,
+				 &st);
+	ok_eq(st.copies, st0.copies, "no snapshot left to copy into");
+	ok_eq(o.dev->errors, 0, "no I/O error on the origin LUN");
+	fakelun_close(&o);
+	fakelun_close(&p);
+	ok_eq(excl("q.img"), 0, "released");
+}
+
 int main(void)
 {
 	char cmd[96];
 
-	plan(8);
+	plan(9);
 	run(test_open);
 	run(test_capacity);
 	run(test_write_cache);
@@ -617,6 +751,7 @@ int main(void)
 	run(test_refused_alone);
 	run(test_sharing);
 	run(test_data_protect);
+	run(test_live_snapshot);
 	fakelun_close(&org);
 	policy_free(&policy);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
