@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +39,13 @@
 #define SNAP_SUFFIX	SNAPCOW_DM_SNAP_SUFFIX
 
 /*
- * libdm reports through a process-wide log function.  The library must
- * not print, so while one of our calls runs libdm's errors land here and
- * end up in the caller's message.
+ * libdm keeps process-wide state (its log function, the node queue, udev
+ * cookies), so our calls take dm_lock for their whole length.  The
+ * library must not print: while a call runs, libdm's errors land in the
+ * calling thread's dm_last_error and end up in that call's own message.
  */
-static char dm_last_error[256];
+static pthread_mutex_t dm_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local char dm_last_error[256];
 
 static void __attribute__((format(printf, 5, 6)))
 dm_log(int level, const char *file, int line, int dm_errno, const char *f,
@@ -68,6 +71,7 @@ dm_log(int level, const char *file, int line, int dm_errno, const char *f,
  */
 static void dm_begin(void)
 {
+	pthread_mutex_lock(&dm_lock);
 	dm_last_error[0] = '\0';
 	dm_log_with_errno_init(dm_log);
 	if (getenv("DM_DISABLE_UDEV") || access("/run/udev/control", F_OK))
@@ -80,6 +84,13 @@ static void dm_end(void)
 	dm_task_update_nodes();
 	dm_lib_release();
 	dm_log_with_errno_init(NULL);
+	pthread_mutex_unlock(&dm_lock);
+}
+
+/* What libdm said about the failure, else the errno's text. */
+static const char *dm_why(int r)
+{
+	return dm_last_error[0] ? dm_last_error : strerror(-r);
 }
 
 struct dm_table {
@@ -144,8 +155,7 @@ static int dm_run(int type, const char *name, const char *uuid,
 	if (r == 0)
 		goto out;
 fail:
-	sc_errf(err, errlen, r, "%s: %s: %s", name, step,
-		dm_last_error[0] ? dm_last_error : strerror(-r));
+	sc_errf(err, errlen, r, "%s: %s: %s", name, step, dm_why(r));
 out:
 	dm_task_destroy(dmt);
 	return r;
@@ -175,8 +185,7 @@ static int dm_node_get(struct dm_node *n, char *err, size_t errlen)
 	    !dm_task_get_info(dmt, &n->info)) {
 		r = -(dm_task_get_errno(dmt) ?: EIO);
 		sc_errf(err, errlen, r, "%s: cannot read its device-mapper "
-			"state: %s", n->name, dm_last_error[0] ?
-			dm_last_error : strerror(-r));
+			"state: %s", n->name, dm_why(r));
 		goto out;
 	}
 	uuid = n->info.exists ? dm_task_get_uuid(dmt) : NULL;
@@ -535,8 +544,7 @@ static int dm_status_of(struct snapcow_dm_status *st, char *err,
 		if (r == -ENXIO)
 			goto missing;
 		sc_errf(err, errlen, r, "%s: cannot read its status: %s",
-			st->device, dm_last_error[0] ? dm_last_error :
-			strerror(-r));
+			st->device, dm_why(r));
 		goto out;
 	}
 	if (!info.exists) {

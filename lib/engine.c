@@ -2,9 +2,8 @@
 /*
  * The offline tools' engine calls: each runs the concurrent engine on a
  * private origin object holding the stores it is given, so there is one
- * copy-on-write path for the tools and the daemon.  Messages go to the
- * handle the caller reads: the origin's for origin writes, the store's
- * for snapshot I/O and export.
+ * copy-on-write path for the tools and the daemon.  Each works on
+ * several handles, so its message goes to the caller's buffer.
  */
 #include "config.h"
 
@@ -42,60 +41,52 @@ static int offline_origin(struct snapcow_dev *origin,
 SNAPCOW_EXPORT
 int snapcow_origin_write(struct snapcow_dev *origin,
 			 struct snapcow_store *const *snaps, unsigned int nsnaps,
-			 const void *buf, size_t len, uint64_t offset)
+			 const void *buf, size_t len, uint64_t offset,
+			 char *err, size_t errlen)
 {
-	char err[SNAPCOW_ERRBUF_SIZE];
 	struct snapcow_origin *o;
 	int r;
 
-	r = offline_origin(origin, snaps, nsnaps, true, &o, err, sizeof(err));
-	if (!r) {
-		r = snapcow_origin_pwrite(o, buf, len, offset, 0, err,
-					  sizeof(err));
-		snapcow_origin_free(o);
-	}
+	r = offline_origin(origin, snaps, nsnaps, true, &o, err, errlen);
 	if (r)
-		return sc_dev_errf(origin, r, "%s", err);
-	return 0;
+		return r;
+	r = snapcow_origin_pwrite(o, buf, len, offset, 0, err, errlen);
+	snapcow_origin_free(o);
+	return r;
 }
 
 SNAPCOW_EXPORT
 int snapcow_snapshot_read(struct snapcow_dev *origin, struct snapcow_store *s,
-			  void *buf, size_t len, uint64_t offset)
+			  void *buf, size_t len, uint64_t offset, char *err,
+			  size_t errlen)
 {
-	char err[SNAPCOW_ERRBUF_SIZE];
 	struct snapcow_origin *o;
 	int r;
 
-	r = offline_origin(origin, &s, 1, false, &o, err, sizeof(err));
-	if (!r) {
-		r = snapcow_snap_pread(o, s, buf, len, offset, err,
-				       sizeof(err));
-		snapcow_origin_free(o);
-	}
+	r = offline_origin(origin, &s, 1, false, &o, err, errlen);
 	if (r)
-		return sc_store_errf(s, r, "%s", err);
-	return 0;
+		return r;
+	r = snapcow_snap_pread(o, s, buf, len, offset, err, errlen);
+	snapcow_origin_free(o);
+	return r;
 }
 
 SNAPCOW_EXPORT
 int snapcow_snapshot_write(struct snapcow_dev *origin, struct snapcow_store *s,
-			   const void *data, size_t len, uint64_t offset)
+			   const void *data, size_t len, uint64_t offset,
+			   char *err, size_t errlen)
 {
-	char err[SNAPCOW_ERRBUF_SIZE];
 	struct snapcow_origin *o;
 	int r;
 
-	r = offline_origin(origin, &s, 1, true, &o, err, sizeof(err));
-	if (!r) {
-		/* The tools' writes are durable when they return. */
-		r = snapcow_snap_pwrite(o, s, data, len, offset,
-					SNAPCOW_IO_FUA, err, sizeof(err));
-		snapcow_origin_free(o);
-	}
+	r = offline_origin(origin, &s, 1, true, &o, err, errlen);
 	if (r)
-		return sc_store_errf(s, r, "%s", err);
-	return 0;
+		return r;
+	/* The tools' writes are durable when they return. */
+	r = snapcow_snap_pwrite(o, s, data, len, offset, SNAPCOW_IO_FUA, err,
+				errlen);
+	snapcow_origin_free(o);
+	return r;
 }
 
 static int export_blocks(struct snapcow_origin *o, struct snapcow_store *s,
@@ -113,44 +104,43 @@ static int export_blocks(struct snapcow_origin *o, struct snapcow_store *s,
 		size_t n = MIN(block, size - offset);
 
 		r = snapcow_snap_pread(o, s, buf, n, offset, err, errlen);
-		if (!r)
-			r = snapcow_dev_write(out, buf, n, offset);
-		if (r && !err[0])
+		if (r)
+			break;
+		r = snapcow_dev_write(out, buf, n, offset);
+		if (r)
 			sc_errf(err, errlen, r, "writing image: %s",
-				sc_dev_last_error());
+				snapcow_dev_error(out));
 		if (progress)
 			progress(ctx, offset + n, size);
 	}
 	free(buf);
-	if (!r)
-		r = snapcow_dev_flush(out);
-	if (r && !err[0])
-		sc_errf(err, errlen, r, "%s", sc_dev_last_error());
-	return r;
+	if (r)
+		return r;
+	r = snapcow_dev_flush(out);
+	if (r)
+		return sc_errf(err, errlen, r, "%s", snapcow_dev_error(out));
+	return 0;
 }
 
 SNAPCOW_EXPORT
 int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
 		   struct snapcow_dev *out, snapcow_progress_fn progress,
-		   void *ctx)
+		   void *ctx, char *err, size_t errlen)
 {
 	uint64_t size = snapcow_dev_size(origin);
-	char err[SNAPCOW_ERRBUF_SIZE] = "";
 	struct snapcow_origin *o;
 	int r;
 
 	if (snapcow_dev_size(out) < size)
-		return sc_store_errf(s, -ENOSPC,
-				     "%s: %llu bytes is smaller than the origin (%llu bytes)",
-				     snapcow_dev_path(out),
-				     (unsigned long long)snapcow_dev_size(out),
-				     (unsigned long long)size);
-	r = offline_origin(origin, &s, 1, false, &o, err, sizeof(err));
-	if (!r) {
-		r = export_blocks(o, s, out, progress, ctx, err, sizeof(err));
-		snapcow_origin_free(o);
-	}
+		return sc_errf(err, errlen, -ENOSPC,
+			       "%s: %llu bytes is smaller than the origin (%llu bytes)",
+			       snapcow_dev_path(out),
+			       (unsigned long long)snapcow_dev_size(out),
+			       (unsigned long long)size);
+	r = offline_origin(origin, &s, 1, false, &o, err, errlen);
 	if (r)
-		return sc_store_errf(s, r, "%s", err);
-	return 0;
+		return r;
+	r = export_blocks(o, s, out, progress, ctx, err, errlen);
+	snapcow_origin_free(o);
+	return r;
 }

@@ -49,6 +49,8 @@ struct prove {
 	uint64_t mask;
 	uint64_t *pre;			/* hashes of the origin's tail */
 	uint64_t lo, hi;
+	char *err;			/* the merge's caller's */
+	size_t errlen;
 };
 
 static uint64_t hash_bytes(const unsigned char *p, uint64_t len)
@@ -71,8 +73,8 @@ static int prove_read(struct prove *p, struct snapcow_dev *dev, void *buf,
 	int r = snapcow_dev_read(dev, buf, len, off);
 
 	if (r)
-		return sc_store_errf(p->s, r, "proving the backup: %s",
-				     snapcow_dev_error(dev));
+		return sc_errf(p->err, p->errlen, r, "proving the backup: %s",
+			       snapcow_dev_error(dev));
 	return 0;
 }
 
@@ -112,7 +114,7 @@ static int win_build(struct prove *p)
 	p->win = calloc(cap, sizeof(*p->win));
 	p->pre = calloc(p->hi - p->lo + 1, sizeof(*p->pre));
 	if (!p->win || !p->pre)
-		return sc_store_errf(s, -ENOMEM, "out of memory");
+		return sc_errf(p->err, p->errlen, -ENOMEM, "out of memory");
 	p->mask = cap - 1;
 	for (x = p->lo; x < p->hi; x++) {
 		if (snapcow_chunk_is_metadata(s->cs, x))
@@ -175,13 +177,12 @@ static bool sectors_either(const struct prove *p, uint64_t len)
 
 static int refuse(struct prove *p, uint64_t c, uint64_t bnew, const char *why)
 {
-	return sc_store_errf(p->s, -EINVAL,
-			     "%s: backup holds origin chunk %llu (origin offset %llu, backup offset %llu), but %s: not the backup of this merge of %s; give --backup a new file",
-			     snapcow_dev_path(p->b->cow),
-			     (unsigned long long)c,
-			     (unsigned long long)(c * p->cb),
-			     (unsigned long long)(bnew * p->cb), why,
-			     snapcow_dev_path(p->s->cow));
+	return sc_errf(p->err, p->errlen, -EINVAL,
+		       "%s: backup holds origin chunk %llu (origin offset %llu, backup offset %llu), but %s: not the backup of this merge of %s; give --backup a new file",
+		       snapcow_dev_path(p->b->cow), (unsigned long long)c,
+		       (unsigned long long)(c * p->cb),
+		       (unsigned long long)(bnew * p->cb), why,
+		       snapcow_dev_path(p->s->cow));
 }
 
 static int prove_chunk(struct prove *p, uint64_t c, uint64_t bnew)
@@ -233,10 +234,10 @@ static int prove_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
 }
 
 int sc_merge_prove_backup(struct snapcow_store *s, struct snapcow_dev *origin,
-			  struct snapcow_store *b)
+			  struct snapcow_store *b, char *err, size_t errlen)
 {
 	struct prove p = { .s = s, .b = b, .origin = origin,
-			   .cb = s->chunk_bytes };
+			   .cb = s->chunk_bytes, .err = err, .errlen = errlen };
 	int r;
 
 	if (!b->exceptions)
@@ -247,7 +248,7 @@ int sc_merge_prove_backup(struct snapcow_store *s, struct snapcow_dev *origin,
 	p.bbuf = malloc(p.cb);
 	p.cbuf = malloc(p.cb);
 	if (!p.obuf || !p.bbuf || !p.cbuf) {
-		r = sc_store_errf(s, -ENOMEM, "out of memory");
+		r = sc_errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	sc_table_foreach(b->table, count_merged, &p);

@@ -32,6 +32,8 @@ struct merge {
 	uint64_t buf_bytes;
 	uint64_t total;			/* records at the start */
 	struct snapcow_merge_result res;
+	char *err;			/* the caller's */
+	size_t errlen;
 };
 
 SNAPCOW_EXPORT
@@ -58,7 +60,7 @@ static int merge_distinct(struct merge *m, struct snapcow_dev *dev,
 	r = r ?: sc_storage_refuse(dev, role, s->cow, "COW being merged",
 				   "a merge writes the COW", msg,
 				   sizeof(msg));
-	return r ? sc_store_errf(s, r, "%s", msg) : 0;
+	return r ? sc_errf(m->err, m->errlen, r, "%s", msg) : 0;
 }
 
 struct need_ctx {
@@ -110,35 +112,36 @@ static int merge_check_backup(struct merge *m, struct snapcow_store *b)
 		return r;
 	if (b->state == SNAPCOW_STATE_INVALID || !(b->flags &
 						   SNAPCOW_STORE_WRITE))
-		return sc_store_errf(s, -EINVAL,
-				     "%s: backup is %s", snapcow_dev_path(b->cow),
-				     b->state == SNAPCOW_STATE_INVALID ?
-				     "invalid" : "loaded read-only");
+		return sc_errf(m->err, m->errlen, -EINVAL,
+			       "%s: backup is %s", snapcow_dev_path(b->cow),
+			       b->state == SNAPCOW_STATE_INVALID ?
+			       "invalid" : "loaded read-only");
 	if (b->cs != s->cs)
-		return sc_store_errf(s, -EINVAL,
-				     "%s: backup chunk size %u sectors differs from the snapshot's %u sectors",
-				     snapcow_dev_path(b->cow), b->cs, s->cs);
-	r = sc_merge_prove_backup(s, m->origin, b);
+		return sc_errf(m->err, m->errlen, -EINVAL,
+			       "%s: backup chunk size %u sectors differs from the snapshot's %u sectors",
+			       snapcow_dev_path(b->cow), b->cs, s->cs);
+	r = sc_merge_prove_backup(s, m->origin, b, m->err, m->errlen);
 	if (r)
 		return r;
 	sc_table_foreach(s->table, count_unsaved, &nc);
 	if (!backup_has_room(b, nc.need))
-		return sc_store_errf(s, -ENOSPC,
-				     "%s: backup cannot hold the %llu chunks the merge overwrites (needs %llu bytes when new)",
-				     snapcow_dev_path(b->cow),
-				     (unsigned long long)nc.need,
-				     (unsigned long long)snapcow_merge_backup_bytes(s));
+		return sc_errf(m->err, m->errlen, -ENOSPC,
+			       "%s: backup cannot hold the %llu chunks the merge overwrites (needs %llu bytes when new)",
+			       snapcow_dev_path(b->cow),
+			       (unsigned long long)nc.need,
+			       (unsigned long long)snapcow_merge_backup_bytes(s));
 	return 0;
 }
 
 SNAPCOW_EXPORT
 int snapcow_merge_check_backup(struct snapcow_dev *origin,
 			       struct snapcow_store *s,
-			       struct snapcow_store *backup)
+			       struct snapcow_store *backup, char *err,
+			       size_t errlen)
 {
-	struct merge m = { .origin = origin, .s = s };
+	struct merge m = { .origin = origin, .s = s, .err = err,
+			   .errlen = errlen };
 
-	s->err[0] = '\0';
 	return merge_check_backup(&m, backup);
 }
 
@@ -151,18 +154,19 @@ static int merge_setup(struct merge *m)
 	int r;
 
 	if (!snapcow_dev_is_writable(m->origin))
-		return sc_store_errf(s, -EBADF, "%s: origin opened read-only",
-				     snapcow_dev_path(m->origin));
+		return sc_errf(m->err, m->errlen, -EBADF,
+			       "%s: origin opened read-only",
+			       snapcow_dev_path(m->origin));
 	r = sc_storage_refuse(m->origin, "origin", s->cow, "COW", "a merge "
 			      "copies from the COW to the origin", msg,
 			      sizeof(msg));
 	if (r)
-		return sc_store_errf(s, r, "%s", msg);
+		return sc_errf(m->err, m->errlen, r, "%s", msg);
 	m->snaps = calloc(o->nothers + 1u, sizeof(*m->snaps));
 	m->buf_bytes = MAX(s->chunk_bytes, MERGE_BUF_BYTES);
 	m->buf = malloc(m->buf_bytes);
 	if (!m->snaps || !m->buf)
-		return sc_store_errf(s, -ENOMEM, "out of memory");
+		return sc_errf(m->err, m->errlen, -ENOMEM, "out of memory");
 	for (i = 0; i < o->nothers; i++) {
 		r = merge_distinct(m, o->others[i]->cow, "other snapshot");
 		if (r)
@@ -186,18 +190,18 @@ static int merge_check_run(struct merge *m, uint64_t old_chunk,
 	uint64_t size = snapcow_dev_size(m->origin);
 
 	if (old_chunk >= (size + s->chunk_bytes - 1) / s->chunk_bytes)
-		return sc_store_errf(s, -ERANGE,
-				     "%s: record %llu -> %llu: origin chunk past the origin's end (%llu bytes); run snapcheck",
-				     snapcow_dev_path(s->cow),
-				     (unsigned long long)old_chunk,
-				     (unsigned long long)new_chunk,
-				     (unsigned long long)size);
+		return sc_errf(m->err, m->errlen, -ERANGE,
+			       "%s: record %llu -> %llu: origin chunk past the origin's end (%llu bytes); run snapcheck",
+			       snapcow_dev_path(s->cow),
+			       (unsigned long long)old_chunk,
+			       (unsigned long long)new_chunk,
+			       (unsigned long long)size);
 	if (new_chunk >= s->cow_chunks || n > s->cow_chunks - new_chunk)
-		return sc_store_errf(s, -ERANGE,
-				     "%s: record %llu -> %llu: COW chunk past the COW's end; run snapcheck",
-				     snapcow_dev_path(s->cow),
-				     (unsigned long long)old_chunk,
-				     (unsigned long long)new_chunk);
+		return sc_errf(m->err, m->errlen, -ERANGE,
+			       "%s: record %llu -> %llu: COW chunk past the COW's end; run snapcheck",
+			       snapcow_dev_path(s->cow),
+			       (unsigned long long)old_chunk,
+			       (unsigned long long)new_chunk);
 	return 0;
 }
 
@@ -205,17 +209,18 @@ static int merge_piece(struct merge *m, uint64_t src, uint64_t dst,
 		       size_t len)
 {
 	struct snapcow_store *s = m->s;
+	char msg[SNAPCOW_ERRBUF_SIZE];
 	int r;
 
 	r = snapcow_dev_read(s->cow, m->buf, len, src);
 	if (r)
-		return sc_store_errf(s, r, "reading COW: %s",
-				     snapcow_dev_error(s->cow));
+		return sc_errf(m->err, m->errlen, r, "reading COW: %s",
+			       snapcow_dev_error(s->cow));
 	r = snapcow_origin_write(m->origin, m->snaps, m->nsnaps, m->buf, len,
-				 dst);
+				 dst, msg, sizeof(msg));
 	if (r)
-		return sc_store_errf(s, r, "writing origin: %s",
-				     snapcow_dev_error(m->origin));
+		return sc_errf(m->err, m->errlen, r, "writing origin: %s",
+			       msg);
 	m->res.bytes += len;
 	return 0;
 }
@@ -244,9 +249,9 @@ static int merge_check_after(struct merge *m)
 
 	if (!b || b->state != SNAPCOW_STATE_INVALID)
 		return 0;
-	return sc_store_errf(m->s, -ENOSPC,
-			     "%s: backup invalidated: merge stopped",
-			     snapcow_dev_path(b->cow));
+	return sc_errf(m->err, m->errlen, -ENOSPC,
+		       "%s: backup invalidated: merge stopped",
+		       snapcow_dev_path(b->cow));
 }
 
 /* One snapshot_merge_next_chunks() + merge_callback(): 1 done, 0 end. */
@@ -258,8 +263,10 @@ static int merge_step(struct merge *m)
 	int r;
 
 	r = sc_store_prepare_merge(s, &last_old, &last_new);
-	if (r <= 0)
-		return r;
+	if (r < 0)
+		return sc_errf(m->err, m->errlen, r, "%s", s->err);
+	if (!r)
+		return 0;
 	n = (uint64_t)r;
 	first_old = last_old + 1 - n;
 	first_new = last_new + 1 - n;
@@ -269,11 +276,13 @@ static int merge_step(struct merge *m)
 	r = r ?: merge_copy(m, first_old, first_new, n);
 	r = r ?: merge_check_after(m);
 	if (!r && (r = snapcow_dev_flush(m->origin)))
-		sc_store_errf(s, r, "flushing origin: %s",
-			      snapcow_dev_error(m->origin));
-	r = r ?: sc_store_commit_merge(s, n);
+		return sc_errf(m->err, m->errlen, r, "flushing origin: %s",
+			       snapcow_dev_error(m->origin));
 	if (r)
 		return r;
+	r = sc_store_commit_merge(s, n);
+	if (r)
+		return sc_errf(m->err, m->errlen, r, "%s", s->err);
 	m->res.steps++;
 	m->res.chunks += n;
 	if (o->progress)
@@ -298,14 +307,14 @@ static int merge_run(struct merge *m)
 SNAPCOW_EXPORT
 int snapcow_merge(struct snapcow_dev *origin, struct snapcow_store *s,
 		  const struct snapcow_merge_opts *opts,
-		  struct snapcow_merge_result *res)
+		  struct snapcow_merge_result *res, char *err, size_t errlen)
 {
 	static const struct snapcow_merge_opts none;
 	struct merge m = { .origin = origin, .s = s,
-			   .opts = opts ? opts : &none };
+			   .opts = opts ? opts : &none, .err = err,
+			   .errlen = errlen };
 	int r;
 
-	s->err[0] = '\0';
 	r = merge_setup(&m);
 	r = r ?: merge_run(&m);
 	m.res.complete = !r && (s->state == SNAPCOW_STATE_NEW ||

@@ -4,10 +4,18 @@
  * persistent exception store ("COW device") in userspace.
  *
  * Conventions: functions return 0 (or a documented non-negative value) on
- * success and a negative errno on failure; a message naming the device,
- * byte offset and rule broken is kept in the handle and read with
- * snapcow_dev_error() / snapcow_store_error().  Nothing here prints or
- * exits.  Sizes are in 512-byte sectors unless a name says bytes.
+ * success and a negative errno on failure, with a message naming the
+ * device, byte offset and rule broken in exactly one place:
+ *  - a call on one handle (a dev, a store) keeps it in that handle, read
+ *    with snapcow_dev_error() / snapcow_store_error();
+ *  - a call that makes a handle (open, load, check), works on several
+ *    (the engine, export, merge, repair) or on none (dm) writes it to the
+ *    caller's @err of @errlen bytes (SNAPCOW_ERRBUF_SIZE is enough; NULL
+ *    drops it) and copies no message into a handle.
+ * A handle's message is its thread's business: code that shares a handle
+ * between threads (the daemon, through the concurrent engine) always
+ * passes its own buffer.  Nothing here prints or exits.  Sizes are in
+ * 512-byte sectors unless a name says bytes.
  */
 #ifndef SNAPCOW_H
 #define SNAPCOW_H
@@ -290,7 +298,7 @@ int snapcow_store_invalidate(struct snapcow_store *s);
 /*
  * The offline tools' single-threaded calls, made on a private origin
  * object of the concurrent engine below (one copy-on-write path); the
- * message goes to the origin's handle (origin writes) or the store's.
+ * message goes to the caller's @err.
  * What the kernel does for an origin write: for every chunk touched that
  * a snapshot has no exception for, copy the origin chunk to that
  * snapshot's COW and commit; then write the origin.  A snapshot whose COW
@@ -298,19 +306,22 @@ int snapcow_store_invalidate(struct snapcow_store *s);
  */
 int snapcow_origin_write(struct snapcow_dev *origin,
 			 struct snapcow_store *const *snaps, unsigned int nsnaps,
-			 const void *buf, size_t len, uint64_t offset);
+			 const void *buf, size_t len, uint64_t offset,
+			 char *err, size_t errlen);
 /* Read the snapshot's point-in-time image. */
 int snapcow_snapshot_read(struct snapcow_dev *origin, struct snapcow_store *s,
-			  void *buf, size_t len, uint64_t offset);
+			  void *buf, size_t len, uint64_t offset, char *err,
+			  size_t errlen);
 /* Write into the snapshot (the origin is untouched). */
 int snapcow_snapshot_write(struct snapcow_dev *origin, struct snapcow_store *s,
-			   const void *buf, size_t len, uint64_t offset);
+			   const void *buf, size_t len, uint64_t offset,
+			   char *err, size_t errlen);
 
 typedef void (*snapcow_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 /* Write the snapshot image of @origin + @s to @out (origin's size). */
 int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
 		   struct snapcow_dev *out, snapcow_progress_fn progress,
-		   void *ctx);
+		   void *ctx, char *err, size_t errlen);
 
 /* ------------------------------------------------ concurrent engine */
 
@@ -442,13 +453,13 @@ struct snapcow_merge_result {
 
 /*
  * Merge @s into @origin (both writable).  Returns 0 (with @res, which may
- * be NULL, filled in) or a negative errno with the reason in
- * snapcow_store_error(@s).  A NEW or empty store is complete at once; an
- * invalid one is refused (-EINVAL), as the kernel refuses it.
+ * be NULL, filled in) or a negative errno with the reason in @err.  A NEW
+ * or empty store is complete at once; an invalid one is refused
+ * (-EINVAL), as the kernel refuses it.
  */
 int snapcow_merge(struct snapcow_dev *origin, struct snapcow_store *s,
 		  const struct snapcow_merge_opts *opts,
-		  struct snapcow_merge_result *res);
+		  struct snapcow_merge_result *res, char *err, size_t errlen);
 /*
  * Bytes a fresh backup COW (the chunk size of @s) needs to hold every
  * chunk a merge of @s overwrites: header, areas and data chunks, with
@@ -461,11 +472,12 @@ uint64_t snapcow_merge_backup_bytes(const struct snapcow_store *s);
  * merge and, when it holds chunks, the proof that it is this merge's
  * backup (each chunk one the merge overwrites, the origin holding the
  * backup's copy or merged data there).  0, or a negative errno with the
- * chunk and its offsets in snapcow_store_error(@s).
+ * chunk and its offsets in @err.
  */
 int snapcow_merge_check_backup(struct snapcow_dev *origin,
 			       struct snapcow_store *s,
-			       struct snapcow_store *backup);
+			       struct snapcow_store *backup, char *err,
+			       size_t errlen);
 
 /* ------------------------------------------------------------- status */
 
@@ -650,8 +662,9 @@ int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
  * writes at the chunk size.  Nodes appear under /dev/mapper; without
  * udev (or with DM_DISABLE_UDEV set) libdm creates them itself.  The
  * devices carry the uuid "SNAPCOW-<device name>"; deactivation removes
- * no other.  Messages name the device and the step that failed.  Like
- * libdm itself, not thread-safe; libdm's log function is borrowed during
+ * no other.  Messages name the device and the step that failed.  Safe
+ * to call from several threads: libdm keeps process-wide state, so the
+ * calls take one lock in turn; libdm's log function is borrowed during
  * each call and reset to libdm's default afterwards.
  */
 #define SNAPCOW_DM_SNAP_SUFFIX	"-snap"

@@ -79,9 +79,9 @@ int sc_store_commit_merge(struct snapcow_store *s, uint64_t n);
  * Merge (merge-backup.c): 0 when every chunk backup @b holds is one this
  * merge of @s into @origin overwrote or is about to, with the origin
  * holding the backup's copy or merged data there; else -EINVAL and the
- * chunk and its offsets in @s's error buffer.
+ * chunk and its offsets in @err.
  */
 int sc_merge_prove_backup(struct snapcow_store *s, struct snapcow_dev *origin,
-			  struct snapcow_store *b);
+			  struct snapcow_store *b, char *err, size_t errlen);
 
 #endif /* SNAPCOW_STORE_H */

@@ -115,6 +115,7 @@ static int open_all(const char **args, uint32_t cs, struct export_devs *d)
 static int run(const char **args, uint32_t cs, const struct export_opts *o)
 {
 	struct export_devs d = { 0 };
+	char err[SNAPCOW_ERRBUF_SIZE];
 	struct progress bar;
 	int r;
 
@@ -126,12 +127,11 @@ static int run(const char **args, uint32_t cs, const struct export_opts *o)
 		goto out;
 	}
 	progress_init(&bar, "export", o->progress);
-	r = snapcow_export(d.origin, d.store, d.out, progress_update, &bar);
+	r = snapcow_export(d.origin, d.store, d.out, progress_update, &bar,
+			   err, sizeof(err));
 	progress_done(&bar);
-	r = r ?: snapcow_dev_flush(d.out);
 	if (r < 0) {
-		lib_error(r, snapcow_store_error(d.store), "%s: export failed",
-			  args[2]);
+		lib_error(r, err, "%s: export failed", args[2]);
 		goto out;
 	}
 	verbose_msg("%s: exported %" PRIu64 " byte%s", args[2],

@@ -249,6 +249,18 @@ static int open_backup_dev(const char *path, struct merge_devs *d)
 	return r;
 }
 
+static int check_backup(const char *path, struct merge_devs *d)
+{
+	char err[SNAPCOW_ERRBUF_SIZE];
+	int r;
+
+	r = snapcow_merge_check_backup(d->origin, d->store, d->backup, err,
+				       sizeof(err));
+	if (r < 0)
+		lib_error(r, err, "%s: refusing the backup", path);
+	return r;
+}
+
 /*
  * A backup that already holds a COW is the one an interrupted merge
  * left, once the library has proved it (every chunk it holds is one
@@ -266,12 +278,9 @@ static int resume_backup(const char *path, struct merge_devs *d)
 			  "origin's data; name a new file", path);
 		return -EIO;
 	}
-	r = snapcow_merge_check_backup(d->origin, d->store, d->backup);
-	if (r < 0) {
-		lib_error(r, snapcow_store_error(d->store),
-			  "%s: refusing the backup", path);
+	r = check_backup(path, d);
+	if (r < 0)
 		return r;
-	}
 	d->backup_resumed = true;
 	if (verbosity >= 0 && info.exceptions)
 		fprintf(stderr, "%s: %s: resuming with the backup left by an "
@@ -316,12 +325,9 @@ static int open_backup(const char *path, struct merge_devs *d)
 	snapcow_store_get_info(d->backup, &info);
 	if (info.state != SNAPCOW_STATE_NEW)
 		return resume_backup(path, d);
-	r = snapcow_merge_check_backup(d->origin, d->store, d->backup);
-	if (r < 0) {
-		lib_error(r, snapcow_store_error(d->store),
-			  "%s: refusing the backup", path);
+	r = check_backup(path, d);
+	if (r < 0)
 		return r;
-	}
 	return format_backup(d, path);
 }
 
@@ -409,6 +415,7 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 		.backup = d->backup, .progress = merge_progress, .ctx = &mb,
 	};
 	bool *valid = calloc(d->nothers + 1, sizeof(*valid));
+	char err[SNAPCOW_ERRBUF_SIZE];
 	unsigned int i;
 	int r;
 
@@ -419,12 +426,12 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 	for (i = 0; i < d->nothers; i++)
 		valid[i] = snapcow_store_valid(d->others[i]);
 	progress_init(&mb.bar, "merge", o->progress && !o->json);
-	r = snapcow_merge(d->origin, d->store, &mo, res);
+	r = snapcow_merge(d->origin, d->store, &mo, res, err, sizeof(err));
 	progress_done(&mb.bar);
 	warn_invalidated(d, valid);
 	free(valid);
 	if (r < 0) {
-		lib_error(r, snapcow_store_error(d->store), "%s: merge failed",
+		lib_error(r, err, "%s: merge failed",
 			  snapcow_dev_path(d->cow));
 		error_msg("%s: %" PRIu64 " chunk%s merged before the failure; "
 			  "run the same command again to resume",

@@ -172,25 +172,20 @@ static int fill_piece(struct source *src, uint8_t *buf, size_t len,
 static int engine_write(struct target *t, const void *buf, size_t len,
 			uint64_t offset)
 {
-	const char *detail;
+	char err[SNAPCOW_ERRBUF_SIZE];
 	int r;
 
 	if (t->snapshot)
 		r = snapcow_snapshot_write(t->origin, t->store, buf, len,
-					   offset);
+					   offset, err, sizeof(err));
 	else
 		r = snapcow_origin_write(t->origin, &t->store, 1, buf, len,
-					 offset);
-	if (r < 0) {
-		/* The engine keeps origin-side errors on the origin. */
-		detail = snapcow_store_error(t->store);
-		if (!*detail)
-			detail = snapcow_dev_error(t->origin);
-		lib_error(r, detail, "%s: %s write of %zu byte%s at offset %"
+					 offset, err, sizeof(err));
+	if (r < 0)
+		lib_error(r, err, "%s: %s write of %zu byte%s at offset %"
 			  PRIu64 " failed", snapcow_dev_path(t->cow),
 			  t->snapshot ? "snapshot" : "origin", len,
 			  plural(len), offset);
-	}
 	return r;
 }
 

@@ -229,7 +229,8 @@ static bool snapshot_survived(struct crash_run *cr, int k, bool *invalid)
 	*invalid = !snapcow_store_valid(s);
 	img = malloc(cr->size);
 	if (*invalid || (!snapcow_snapshot_read(cr->origin.m->dev, s, img,
-						cr->size, 0) &&
+						cr->size, 0, err,
+						sizeof(err)) &&
 			 model_same(d, img, 0, cr->size)))
 		good = true;
 	free(img);

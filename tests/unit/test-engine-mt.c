@@ -361,7 +361,7 @@ static bool image_equals(struct world *w, struct snapcow_store *s,
 	unsigned char *img = malloc(w->size);
 	bool same;
 
-	same = !snapcow_snapshot_read(w->o->dev, s, img, w->size, 0) &&
+	same = !snapcow_snapshot_read(w->o->dev, s, img, w->size, 0, NULL, 0) &&
 	       !memcmp(img, ref, w->size);
 	free(img);
 	return same;

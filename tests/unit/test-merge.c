@@ -56,8 +56,9 @@ static unsigned char *image(struct memdev *o, struct snapcow_store *s)
 {
 	unsigned char *img = malloc(o->size);
 
-	if (snapcow_snapshot_read(o->dev, s, img, o->size, 0)) {
-		printf("# snapshot_read: %s\n", snapcow_store_error(s));
+	if (snapcow_snapshot_read(o->dev, s, img, o->size, 0, errbuf,
+				  sizeof(errbuf))) {
+		printf("# snapshot_read: %s\n", errbuf);
 		memset(img, 0, o->size);
 	}
 	return img;
@@ -130,10 +131,10 @@ static void workload(struct scenario *sc, uint64_t seed, int ops)
 		prng_fill(&rng, data, len);
 		if (prng_below(&rng, 3))
 			r = snapcow_origin_write(o->dev, snaps, 1 + !!snaps[1],
-						 data, len, off);
+						 data, len, off, errbuf, sizeof(errbuf));
 		else
 			r = snapcow_snapshot_write(o->dev, snaps[0], data, len,
-						   off);
+						   off, errbuf, sizeof(errbuf));
 		if (r)
 			printf("# workload op %d: %d\n", i, r);
 	}
@@ -196,7 +197,8 @@ static int scenario_merge(struct scenario *sc, uint64_t max_steps,
 	int r = -ENOMEM;
 
 	if (s && b && other)
-		r = snapcow_merge(sc->dev[DEV_ORIGIN]->dev, s, &opts, res);
+		r = snapcow_merge(sc->dev[DEV_ORIGIN]->dev, s, &opts, res,
+				  errbuf, sizeof(errbuf));
 	snapcow_store_free(s);
 	snapcow_store_free(b);
 	snapcow_store_free(other);
@@ -347,21 +349,24 @@ static void test_kernel_order(void)
 	expect = image(o, s);
 	ok(status_is(s, "39/80 3"), "before");
 	opts.max_steps = 1;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), 0, "one step");
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)), 0,
+	      "one step");
 	ok(!res.complete && res.chunks == 2, "two chunks, not complete");
 	ok(all_bytes(c->buf + 34 * 512 + 32, 32, 0), "slots 2, 3 zeroed");
 	ok_eq(get_le(c->buf + 34 * 512 + 16, 8), 133, "slot 1 kept");
 	/* area_location(1) + current_committed + 1 */
 	ok(status_is(s, "37/80 3"), "after one step");
 	opts.max_steps = 2;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), 0, "two more steps");
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)), 0,
+	      "two more steps");
 	ok(status_is(s, "8/80 2"), "area 0 with 6 records");
 	snapcow_store_free(s);
 	/* What is on disk says the same. */
 	s = load(c, SNAPCOW_STORE_WRITE);
 	ok(s && status_is(s, "8/80 2"), "reloaded");
 	opts.max_steps = 0;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), 0, "the rest");
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)), 0,
+	      "the rest");
 	ok(res.complete && res.chunks == 6 && res.steps == 3, "complete");
 	ok(status_is(s, "2/80 2"), "after merge");
 	ok_eq(log.n, 6, "steps");
@@ -410,40 +415,45 @@ static void test_refusals(void)
 
 	/* Read-only store. */
 	s = load(c, 0);
-	ok_eq(snapcow_merge(o->dev, s, NULL, &res), -EBADF, "read-only");
+	ok_eq(snapcow_merge(o->dev, s, NULL, &res, errbuf, sizeof(errbuf)),
+	      -EBADF, "read-only");
 	snapcow_store_free(s);
 	s = load(c, SNAPCOW_STORE_WRITE);
 	/* Backup too small, wrong chunk size, or the COW itself. */
 	b = load(small, SNAPCOW_STORE_WRITE);
 	opts.backup = b;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), -ENOSPC, "small backup");
-	ok(strstr(snapcow_store_error(s), "backup cannot hold"), "%s",
-	   snapcow_store_error(s));
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)),
+	      -ENOSPC, "small backup");
+	ok(strstr(errbuf, "backup cannot hold"), "%s", errbuf);
 	snapcow_store_free(b);
 	b = load(big, SNAPCOW_STORE_WRITE);
 	opts.backup = b;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), -EINVAL, "chunk size");
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)),
+	      -EINVAL, "chunk size");
 	snapcow_store_free(b);
 	opts.backup = s;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), -EINVAL, "backup = COW");
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)),
+	      -EINVAL, "backup = COW");
 	opts.backup = NULL;
 	opts.step = stop_step;
-	ok_eq(snapcow_merge(o->dev, s, &opts, &res), -ECANCELED, "stopped");
+	ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf, sizeof(errbuf)),
+	      -ECANCELED, "stopped");
 	ok_eq(memdev_writes(o) + memdev_writes(c) + memdev_writes(small) +
 	      memdev_writes(big) - w, 0, "nothing written");
 	snapcow_store_free(s);
 	/* Invalid: the kernel refuses to merge it. */
 	put_le(c->buf + 4, 4, 0);
 	s = load(c, SNAPCOW_STORE_WRITE);
-	ok_eq(snapcow_merge(o->dev, s, NULL, &res), -EINVAL, "invalid");
-	ok(strstr(snapcow_store_error(s), "invalid"), "%s",
-	   snapcow_store_error(s));
+	ok_eq(snapcow_merge(o->dev, s, NULL, &res, errbuf, sizeof(errbuf)),
+	      -EINVAL, "invalid");
+	ok(strstr(errbuf, "invalid"), "%s", errbuf);
 	ok(!res.complete, "not complete");
 	snapcow_store_free(s);
 	/* New (magic 0): nothing to merge, nothing written. */
 	s = load(fresh, SNAPCOW_STORE_WRITE);
 	w = memdev_writes(fresh);
-	ok_eq(snapcow_merge(o->dev, s, NULL, &res), 0, "new COW");
+	ok_eq(snapcow_merge(o->dev, s, NULL, &res, errbuf, sizeof(errbuf)), 0,
+	      "new COW");
 	ok(res.complete && !res.steps, "complete at once");
 	ok_eq(memdev_writes(fresh) - w, 0, "new COW untouched");
 	snapcow_store_free(s);
@@ -462,9 +472,9 @@ static void test_bad_records(void)
 	struct snapcow_store *s = load(c, SNAPCOW_STORE_WRITE);
 	struct snapcow_merge_result res;
 
-	ok_eq(snapcow_merge(o->dev, s, NULL, &res), -ERANGE, "132 past end");
-	ok(strstr(snapcow_store_error(s), "past the origin's end"), "%s",
-	   snapcow_store_error(s));
+	ok_eq(snapcow_merge(o->dev, s, NULL, &res, errbuf, sizeof(errbuf)),
+	      -ERANGE, "132 past end");
+	ok(strstr(errbuf, "past the origin's end"), "%s", errbuf);
 	ok(res.chunks == 2, "the run before it merged");
 	snapcow_store_free(s);
 	memdev_free(o);
@@ -480,11 +490,12 @@ static void test_partial_last_chunk(void)
 	unsigned char data[4096];
 
 	memset(data, 0x5e, sizeof(data));
-	ok_eq(snapcow_snapshot_write(o->dev, s, data, 1536, 10 * 4096), 0,
+	ok_eq(snapcow_snapshot_write(o->dev, s, data, 1536, 10 * 4096, errbuf,
+				     sizeof(errbuf)), 0,
 	      "snapshot write");
 	memset(c->buf + 2 * 4096 + 1536, 0xee, 4096 - 1536);
-	ok_eq(snapcow_merge(o->dev, s, NULL, NULL), 0, "merge: %s",
-	      snapcow_store_error(s));
+	ok_eq(snapcow_merge(o->dev, s, NULL, NULL, errbuf, sizeof(errbuf)), 0,
+	      "merge: %s", errbuf);
 	ok(all_bytes(o->buf + 10 * 4096, 1536, 0x5e), "tail merged");
 	ok(status_is(s, "16/128 16"), "status");
 	snapcow_store_free(s);
@@ -599,8 +610,9 @@ static struct memdev *foreign_backup(uint64_t c)
 
 	memset(o2->buf, 0x11, o2->size);
 	memset(data, 0x22, sizeof(data));
-	if (snapcow_origin_write(o2->dev, &b, 1, data, sizeof(data), c * 512))
-		printf("# foreign: %s\n", snapcow_store_error(b));
+	if (snapcow_origin_write(o2->dev, &b, 1, data, sizeof(data), c * 512,
+				 errbuf, sizeof(errbuf)))
+		printf("# foreign: %s\n", errbuf);
 	snapcow_store_free(b);
 	memdev_free(o2);
 	return f;
@@ -613,9 +625,10 @@ static int merge_with(struct memdev *o, struct memdev *c, struct memdev *bk,
 	struct snapcow_store *b = load(bk, SNAPCOW_STORE_WRITE);
 	struct snapcow_merge_opts opts = { .backup = b,
 					   .max_steps = max_steps };
-	int r = snapcow_merge(o->dev, s, &opts, NULL);
+	int r;
 
-	snprintf(errbuf, sizeof(errbuf), "%s", snapcow_store_error(s));
+	errbuf[0] = '\0';
+	r = snapcow_merge(o->dev, s, &opts, NULL, errbuf, sizeof(errbuf));
 	snapcow_store_free(b);
 	snapcow_store_free(s);
 	return r;
