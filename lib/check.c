@@ -62,7 +62,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 
 uint64_t sc_check_area_offset(const struct snapcow_check *c, uint64_t area)
 {
-	return snapcow_area_chunk(c->cs, area) * c->chunk_bytes;
+	return snapcow_area_offset(c->cs, area);
 }
 
 int sc_check_add(struct snapcow_check *c, unsigned int rule,
@@ -383,7 +383,6 @@ static void set_cs(struct snapcow_check *c, uint32_t cs)
 	c->cs = cs;
 	c->chunk_bytes = (uint64_t)cs * SNAPCOW_SECTOR_SIZE;
 	c->epa = snapcow_exceptions_per_area(cs);
-	c->stride = c->epa + 1;
 	c->cow_chunks = c->dev_bytes / c->chunk_bytes;
 	c->origin_chunks = c->opts.origin_bytes ?
 			   (c->opts.origin_bytes + c->chunk_bytes - 1) /
@@ -454,7 +453,7 @@ static int infer_cs(struct snapcow_check *c, uint32_t hint, uint32_t *out)
 
 	*out = 0;
 	for (cs = MAX(bs, 1u); cs && cs <= SNAPCOW_MAX_CHUNK_SECTORS; cs <<= 1) {
-		if ((uint64_t)cs * SNAPCOW_SECTOR_SIZE * 3 > c->dev_bytes)
+		if (snapcow_cow_min_bytes(cs) > c->dev_bytes)
 			break;
 		r = infer_score(c, cs, &score);
 		if (r)
@@ -631,22 +630,20 @@ static int check_header_garbage(struct snapcow_check *c)
 
 static int check_header(struct snapcow_check *c)
 {
-	unsigned char buf[SNAPCOW_SECTOR_SIZE];
 	int r;
 
-	if (c->dev_bytes < 3 * SNAPCOW_SECTOR_SIZE) {
+	if (c->dev_bytes < snapcow_cow_min_bytes(1)) {
 		return sc_check_add(c, SNAPCOW_RULE_DEVICE_TOO_SMALL, NULL, 0,
 				    false, "device of %llu bytes",
 				    (unsigned long long)c->dev_bytes);
 	}
-	r = snapcow_dev_read(c->cow, buf, sizeof(buf), 0);
+	r = snapcow_header_read(c->cow, &c->hdr);
 	if (r)
 		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
-	snapcow_header_decode(buf, &c->hdr);
 	r = check_header_fields(c);
 	if (r <= 0)
 		return r;
-	if (c->cow_chunks < 3) {
+	if (c->dev_bytes < snapcow_cow_min_bytes(c->cs)) {
 		/* Not even the header chunk can be rewritten. */
 		c->fix_header = false;
 		for (size_t i = 0; i < c->nf; i++)
@@ -665,18 +662,13 @@ static int check_header(struct snapcow_check *c)
 
 /* --------------------------------------------------------- records */
 
-static inline bool is_metadata(const struct snapcow_check *c, uint64_t n)
-{
-	return n == 0 || n % c->stride == SNAPCOW_HEADER_CHUNKS;
-}
-
 static int check_record(struct snapcow_check *c, const struct sc_rec *rec)
 {
 	uint64_t n = rec->new_chunk;
 	uint64_t *w;
 	int r;
 
-	if (is_metadata(c, n)) {
+	if (snapcow_chunk_is_metadata(c->cs, n)) {
 		r = sc_check_add(c, SNAPCOW_RULE_NEW_IN_METADATA, rec, 1, true,
 				 "origin chunk %llu -> COW chunk %llu, %s",
 				 (unsigned long long)rec->old_chunk,
@@ -790,8 +782,7 @@ static void progress(struct snapcow_check *c, uint64_t done)
  */
 static void estimate_areas(struct snapcow_check *c, void *buf)
 {
-	uint64_t lo = 0, hi = (c->cow_chunks - SNAPCOW_HEADER_CHUNKS +
-			       c->stride - 1) / c->stride;
+	uint64_t lo = 0, hi = snapcow_areas_on_device(c->cs, c->cow_chunks);
 	struct snapcow_record rec;
 
 	while (lo + 1 < hi) {
@@ -1086,33 +1077,21 @@ static uint64_t popcount_bits(const uint64_t *w, uint64_t nbits)
 	return n;
 }
 
-/* Data chunks in [0, n): all minus chunk 0 and the areas below n. */
-static uint64_t data_chunks_below(const struct snapcow_check *c, uint64_t n)
-{
-	if (n < 2)
-		return 0;
-	return n - 1 - ((n - 2) / (c->epa + 1) + 1);
-}
-
 static int check_leaks(struct snapcow_check *c)
 {
-	uint64_t nf = c->next_free;
+	uint64_t nf, data;
 
-	if (nf % (c->epa + 1) == SNAPCOW_HEADER_CHUNKS)
-		nf++;
-	c->next_free = nf;
+	c->next_free = snapcow_skip_metadata(c->cs, c->next_free);
 	/* Records a repair drops do not count: their chunks will be free. */
 	nf = MIN(c->good_next_free, c->cow_chunks);
-	c->leaked = data_chunks_below(c, nf) -
-		    MIN(data_chunks_below(c, nf),
-			popcount_bits(c->owned, c->cow_chunks));
+	data = snapcow_data_chunks_below(c->cs, nf);
+	c->leaked = data - MIN(data, popcount_bits(c->owned, c->cow_chunks));
 	if (!c->leaked)
 		return 0;
 	return sc_check_add(c, SNAPCOW_RULE_LEAKED_CHUNKS, NULL, c->leaked,
 			    false, "%llu of %llu data chunks below chunk %llu",
 			    (unsigned long long)c->leaked,
-			    (unsigned long long)data_chunks_below(c, nf),
-			    (unsigned long long)nf);
+			    (unsigned long long)data, (unsigned long long)nf);
 }
 
 static int check_plan(struct snapcow_check *c)
@@ -1236,8 +1215,7 @@ void snapcow_check_get_summary(const struct snapcow_check *c,
 	s->current_committed = c->current_committed;
 	s->next_free = c->next_free;
 	s->sectors_allocated = c->next_free * c->cs;
-	s->metadata_sectors = (c->current_area + 1 + SNAPCOW_HEADER_CHUNKS) *
-			      c->cs;
+	s->metadata_sectors = snapcow_metadata_sectors(c->cs, c->current_area);
 	s->leaked_chunks = c->leaked;
 	s->records_to_drop = c->ndrops;
 }

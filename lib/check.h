@@ -63,7 +63,6 @@ struct snapcow_check {
 	bool cs_inferred;
 	uint64_t chunk_bytes;
 	uint64_t epa;
-	uint64_t stride;		/* epa + 1: an area and its chunks */
 	uint64_t cow_chunks;
 	uint64_t origin_chunks;		/* 0: unknown */
 

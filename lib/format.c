@@ -46,6 +46,76 @@ uint64_t snapcow_chunk_area(uint32_t chunk_sectors, uint64_t chunk)
 }
 
 SNAPCOW_EXPORT
+uint64_t snapcow_chunk_offset(uint32_t chunk_sectors, uint64_t chunk)
+{
+	return chunk * chunk_sectors * SNAPCOW_SECTOR_SIZE;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_area_offset(uint32_t chunk_sectors, uint64_t area)
+{
+	return snapcow_chunk_offset(chunk_sectors,
+				    snapcow_area_chunk(chunk_sectors, area));
+}
+
+SNAPCOW_EXPORT
+int snapcow_chunk_extent(uint32_t chunk_sectors, uint64_t dev_bytes,
+			 uint64_t chunk, uint64_t *offset, uint64_t *len)
+{
+	uint64_t bytes = (uint64_t)chunk_sectors * SNAPCOW_SECTOR_SIZE;
+
+	if (!bytes || chunk >= dev_bytes / bytes + (dev_bytes % bytes != 0))
+		return -ERANGE;
+	*offset = chunk * bytes;
+	*len = MIN(bytes, dev_bytes - *offset);
+	return 0;
+}
+
+/* The kernel's test (chunk % stride == 1) leaves chunk 0 alone. */
+SNAPCOW_EXPORT
+uint64_t snapcow_skip_metadata(uint32_t chunk_sectors, uint64_t chunk)
+{
+	return chunk && snapcow_chunk_is_metadata(chunk_sectors, chunk) ?
+	       chunk + 1 : chunk;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_data_chunks_below(uint32_t chunk_sectors, uint64_t chunks)
+{
+	uint64_t stride = snapcow_exceptions_per_area(chunk_sectors) + 1;
+
+	if (chunks <= SNAPCOW_HEADER_CHUNKS)
+		return 0;
+	/* Areas at chunks 1, 1 + stride, ... below @chunks. */
+	return chunks - SNAPCOW_HEADER_CHUNKS -
+	       ((chunks - SNAPCOW_HEADER_CHUNKS - 1) / stride + 1);
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_areas_on_device(uint32_t chunk_sectors, uint64_t chunks)
+{
+	uint64_t stride = snapcow_exceptions_per_area(chunk_sectors) + 1;
+
+	if (chunks <= SNAPCOW_HEADER_CHUNKS)
+		return 0;
+	return (chunks - SNAPCOW_HEADER_CHUNKS + stride - 1) / stride;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_metadata_sectors(uint32_t chunk_sectors,
+				  uint64_t current_area)
+{
+	return (current_area + 1 + SNAPCOW_HEADER_CHUNKS) * chunk_sectors;
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_cow_min_bytes(uint32_t chunk_sectors)
+{
+	/* The header, the first area and one data chunk. */
+	return snapcow_chunk_offset(chunk_sectors, SNAPCOW_HEADER_CHUNKS + 2);
+}
+
+SNAPCOW_EXPORT
 uint64_t snapcow_cow_capacity(uint32_t chunk_sectors, uint64_t cow_bytes)
 {
 	uint64_t epa = snapcow_exceptions_per_area(chunk_sectors);
@@ -53,9 +123,9 @@ uint64_t snapcow_cow_capacity(uint32_t chunk_sectors, uint64_t cow_bytes)
 
 	if (!epa)
 		return 0;
-	chunks = cow_bytes / ((uint64_t)chunk_sectors * SNAPCOW_SECTOR_SIZE);
-	if (chunks < SNAPCOW_HEADER_CHUNKS + 2)
+	if (cow_bytes < snapcow_cow_min_bytes(chunk_sectors))
 		return 0;
+	chunks = cow_bytes / ((uint64_t)chunk_sectors * SNAPCOW_SECTOR_SIZE);
 	/* Areas whose chunk lies whole on the device; the rest is data. */
 	areas = (chunks - SNAPCOW_HEADER_CHUNKS + epa) / (epa + 1);
 	data = chunks - SNAPCOW_HEADER_CHUNKS - areas;
@@ -144,6 +214,19 @@ void snapcow_header_decode(const void *buf, struct snapcow_header *hdr)
 	hdr->valid = get_le32(p + 4);
 	hdr->version = get_le32(p + 8);
 	hdr->chunk_size = get_le32(p + 12);
+}
+
+SNAPCOW_EXPORT
+int snapcow_header_read(struct snapcow_dev *cow, struct snapcow_header *hdr)
+{
+	/* Its first sector: chunk 0 of any chunk size holds it whole. */
+	unsigned char buf[SNAPCOW_SECTOR_SIZE];
+	int r = snapcow_dev_read(cow, buf, sizeof(buf), 0);
+
+	if (r)
+		return r;
+	snapcow_header_decode(buf, hdr);
+	return 0;
 }
 
 SNAPCOW_EXPORT

@@ -91,8 +91,7 @@ static bool backup_has_room(const struct snapcow_store *b, uint64_t need)
 	for (; need; need--) {
 		if ((nf + 1) * b->cs > sectors)
 			return false;
-		if (++nf % (b->epa + 1) == SNAPCOW_HEADER_CHUNKS)
-			nf++;
+		nf = snapcow_skip_metadata(b->cs, nf + 1);
 		if (++used < b->epa)
 			continue;
 		if (snapcow_area_chunk(b->cs, ++area) >= b->cow_chunks)

@@ -159,6 +159,33 @@ uint64_t snapcow_area_chunk(uint32_t chunk_sectors, uint64_t area);
 bool snapcow_chunk_is_metadata(uint32_t chunk_sectors, uint64_t chunk);
 /* Area that owns data chunk @chunk (undefined for metadata chunks). */
 uint64_t snapcow_chunk_area(uint32_t chunk_sectors, uint64_t chunk);
+/* Byte offset of chunk @chunk, and of metadata area @area. */
+uint64_t snapcow_chunk_offset(uint32_t chunk_sectors, uint64_t chunk);
+uint64_t snapcow_area_offset(uint32_t chunk_sectors, uint64_t area);
+/*
+ * Where chunk @chunk lies on a device of @dev_bytes: its byte offset and
+ * length (a device's last chunk may be short).  -ERANGE when it starts
+ * at or past the end.
+ */
+int snapcow_chunk_extent(uint32_t chunk_sectors, uint64_t dev_bytes,
+			 uint64_t chunk, uint64_t *offset, uint64_t *len);
+/*
+ * The kernel's skip_metadata(): the chunk after an allocation lands on
+ * @chunk, or the next one when @chunk is a metadata area.
+ */
+uint64_t snapcow_skip_metadata(uint32_t chunk_sectors, uint64_t chunk);
+/* Data chunks among chunks 0 .. @chunks - 1 (no header, no area). */
+uint64_t snapcow_data_chunks_below(uint32_t chunk_sectors, uint64_t chunks);
+/* Metadata areas whose chunk lies among the first @chunks. */
+uint64_t snapcow_areas_on_device(uint32_t chunk_sectors, uint64_t chunks);
+/*
+ * The kernel's status: metadata sectors in use while the list ends in
+ * area @current_area, (current_area + 2) * cs.
+ */
+uint64_t snapcow_metadata_sectors(uint32_t chunk_sectors,
+				  uint64_t current_area);
+/* The smallest COW: header, one metadata area and one data chunk. */
+uint64_t snapcow_cow_min_bytes(uint32_t chunk_sectors);
 /*
  * Exceptions a COW of @cow_bytes holds before the kernel refuses the next
  * one: every data chunk whole on the device, less one when the areas
@@ -173,6 +200,8 @@ int snapcow_chunk_size_check(uint32_t chunk_sectors, unsigned int block_size,
 
 void snapcow_header_encode(const struct snapcow_header *hdr, void *buf);
 void snapcow_header_decode(const void *buf, struct snapcow_header *hdr);
+/* Read and decode the header of @cow; the message stays in @cow. */
+int snapcow_header_read(struct snapcow_dev *cow, struct snapcow_header *hdr);
 void snapcow_record_decode(const void *area, uint64_t slot,
 			   struct snapcow_record *rec);
 void snapcow_record_encode(void *area, uint64_t slot,

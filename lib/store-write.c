@@ -49,7 +49,7 @@ int snapcow_store_format(struct snapcow_dev *cow, uint32_t chunk_sectors,
 				     snapcow_dev_block_size(cow), &why))
 		return sc_errf(err, errlen, -EINVAL, "%s: %s (%u sectors)",
 			       path, why, chunk_sectors);
-	if (snapcow_dev_size(cow) / chunk_bytes < 3)
+	if (snapcow_dev_size(cow) < snapcow_cow_min_bytes(chunk_sectors))
 		return sc_errf(err, errlen, -ENOSPC,
 			       "%s: %llu bytes cannot hold a header, a metadata area and one data chunk of %llu bytes",
 			       path, (unsigned long long)snapcow_dev_size(cow),
@@ -105,8 +105,7 @@ int sc_store_alloc_chunk(struct snapcow_store *s, uint64_t *new_chunk)
 	    snapcow_dev_size(s->cow) >> SNAPCOW_SECTOR_SHIFT)
 		return -ENOSPC;
 	*new_chunk = s->next_free++;
-	if (s->next_free % (s->epa + 1) == SNAPCOW_HEADER_CHUNKS)
-		s->next_free++;
+	s->next_free = snapcow_skip_metadata(s->cs, s->next_free);
 	return 0;
 }
 

@@ -25,7 +25,7 @@ int sc_store_errf(struct snapcow_store *s, int err, const char *fmt, ...)
 
 uint64_t sc_store_area_offset(const struct snapcow_store *s, uint64_t area)
 {
-	return snapcow_area_chunk(s->cs, area) * s->chunk_bytes;
+	return snapcow_area_offset(s->cs, area);
 }
 
 int sc_store_read_area(struct snapcow_store *s, uint64_t area, void *buf)
@@ -81,7 +81,6 @@ static int store_check_size(struct snapcow_store *s)
  */
 static int store_read_header(struct snapcow_store *s, uint32_t table_cs)
 {
-	unsigned char buf[SNAPCOW_SECTOR_SIZE];
 	const char *path = snapcow_dev_path(s->cow);
 	uint32_t dflt = MAX(32u, snapcow_dev_block_size(s->cow) >> 9);
 	int r;
@@ -89,10 +88,9 @@ static int store_read_header(struct snapcow_store *s, uint32_t table_cs)
 	r = store_set_chunk_size(s, table_cs ? table_cs : dflt, "table");
 	if (r)
 		return r;
-	r = snapcow_dev_read(s->cow, buf, sizeof(buf), 0);
+	r = snapcow_header_read(s->cow, &s->hdr);
 	if (r)
 		return sc_store_errf(s, r, "%s", snapcow_dev_error(s->cow));
-	snapcow_header_decode(buf, &s->hdr);
 	if (s->hdr.magic == 0) {
 		s->state = SNAPCOW_STATE_NEW;
 		return store_check_size(s);
@@ -117,8 +115,7 @@ static int store_read_header(struct snapcow_store *s, uint32_t table_cs)
 /* persistent_prepare_exception's skip_metadata(). */
 static void store_skip_metadata(struct snapcow_store *s)
 {
-	if (s->next_free % (s->epa + 1) == SNAPCOW_HEADER_CHUNKS)
-		s->next_free++;
+	s->next_free = snapcow_skip_metadata(s->cs, s->next_free);
 }
 
 /* Duplicated old chunks seen by sc_table_build(), for store-dups.c. */
@@ -358,8 +355,8 @@ void snapcow_store_get_info(const struct snapcow_store *s,
 	info->cow_sectors = snapcow_dev_size(s->cow) >> SNAPCOW_SECTOR_SHIFT;
 	/* persistent_usage() */
 	info->sectors_allocated = s->next_free * s->cs;
-	info->metadata_sectors = (s->current_area + 1 +
-				  SNAPCOW_HEADER_CHUNKS) * s->cs;
+	info->metadata_sectors = snapcow_metadata_sectors(s->cs,
+							  s->current_area);
 }
 
 SNAPCOW_EXPORT

@@ -17,9 +17,6 @@
 #include "common.h"
 #include "snapctl.h"
 
-/* Header, one metadata area and one data chunk. */
-#define MIN_CHUNKS		3u
-
 static const struct cli cli = {
 	.cmd = "snapctl create",
 	.args = "[OPTION...] COW [ORIGIN]",
@@ -54,7 +51,7 @@ static int check_dev_chunk_size(uint32_t cs, struct snapcow_dev *dev)
 
 static int check_size(struct snapcow_dev *cow, uint32_t cs)
 {
-	uint64_t need = (uint64_t)MIN_CHUNKS * cs << SNAPCOW_SECTOR_SHIFT;
+	uint64_t need = snapcow_cow_min_bytes(cs);
 	uint64_t size = snapcow_dev_size(cow);
 
 	if (size >= need)

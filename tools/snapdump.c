@@ -119,16 +119,12 @@ static const char *state_name(const struct dump *d,
 
 static int read_header(struct snapcow_dev *cow, struct snapcow_header *hdr)
 {
-	unsigned char buf[SNAPCOW_SECTOR_SIZE];
-	int r = snapcow_dev_read(cow, buf, sizeof(buf), 0);
+	int r = snapcow_header_read(cow, hdr);
 
-	if (r < 0) {
+	if (r < 0)
 		lib_error(r, snapcow_dev_error(cow), "%s: cannot read the "
 			  "header", snapcow_dev_path(cow));
-		return r;
-	}
-	snapcow_header_decode(buf, hdr);
-	return 0;
+	return r;
 }
 
 static const char *magic_note(uint32_t magic)
@@ -267,8 +263,7 @@ static int print_areas(struct dump *d, const struct area_count *c)
 	}
 	for (a = 0; a < c->nareas && !r; a++) {
 		chunk = snapcow_area_chunk(d->info.chunk_size, a);
-		offset = chunk * ((uint64_t)d->info.chunk_size <<
-				  SNAPCOW_SECTOR_SHIFT);
+		offset = snapcow_area_offset(d->info.chunk_size, a);
 		full = c->records[a] == d->info.exceptions_per_area;
 		if (array)
 			r = area_json(array, a, chunk, offset, c->records[a],
@@ -445,19 +440,15 @@ static int emit_piece(struct hexdump *h, const unsigned char *buf, size_t n)
 static int chunk_range(struct dump *d, uint64_t n, uint64_t *start,
 		       uint64_t *len)
 {
-	uint64_t bytes = (uint64_t)d->cs << SNAPCOW_SECTOR_SHIFT;
 	uint64_t size = snapcow_dev_size(d->cow);
 
-	if (n >= size / bytes + (size % bytes != 0)) {
-		error_msg("%s: chunk %" PRIu64 " is past the device's end (%"
-			  PRIu64 " bytes, %" PRIu64 "-byte chunks)",
-			  snapcow_dev_path(d->cow), n, size, bytes);
-		return -EINVAL;
-	}
-	*start = n * bytes;
 	/* A short last chunk is never used, but it is on the device. */
-	*len = bytes < size - *start ? bytes : size - *start;
-	return 0;
+	if (!snapcow_chunk_extent(d->cs, size, n, start, len))
+		return 0;
+	error_msg("%s: chunk %" PRIu64 " is past the device's end (%" PRIu64
+		  " bytes, %" PRIu64 "-byte chunks)", snapcow_dev_path(d->cow),
+		  n, size, snapcow_chunk_offset(d->cs, 1));
+	return -EINVAL;
 }
 
 static int dump_chunk(struct dump *d, uint64_t n)
@@ -521,25 +512,24 @@ static int chunk_differs(struct diff *c, uint64_t old_chunk,
 			 uint64_t new_chunk)
 {
 	struct dump *d = c->d;
-	uint64_t bytes = (uint64_t)d->info.chunk_size << SNAPCOW_SECTOR_SHIFT;
-	uint64_t osize = snapcow_dev_size(d->origin);
-	uint64_t start = old_chunk * bytes, len, done;
+	uint32_t cs = d->info.chunk_size;
+	uint64_t cow_at = snapcow_chunk_offset(cs, new_chunk);
+	uint64_t start, len, done;
 	size_t n;
 	int r;
 
-	if (start >= osize) {
+	/* The origin's last chunk may be short; the rest is not compared. */
+	if (snapcow_chunk_extent(cs, snapcow_dev_size(d->origin), old_chunk,
+				 &start, &len)) {
 		warn_msg("%s: exception for chunk %" PRIu64 " lies past the "
 			 "origin's end: skipped", snapcow_dev_path(d->cow),
 			 old_chunk);
 		return 0;
 	}
-	/* The origin's last chunk may be short; the rest is not compared. */
-	len = bytes < osize - start ? bytes : osize - start;
 	for (done = 0; done < len; done += n) {
 		n = len - done < PIECE_BYTES ? len - done : PIECE_BYTES;
 		r = read_at(d->origin, c->a, n, start + done, old_chunk);
-		r = r ?: read_at(d->cow, c->b, n, new_chunk * bytes + done,
-				 new_chunk);
+		r = r ?: read_at(d->cow, c->b, n, cow_at + done, new_chunk);
 		if (r < 0)
 			return r;
 		if (memcmp(c->a, c->b, n))

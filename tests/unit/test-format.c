@@ -225,9 +225,127 @@ static void test_chunk_size_check(void)
 	ok_eq(snapcow_chunk_size_check(6, 0, NULL), -EINVAL, "NULL why");
 }
 
+static void test_chunk_extent(void)
+{
+	uint64_t off = 1, len = 1;
+
+	ok_eq(snapcow_chunk_extent(8, 10 * 4096, 9, &off, &len), 0, "last");
+	ok_eq(off, 9 * 4096, "its offset");
+	ok_eq(len, 4096, "whole");
+	ok_eq(snapcow_chunk_extent(8, 10 * 4096 + 100, 10, &off, &len), 0,
+	      "short last chunk");
+	ok_eq(off, 10 * 4096, "its offset");
+	ok_eq(len, 100, "100 bytes");
+	off = len = 7;
+	ok_eq(snapcow_chunk_extent(8, 10 * 4096, 10, &off, &len), -ERANGE,
+	      "past the end");
+	ok(off == 7 && len == 7, "left alone");
+	ok_eq(snapcow_chunk_extent(8, 0, 0, &off, &len), -ERANGE, "empty");
+}
+
+/*
+ * The arithmetic of one chunk or area number, by hand: 4 KiB chunks
+ * (8 sectors) have areas at chunks 1, 258, 515; 512-byte chunks at 1,
+ * 34, 67, 100.
+ */
+#define CASE(fn, cs, arg, want, why) { fn, #fn, cs, arg, want, why }
+
+static const struct {
+	uint64_t (*fn)(uint32_t, uint64_t);
+	const char *name;
+	uint32_t cs;
+	uint64_t arg, want;
+	const char *why;
+} arith[] = {
+	CASE(snapcow_chunk_offset, 8, 0, 0, "chunk 0"),
+	CASE(snapcow_chunk_offset, 8, 3, 3 * 4096, "4 KiB chunk 3"),
+	CASE(snapcow_chunk_offset, 1, 35, 35 * 512, "512 B chunk 35"),
+	CASE(snapcow_chunk_offset, 1u << 21, 5, UINT64_C(5) << 30,
+	     "1 GiB chunks: 64-bit offsets"),
+	CASE(snapcow_area_offset, 8, 0, 4096, "area 0: chunk 1"),
+	CASE(snapcow_area_offset, 8, 1, 258 * 4096, "area 1: chunk 258"),
+	CASE(snapcow_area_offset, 1, 3, 100 * 512, "512 B area 3: chunk 100"),
+	/* persistent_prepare_exception's skip_metadata(). */
+	CASE(snapcow_skip_metadata, 8, 2, 2, "2 stays"),
+	CASE(snapcow_skip_metadata, 8, 257, 257, "257 stays"),
+	CASE(snapcow_skip_metadata, 8, 258, 259, "area 1: 259"),
+	CASE(snapcow_skip_metadata, 8, 515, 516, "area 2: 516"),
+	CASE(snapcow_skip_metadata, 1, 34, 35, "512 B area 1: 35"),
+	CASE(snapcow_skip_metadata, 8, 1, 2, "area 0: 2"),
+	/* The kernel's test is chunk % stride == 1: chunk 0 stays. */
+	CASE(snapcow_skip_metadata, 8, 0, 0, "0 stays"),
+	CASE(snapcow_data_chunks_below, 8, 0, 0, "none"),
+	CASE(snapcow_data_chunks_below, 8, 2, 0, "header and area 0"),
+	CASE(snapcow_data_chunks_below, 8, 3, 1, "chunk 2"),
+	CASE(snapcow_data_chunks_below, 8, 258, 256, "area 0's 256"),
+	CASE(snapcow_data_chunks_below, 8, 259, 256, "and area 1"),
+	CASE(snapcow_data_chunks_below, 8, 260, 257, "and chunk 259"),
+	CASE(snapcow_data_chunks_below, 1, 35, 32, "512 B: 35 chunks"),
+	CASE(snapcow_areas_on_device, 8, 1, 0, "header only"),
+	CASE(snapcow_areas_on_device, 8, 2, 1, "area 0"),
+	CASE(snapcow_areas_on_device, 8, 258, 1, "area 1 not yet"),
+	CASE(snapcow_areas_on_device, 8, 259, 2, "area 1 at chunk 258"),
+	CASE(snapcow_areas_on_device, 1, 100, 3, "512 B: 1, 34, 67"),
+	CASE(snapcow_areas_on_device, 1, 101, 4, "and 100"),
+	/* The kernel's status: (current_area + 2) * cs. */
+	CASE(snapcow_metadata_sectors, 8, 0, 16, "area 0: 2 chunks"),
+	CASE(snapcow_metadata_sectors, 8, 3, 40, "area 3: 5 chunks"),
+	CASE(snapcow_metadata_sectors, 1, 0, 2, "512 B area 0"),
+};
+
+static void test_arithmetic(void)
+{
+	for (size_t i = 0; i < sizeof(arith) / sizeof(*arith); i++)
+		ok_eq(arith[i].fn(arith[i].cs, arith[i].arg), arith[i].want,
+		      "%s(%u, %llu): %s", arith[i].name, arith[i].cs,
+		      (unsigned long long)arith[i].arg, arith[i].why);
+}
+
+static void test_data_chunks_counted(void)
+{
+	uint64_t n = 0;
+	bool same = true;
+
+	/* Brute force against snapcow_chunk_is_metadata. */
+	for (uint64_t c = 0; c < 4 * 33 + 5; c++) {
+		same &= snapcow_data_chunks_below(1, c) == n;
+		n += !snapcow_chunk_is_metadata(1, c);
+	}
+	ok(same, "512 B: chunks 0..136 counted one by one");
+}
+
+static void test_cow_min_bytes(void)
+{
+	ok_eq(snapcow_cow_min_bytes(1), 3 * 512, "512 B: 3 chunks");
+	ok_eq(snapcow_cow_min_bytes(8), 3 * 4096, "4 KiB: 3 chunks");
+	ok_eq(snapcow_cow_capacity(8, snapcow_cow_min_bytes(8)), 1,
+	      "holds one exception");
+	ok_eq(snapcow_cow_capacity(8, snapcow_cow_min_bytes(8) - 1), 0,
+	      "a byte less holds none");
+}
+
+static void test_header_read(void)
+{
+	struct memdev *m = memdev_new(4096, "cow");
+	struct snapcow_header h;
+
+	raw_header(m->buf, SNAPCOW_MAGIC, 1, 1, 8);
+	memset(&h, 0x55, sizeof(h));
+	ok_eq(snapcow_header_read(m->dev, &h), 0, "reads");
+	ok(h.magic == SNAPCOW_MAGIC && h.valid == 1 && h.version == 1 &&
+	   h.chunk_size == 8, "decoded");
+	ok_eq(memdev_reads(m), 1, "one read");
+	memdev_free(m);
+	m = memdev_new(256, "tiny");
+	ok_eq(snapcow_header_read(m->dev, &h), -ENOSPC, "256-byte device");
+	ok(strstr(snapcow_dev_error(m->dev), "past the device end"),
+	   "the device keeps the message: %s", snapcow_dev_error(m->dev));
+	memdev_free(m);
+}
+
 int main(void)
 {
-	plan(11);
+	plan(16);
 	run(test_header_encode_bytes);
 	run(test_header_encode_order);
 	run(test_header_decode);
@@ -239,5 +357,10 @@ int main(void)
 	run(test_chunk_area);
 	run(test_cow_capacity);
 	run(test_chunk_size_check);
+	run(test_arithmetic);
+	run(test_data_chunks_counted);
+	run(test_chunk_extent);
+	run(test_cow_min_bytes);
+	run(test_header_read);
 	return done();
 }
