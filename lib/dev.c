@@ -527,6 +527,40 @@ int snapcow_dev_flush(struct snapcow_dev *dev)
 	return 0;
 }
 
+/* The folder holding @path's name: "." for a bare name. */
+static char *dev_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+SNAPCOW_EXPORT
+int snapcow_dev_sync_name(struct snapcow_dev *dev)
+{
+	char *dir;
+	int fd, r = 0;
+
+	if (dev->mem || dev->is_block)
+		return 0;
+	dir = dev_dir_of(dev->path);
+	if (!dir)
+		return sc_dev_errf(dev, -ENOMEM, "%s: out of memory",
+				   dev->path);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = sc_dev_errf(dev, -errno, "%s: cannot sync the directory holding %s: %s",
+				dir, dev->path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
 SNAPCOW_EXPORT
 int snapcow_dev_resize(struct snapcow_dev *dev, uint64_t size)
 {

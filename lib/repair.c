@@ -16,10 +16,8 @@
 
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "dev-storage.h"
@@ -435,34 +433,6 @@ static int undo_save_dev(struct snapcow_check *c, struct snapcow_dev *u,
 }
 
 /*
- * A new file is only durable once its directory entry is: sync the
- * directory too, before the device is touched.
- */
-static int sync_parent_dir(struct snapcow_check *c, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd, r = 0;
-
-	if (!slash)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (!dir)
-		return sc_check_errf(c, -ENOMEM, "out of memory");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		r = sc_check_errf(c, -errno, "%s: cannot sync the directory of the undo file: %s",
-				  dir, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return r;
-}
-
-/*
  * An undo file is the only way back from a repair, and the file named
  * may be anybody's: never write over one that holds anything.
  */
@@ -500,8 +470,12 @@ static int undo_save(struct snapcow_check *c, const char *path,
 		return r;
 	}
 	r = undo_save_dev(c, u, p);
-	/* undo_fill flushed the file; now its name. */
-	r = r ?: sync_parent_dir(c, path);
+	/*
+	 * undo_fill flushed the file; a new file is only durable once its
+	 * name is, and the device must not be touched before.
+	 */
+	if (!r && (r = snapcow_dev_sync_name(u)))
+		sc_check_errf(c, r, "undo file: %s", snapcow_dev_error(u));
 	/* The COW is untouched: leave no half-written undo file behind. */
 	if (r && !snapcow_dev_created(u))
 		snapcow_dev_resize(u, 0);

@@ -114,6 +114,11 @@ int snapcow_dev_read(struct snapcow_dev *dev, void *buf, size_t len,
 int snapcow_dev_write(struct snapcow_dev *dev, const void *buf, size_t len,
 		      uint64_t offset);
 int snapcow_dev_flush(struct snapcow_dev *dev);
+/*
+ * Make the name of a regular file durable (fsync its directory), as a
+ * new file needs once its data are flushed; a no-op for block devices.
+ */
+int snapcow_dev_sync_name(struct snapcow_dev *dev);
 /* Set the size of a regular file (export targets); -ENOTTY otherwise. */
 int snapcow_dev_resize(struct snapcow_dev *dev, uint64_t size);
 /* Drop the page cache for the device (posix_fadvise DONTNEED). */

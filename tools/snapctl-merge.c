@@ -10,14 +10,12 @@
 #endif
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -166,25 +164,6 @@ static int open_others(char **paths, struct merge_devs *d)
 	return r;
 }
 
-/*
- * Claim a backup that does not exist yet: O_EXCL, so a file that
- * appeared meanwhile (or a dangling symlink) is not taken over.  Only
- * called once nothing but I/O can refuse the merge.
- */
-static int create_backup(const char *path, struct merge_devs *d)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		error_msg("%s: cannot create the backup: %s", path,
-			  strerror(errno));
-		return -errno;
-	}
-	close(fd);
-	d->backup_made = BACKUP_CREATED;
-	return 0;
-}
-
 /* Anything but a COW (or nothing) on an existing backup is user data. */
 static int check_backup_signature(struct snapcow_dev *dev)
 {
@@ -232,14 +211,23 @@ static int size_backup(struct merge_devs *d, const char *path)
 	return format_backup(d, path);
 }
 
+/*
+ * A backup that does not exist yet is created by the open (which takes
+ * no file over that appeared meanwhile); the open is only made once
+ * nothing but I/O can refuse the merge.
+ */
 static int open_backup_dev(const char *path, struct merge_devs *d)
 {
 	unsigned int i;
 	int r;
 
-	r = open_dev(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL,
-		     &d->backup_dev);
-	r = r ?: check_distinct(d->backup_dev, "backup", d->origin, "origin",
+	r = open_dev(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL |
+		     SNAPCOW_DEV_CREATE, &d->backup_dev);
+	if (r < 0)
+		return r;
+	if (snapcow_dev_created(d->backup_dev))
+		d->backup_made = BACKUP_CREATED;
+	r = check_distinct(d->backup_dev, "backup", d->origin, "origin",
 				RULE_ONE_ROLE);
 	r = r ?: check_distinct(d->backup_dev, "backup", d->cow, "COW",
 				RULE_ONE_ROLE);
@@ -300,22 +288,13 @@ static int open_backup(const char *path, struct merge_devs *d)
 {
 	uint32_t cs = snapcow_store_chunk_size(d->store);
 	struct snapcow_store_info info;
-	struct stat st;
 	int r;
 
-	if (stat(path, &st) < 0) {
-		if (errno != ENOENT) {
-			error_msg("%s: %s", path, strerror(errno));
-			return -errno;
-		}
-		r = create_backup(path, d);
-		r = r ?: open_backup_dev(path, d);
-		return r ?: size_backup(d, path);
-	}
 	r = open_backup_dev(path, d);
 	if (r < 0)
 		return r;
-	if (S_ISREG(st.st_mode) && !snapcow_dev_size(d->backup_dev))
+	if (!snapcow_dev_is_block(d->backup_dev) &&
+	    !snapcow_dev_size(d->backup_dev))
 		return size_backup(d, path);
 	r = check_backup_signature(d->backup_dev);
 	r = r ?: load_store(d->backup_dev, cs, SNAPCOW_STORE_WRITE,
@@ -343,9 +322,10 @@ static void undo_backup(const char *path, struct merge_devs *d)
 	if (info.exceptions)
 		return;
 	if (d->backup_made == BACKUP_CREATED) {
-		if (unlink(path) < 0)
-			warn_msg("%s: cannot remove the backup this command "
-				 "created: %s", path, strerror(errno));
+		snapcow_store_free(d->backup);
+		d->backup = NULL;
+		snapcow_dev_discard(d->backup_dev);
+		d->backup_dev = NULL;
 		return;
 	}
 	if (d->backup_dev && snapcow_dev_resize(d->backup_dev, 0) < 0)
