@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "check.h"
 #include "util.h"
 
@@ -24,8 +25,6 @@
 /* Segments of old chunks grow from 64 keys to 512 KiB. */
 #define SC_SEG_MIN	64u
 #define SC_SEG_MAX	65536u
-/* Radix sort: 8-bit digits; shorter ranges go to insertion sort. */
-#define SC_SORT_SMALL	48u
 
 struct sc_u64s {
 	uint64_t *v;
@@ -43,23 +42,6 @@ int sc_check_errf(struct snapcow_check *c, int err, const char *fmt, ...)
 	return err;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * size);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 uint64_t sc_check_area_offset(const struct snapcow_check *c, uint64_t area)
 {
 	return snapcow_area_offset(c->cs, area);
@@ -75,7 +57,7 @@ int sc_check_add(struct snapcow_check *c, unsigned int rule,
 
 	if (++c->per_rule[rule] > SC_MAX_FINDINGS_PER_RULE)
 		return 0;
-	r = grow((void **)&c->f, &c->cap_f, c->nf + 1, sizeof(*c->f));
+	r = sc_grow((void **)&c->f, &c->cap_f, c->nf + 1, sizeof(*c->f));
 	if (r)
 		return sc_check_errf(c, r, "out of memory");
 	f = &c->f[c->nf++];
@@ -100,7 +82,7 @@ int sc_check_add(struct snapcow_check *c, unsigned int rule,
 
 int sc_check_drop(struct snapcow_check *c, uint64_t g)
 {
-	int r = grow((void **)&c->drops, &c->cap_drops, c->ndrops + 1,
+	int r = sc_grow((void **)&c->drops, &c->cap_drops, c->ndrops + 1,
 		     sizeof(*c->drops));
 
 	if (r)
@@ -109,159 +91,14 @@ int sc_check_drop(struct snapcow_check *c, uint64_t g)
 	return 0;
 }
 
-/* ---------------------------------------------------------- sorting */
-
-static void insertion_sort_u64(uint64_t *v, size_t n)
-{
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		uint64_t x = v[i];
-
-		for (j = i; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
-/*
- * In-place MSD radix sort (American flag sort) on the 8-bit digit at
- * @shift; every key of @v agrees on the bits above it.  For the sets
- * found on damage (duplicates, shared chunks, their windows), which may
- * be as long as the list: no scratch buffer.
- */
-static void radix_u64(uint64_t *v, size_t n, unsigned int shift)
-{
-	size_t cnt[256] = { 0 }, head[256], tail[256], sum = 0, i;
-	unsigned int b, d;
-
-	if (n <= SC_SORT_SMALL) {
-		insertion_sort_u64(v, n);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		cnt[(v[i] >> shift) & 255]++;
-	for (b = 0; b < 256; b++) {
-		head[b] = sum;
-		sum += cnt[b];
-		tail[b] = sum;
-	}
-	for (b = 0; b < 256; b++) {
-		while (head[b] < tail[b]) {
-			uint64_t x = v[head[b]];
-
-			/* Carry x to its bucket, picking up what was there. */
-			while ((d = (x >> shift) & 255) != b) {
-				uint64_t y = v[head[d]];
-
-				v[head[d]++] = x;
-				x = y;
-			}
-			v[head[b]++] = x;
-		}
-	}
-	if (!shift)
-		return;
-	for (b = 0, sum = 0; b < 256; sum += cnt[b++])
-		if (cnt[b] > 1)
-			radix_u64(v + sum, cnt[b], shift >= 8 ? shift - 8 : 0);
-}
-
-static void sort_u64(uint64_t *v, size_t n)
-{
-	uint64_t any = 0, all = UINT64_MAX, diff;
-	unsigned int top;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		any |= v[i];
-		all &= v[i];
-	}
-	/* Start at the highest bit on which the keys differ. */
-	diff = any & ~all;
-	if (!diff)
-		return;
-	top = 63 - (unsigned int)__builtin_clzll(diff);
-	radix_u64(v, n, top >= 7 ? top - 7 : 0);
-}
-
-/*
- * Stable LSD radix sort of @v through @tmp (as long as @v); digits on
- * which every key agrees are skipped.
- */
-static void sort_keys(uint64_t *v, uint64_t *tmp, size_t n)
-{
-	size_t cnt[8][256] = { { 0 } }, i, sum;
-	uint64_t any = 0, *src = v, *dst = tmp, *swap;
-	unsigned int d, b, digits;
-
-	if (n <= SC_SORT_SMALL) {
-		insertion_sort_u64(v, n);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		any |= v[i];
-	digits = any ? (64 - (unsigned int)__builtin_clzll(any) + 7) / 8 : 0;
-	for (i = 0; i < n; i++)
-		for (d = 0; d < digits; d++)
-			cnt[d][(v[i] >> (d * 8)) & 255]++;
-	for (d = 0; d < digits; d++) {
-		if (cnt[d][(v[0] >> (d * 8)) & 255] == n)
-			continue;
-		for (b = 0, sum = 0; b < 256; b++) {
-			size_t k = cnt[d][b];
-
-			cnt[d][b] = sum;
-			sum += k;
-		}
-		for (i = 0; i < n; i++)
-			dst[cnt[d][(src[i] >> (d * 8)) & 255]++] = src[i];
-		swap = src;
-		src = dst;
-		dst = swap;
-	}
-	if (src != v)
-		memcpy(v, src, n * sizeof(*v));
-}
-
-static bool bsearch_u64(const uint64_t *v, size_t n, uint64_t key)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (v[mid] == key)
-			return true;
-		if (v[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-static size_t sort_unique(uint64_t *v, size_t n)
-{
-	size_t i, j = 0;
-
-	if (!n)
-		return 0;
-	sort_u64(v, n);
-	for (i = 1; i < n; i++)
-		if (v[i] != v[j])
-			v[++j] = v[i];
-	return j + 1;
-}
-
 /* ------------------------------------------------------ old chunks */
 
 /*
  * Old chunks are kept in SC_OLD_BUCKETS buckets by a hash of the key, so
  * equal keys share a bucket and each bucket can be sorted alone, in the
  * cache, with no array of every key: 8 bytes an exception (each written
- * once, to memory the kernel hands out once) plus twice the largest
- * bucket while it is sorted.
+ * once, to memory the kernel hands out once) plus the largest bucket
+ * while it is sorted.
  */
 static inline unsigned int old_bucket(uint64_t old_chunk)
 {
@@ -280,7 +117,7 @@ static int push_old(struct snapcow_check *c, uint64_t old_chunk)
 		k->n++;
 		return 0;
 	}
-	r = grow((void **)&k->segs, &k->cap_segs, k->nsegs + 1,
+	r = sc_grow((void **)&k->segs, &k->cap_segs, k->nsegs + 1,
 		 sizeof(*k->segs));
 	if (r)
 		return sc_check_errf(c, r, "out of memory");
@@ -341,7 +178,7 @@ static int find_dups(struct snapcow_check *c, const uint64_t *v, size_t n,
 	for (i = 1; i < n; i++) {
 		if (v[i] != v[i - 1] || (i > 1 && v[i - 2] == v[i]))
 			continue;
-		r = grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
+		r = sc_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
 		if (r)
 			return sc_check_errf(c, r, "out of memory");
 		d->v[d->n++] = v[i];
@@ -353,26 +190,24 @@ static int find_dups(struct snapcow_check *c, const uint64_t *v, size_t n,
 static int olds_dups(struct snapcow_check *c, struct sc_u64s *d)
 {
 	size_t maxb = 0, n;
-	uint64_t *v, *tmp;
 	unsigned int b;
+	uint64_t *v;
 	int r = 0;
 
 	for (b = 0; b < SC_OLD_BUCKETS; b++)
 		maxb = MAX(maxb, c->olds[b].n);
 	v = malloc((maxb ? maxb : 1) * sizeof(*v));
-	tmp = malloc((maxb ? maxb : 1) * sizeof(*tmp));
-	if (!v || !tmp)
+	if (!v)
 		r = sc_check_errf(c, -ENOMEM, "out of memory");
 	for (b = 0; b < SC_OLD_BUCKETS && !r; b++) {
 		n = gather_keys(&c->olds[b], v);
-		sort_keys(v, tmp, n);
+		sc_sort_u64(v, n);
 		r = find_dups(c, v, n, d);
 	}
 	free(v);
-	free(tmp);
 	free_olds(c);
 	if (!r)
-		d->n = sort_unique(d->v, d->n);
+		d->n = sc_sort_unique_u64(d->v, d->n);
 	return r;
 }
 
@@ -696,7 +531,7 @@ static int check_record(struct snapcow_check *c, const struct sc_rec *rec)
 	c->good_next_free = MAX(c->good_next_free, n + 1);
 	w = &c->owned[n / 64];
 	if (*w & (UINT64_C(1) << (n % 64))) {
-		r = grow((void **)&c->shared, &c->cap_shared, c->nshared + 1,
+		r = sc_grow((void **)&c->shared, &c->cap_shared, c->nshared + 1,
 			 sizeof(*c->shared));
 		if (r)
 			return sc_check_errf(c, r, "out of memory");
@@ -904,10 +739,32 @@ struct sc_recs {
 
 static int recs_push(struct sc_recs *rs, const struct sc_rec *rec)
 {
-	int r = grow((void **)&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v));
+	int r = sc_grow((void **)&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v));
 
 	if (!r)
 		rs->v[rs->n++] = *rec;
+	return r;
+}
+
+struct collisions {
+	const struct snapcow_check *c;
+	const uint64_t *windows;	/* of duplicated old chunks, sorted */
+	size_t nwin;
+	struct sc_recs *win;
+	struct sc_recs *shr;
+};
+
+static int collect_one(void *ctx, const struct sc_rec *rec)
+{
+	struct collisions *k = ctx;
+	int r = 0;
+
+	if (sc_bsearch_u64(k->windows, k->nwin,
+			   sc_kmodel_window(rec->old_chunk)))
+		r = recs_push(k->win, rec);
+	if (!r && sc_bsearch_u64(k->c->shared, k->c->nshared,
+				 rec->new_chunk))
+		r = recs_push(k->shr, rec);
 	return r;
 }
 
@@ -915,32 +772,11 @@ static int recs_push(struct sc_recs *rs, const struct sc_rec *rec)
 static int collect(struct snapcow_check *c, const uint64_t *windows,
 		   size_t nwin, struct sc_recs *win, struct sc_recs *shr)
 {
-	struct snapcow_record rec;
-	struct sc_rec pos;
-	unsigned char *buf = malloc(c->chunk_bytes);
-	uint64_t area, i, n;
-	int r = 0;
+	struct collisions k = { c, windows, nwin, win, shr };
+	int r;
 
-	if (!buf)
-		return sc_check_errf(c, -ENOMEM, "out of memory");
-	for (area = 0; area <= c->current_area && !r; area++) {
-		if (!area_on_device(c, area))
-			break;
-		r = read_area(c, area, buf);
-		n = area == c->current_area ? c->current_committed : c->epa;
-		for (i = 0; i < n && !r; i++) {
-			snapcow_record_decode(buf, i, &rec);
-			pos.old_chunk = rec.old_chunk;
-			pos.new_chunk = rec.new_chunk;
-			pos.g = area * c->epa + i;
-			if (bsearch_u64(windows, nwin, rec.old_chunk >> 8))
-				r = recs_push(win, &pos);
-			if (!r && bsearch_u64(c->shared, c->nshared,
-					      rec.new_chunk))
-				r = recs_push(shr, &pos);
-		}
-	}
-	free(buf);
+	r = sc_list_walk(c->cow, c->cs, c->current_area, c->current_committed,
+			 false, collect_one, &k, c->err, sizeof(c->err));
 	if (r == -ENOMEM)
 		return sc_check_errf(c, r, "out of memory");
 	return r;
@@ -952,7 +788,7 @@ static bool rec_good(const struct snapcow_check *c, const struct sc_rec *rec)
 	       (!c->origin_chunks || rec->old_chunk < c->origin_chunks);
 }
 
-/* Keep the record whose data the kernel serves; see check-kmodel.c. */
+/* Keep the record whose data the kernel serves; see kmodel.c. */
 static int resolve_dup(struct snapcow_check *c, const struct sc_recs *win,
 		       uint64_t old_chunk)
 {
@@ -963,7 +799,8 @@ static int resolve_dup(struct snapcow_check *c, const struct sc_recs *win,
 	int r = 0, found;
 
 	for (i = 0; i < win->n && !r; i++)
-		if (win->v[i].old_chunk >> 8 == old_chunk >> 8)
+		if (sc_kmodel_window(win->v[i].old_chunk) ==
+		    sc_kmodel_window(old_chunk))
 			r = recs_push(&w, &win->v[i]);
 	found = r ? -1 : sc_kmodel_lookup(w.v, w.n, old_chunk, &served);
 	if (found < 0) {
@@ -1042,7 +879,7 @@ static int check_collisions(struct snapcow_check *c)
 	r = olds_dups(c, &d);
 	dups = d.v;
 	nd = d.n;
-	c->nshared = sort_unique(c->shared, c->nshared);
+	c->nshared = sc_sort_unique_u64(c->shared, c->nshared);
 	if (r || (!nd && !c->nshared)) {
 		free(dups);
 		return r;
@@ -1053,8 +890,8 @@ static int check_collisions(struct snapcow_check *c)
 		return sc_check_errf(c, -ENOMEM, "out of memory");
 	}
 	for (i = 0; i < nd; i++)
-		windows[i] = dups[i] >> 8;
-	r = collect(c, windows, sort_unique(windows, nd), &win, &shr);
+		windows[i] = sc_kmodel_window(dups[i]);
+	r = collect(c, windows, sc_sort_unique_u64(windows, nd), &win, &shr);
 	for (i = 0; i < nd && !r; i++)
 		r = resolve_dup(c, &win, dups[i]);
 	for (i = 0; i < c->nshared && !r; i++)
@@ -1096,7 +933,7 @@ static int check_leaks(struct snapcow_check *c)
 
 static int check_plan(struct snapcow_check *c)
 {
-	c->ndrops = sort_unique(c->drops, c->ndrops);
+	c->ndrops = sc_sort_unique_u64(c->drops, c->ndrops);
 	if (!c->exceptions || c->ndrops < c->exceptions)
 		return 0;
 	c->invalidate = true;

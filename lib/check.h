@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Internals of the checker (check.c), its kernel model (check-kmodel.c)
- * and repair (repair.c).
+ * Internals of the checker (check.c) and repair (repair.c).
  */
 #ifndef SNAPCOW_CHECK_H
 #define SNAPCOW_CHECK_H
 
+#include "kmodel.h"
 #include "snapcow.h"
 
 enum sc_action {
@@ -14,13 +14,6 @@ enum sc_action {
 };
 
 enum sc_action sc_check_action(const struct snapcow_finding *f, bool repair);
-
-/* A record with where it lives; g is its index on the list. */
-struct sc_rec {
-	uint64_t old_chunk;
-	uint64_t new_chunk;
-	uint64_t g;		/* area * epa + slot */
-};
 
 /*
  * Read-ahead: areas requested (posix_fadvise WILLNEED) ahead of the one
@@ -115,14 +108,5 @@ int sc_check_add(struct snapcow_check *c, unsigned int rule,
 		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int sc_check_drop(struct snapcow_check *c, uint64_t g);
 uint64_t sc_check_area_offset(const struct snapcow_check *c, uint64_t area);
-
-/*
- * The kernel's completed-exception table for the records of one hash
- * window (old_chunk >> 8): dm_insert_exception() in list order, then
- * dm_lookup_exception().  Returns 1 and the COW chunk the kernel serves
- * for @chunk, or 0 when it serves none.
- */
-int sc_kmodel_lookup(const struct sc_rec *recs, size_t n, uint64_t chunk,
-		     uint64_t *new_chunk);
 
 #endif /* SNAPCOW_CHECK_H */

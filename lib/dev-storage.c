@@ -41,6 +41,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "dev-storage.h"
 #include "util.h"
 
@@ -120,16 +121,8 @@ static int extent_add(struct walk *w, const struct extent *e)
 		return sc_errf(w->err, w->errlen, -E2BIG, "%s: reaches more "
 			       "than %d separate ranges", e->name,
 			       WALK_MAX_EXTENTS);
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 8;
-
-		v = realloc(w->v, cap * sizeof(*v));
-		if (!v)
-			return sc_errf(w->err, w->errlen, -ENOMEM,
-				       "out of memory");
-		w->v = v;
-		w->cap = cap;
-	}
+	if (sc_grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v)))
+		return sc_errf(w->err, w->errlen, -ENOMEM, "out of memory");
 	v = &w->v[w->n];
 	*v = *e;
 	v->how = e->how ? strdup(e->how) : NULL;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "check.h"
 #include "dev-storage.h"
 #include "util.h"
@@ -305,15 +306,8 @@ static int collect_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
 		return r;
 	if (!memcmp(p->buf, buf, c->chunk_bytes))
 		return 0;
-	if (p->n == p->cap) {
-		size_t ncap = p->cap ? 2 * p->cap : 16;
-		void *nv = realloc(p->v, ncap * sizeof(*p->v));
-
-		if (!nv)
-			return sc_check_errf(c, -ENOMEM, "out of memory");
-		p->v = nv;
-		p->cap = ncap;
-	}
+	if (sc_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v)))
+		return sc_check_errf(c, -ENOMEM, "out of memory");
 	e = &p->v[p->n++];
 	e->offset = offset;
 	e->len = c->chunk_bytes;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+#include "list.h"
 #include "store.h"
 #include "util.h"
 
@@ -134,17 +136,9 @@ static void store_count_dup(void *ctx, uint64_t old_chunk, uint64_t kept,
 	(void)kept;
 	(void)dropped;
 	d->s->duplicates++;
-	if (d->n == d->cap && !d->err) {
-		size_t c = d->cap ? d->cap * 2 : 16;
-		uint64_t *p = realloc(d->olds, c * sizeof(*p));
-
-		if (!p)
-			d->err = -ENOMEM;
-		else {
-			d->olds = p;
-			d->cap = c;
-		}
-	}
+	if (!d->err)
+		d->err = sc_grow((void **)&d->olds, &d->cap, d->n + 1,
+				 sizeof(*d->olds));
 	if (!d->err)
 		d->olds[d->n++] = old_chunk;
 }
@@ -391,59 +385,39 @@ int snapcow_store_foreach_run(const struct snapcow_store *s,
 	return sc_table_foreach(s->table, fn, ctx);
 }
 
-static int store_visit_area(struct snapcow_store *s, uint64_t area,
-			    const void *buf, bool past_end,
-			    snapcow_record_fn fn, void *ctx)
+struct record_walk {
+	const struct snapcow_store *s;
+	snapcow_record_fn fn;
+	void *ctx;
+};
+
+static int store_visit(void *ctx, const struct sc_rec *rec)
 {
-	struct snapcow_record_pos pos;
-	struct snapcow_record rec;
-	uint64_t base = sc_store_area_offset(s, area);
-	uint64_t i;
-	int r;
+	const struct record_walk *w = ctx;
+	const struct snapcow_store *s = w->s;
+	struct snapcow_record_pos pos = {
+		.old_chunk = rec->old_chunk,
+		.new_chunk = rec->new_chunk,
+		.area = rec->g / s->epa,
+		.slot = rec->g % s->epa,
+	};
 
-	for (i = 0; i < s->epa; i++) {
-		bool dead = area == s->current_area &&
-			    i >= s->current_committed;
-
-		if (dead && !past_end)
-			break;
-		snapcow_record_decode(buf, i, &rec);
-		pos.old_chunk = rec.old_chunk;
-		pos.new_chunk = rec.new_chunk;
-		pos.area = area;
-		pos.slot = i;
-		pos.offset = base + i * SNAPCOW_RECORD_SIZE;
-		pos.past_end = dead;
-		r = fn(ctx, &pos);
-		if (r)
-			return r;
-	}
-	return 0;
+	pos.offset = sc_store_area_offset(s, pos.area) +
+		     pos.slot * SNAPCOW_RECORD_SIZE;
+	pos.past_end = pos.area == s->current_area &&
+		       pos.slot >= s->current_committed;
+	return w->fn(w->ctx, &pos);
 }
 
 SNAPCOW_EXPORT
 int snapcow_store_foreach_record(struct snapcow_store *s, bool past_end,
 				 snapcow_record_fn fn, void *ctx)
 {
-	unsigned char *buf;
-	uint64_t area;
-	int r = 0;
+	struct record_walk w = { s, fn, ctx };
 
 	if (s->state != SNAPCOW_STATE_VALID)
 		return 0;
-	buf = malloc(s->chunk_bytes);
-	if (!buf)
-		return sc_store_errf(s, -ENOMEM, "out of memory");
-	for (area = 0; area <= s->current_area; area++) {
-		if (!store_area_on_device(s, area))
-			break;
-		r = sc_store_read_area(s, area, buf);
-		if (r)
-			break;
-		r = store_visit_area(s, area, buf, past_end, fn, ctx);
-		if (r)
-			break;
-	}
-	free(buf);
-	return r;
+	return sc_list_walk(s->cow, s->cs, s->current_area,
+			    s->current_committed, past_end, store_visit, &w,
+			    s->err, sizeof(s->err));
 }

@@ -5,7 +5,7 @@
 # kernel serve? mkdup.py builds COWs whose every chunk says where it came
 # from; the guest (guest-dup.sh) loads each with 'snapshot ORIGIN COW P 0'
 # and reads the whole snapshot. The tests check the kernel against the
-# model in lib/check-kmodel.c, snapcheck's choice and snapctl export.
+# model in lib/kmodel.c, snapcheck's choice and snapctl export.
 
 load helpers
 

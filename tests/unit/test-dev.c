@@ -44,6 +44,16 @@ static off_t size_of(const char *name)
 	return stat(path_of(name), &st) < 0 ? -1 : st.st_size;
 }
 
+/* Create @name (path_of) for writing; an assertion when it fails. */
+static int create(const char *name, struct snapcow_dev **dev)
+{
+	int r = snapcow_dev_open(path_of(name), SNAPCOW_DEV_WRITE |
+				 SNAPCOW_DEV_CREATE, dev);
+
+	ok_eq(r, 0, "create %s", name);
+	return r;
+}
+
 static void test_open_never_truncates(void)
 {
 	struct snapcow_dev *dev;
@@ -91,9 +101,7 @@ static void test_discard_checks_identity(void)
 	char from[256];
 	int r;
 
-	r = snapcow_dev_open(path_of("moved"), SNAPCOW_DEV_WRITE |
-			     SNAPCOW_DEV_CREATE, &dev);
-	ok_eq(r, 0, "create");
+	r = create("moved", &dev);
 	if (r)
 		return;
 	put_file("other", "someone else's");
@@ -128,15 +136,56 @@ static void test_refused_open_leaves_nothing(void)
 	ok(r < 0 && !dev, "a directory is no device: %d", r);
 }
 
+/* A new file's name is made durable by syncing the folder that holds it. */
+static void test_sync_name(void)
+{
+	static unsigned char mem[512];
+	struct snapcow_dev *dev;
+	char sub[300];
+	int r;
+
+	if (!create("named", &dev)) {
+		ok_eq(snapcow_dev_sync_name(dev), 0, "its folder syncs: %s",
+		      snapcow_dev_error(dev));
+		snapcow_dev_discard(dev);
+	}
+	/* A bare name lives in the current folder. */
+	ok_eq(chdir(dir), 0, "chdir");
+	r = snapcow_dev_open("bare", SNAPCOW_DEV_WRITE | SNAPCOW_DEV_CREATE,
+			     &dev);
+	ok_eq(r, 0, "create a bare name");
+	if (!r) {
+		ok_eq(snapcow_dev_sync_name(dev), 0, "\".\" syncs");
+		snapcow_dev_discard(dev);
+	}
+	/* Its folder gone: the error names the folder and the file. */
+	snprintf(sub, sizeof(sub), "%s", path_of("sub"));
+	ok_eq(mkdir(sub, 0755), 0, "mkdir");
+	if (!create("sub/f", &dev)) {
+		unlink(path_of("sub/f"));
+		rmdir(sub);
+		ok_eq(snapcow_dev_sync_name(dev), -ENOENT, "folder removed");
+		ok(strstr(snapcow_dev_error(dev), "cannot sync the directory") &&
+		   strstr(snapcow_dev_error(dev), sub),
+		   "message: %s", snapcow_dev_error(dev));
+		snapcow_dev_close(dev);
+	}
+	ok_eq(snapcow_dev_open_memory(mem, sizeof(mem), true, "m", &dev), 0,
+	      "memory device");
+	ok_eq(snapcow_dev_sync_name(dev), 0, "no name to sync");
+	snapcow_dev_close(dev);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
 		return 99;
-	plan(4);
+	plan(5);
 	run(test_open_never_truncates);
 	run(test_create_then_discard);
 	run(test_discard_checks_identity);
 	run(test_refused_open_leaves_nothing);
+	run(test_sync_name);
 	unlink(path_of("data"));
 	unlink(path_of("kept"));
 	unlink(path_of("moved"));

@@ -956,7 +956,7 @@ out:
 
 /*
  * The kernel's table merges (1001 -> 3) into the run (1000 -> 2) listed
- * before (1001 -> 30), so it serves the LATER record (check-kmodel.c;
+ * before (1001 -> 30), so it serves the LATER record (kmodel.c;
  * seen on Linux 6.1 in tests/kernel/kernel-dup.bats).  The store must
  * serve it too, or export and merge would differ from the kernel.
  */

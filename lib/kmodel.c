@@ -21,7 +21,7 @@
 
 #include <stdlib.h>
 
-#include "check.h"
+#include "kmodel.h"
 
 #define KM_NUMBER_BITS	56
 #define KM_NUMBER_MASK	((UINT64_C(1) << KM_NUMBER_BITS) - 1)
