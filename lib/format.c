@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -166,43 +165,15 @@ int snapcow_chunk_size_check(uint32_t chunk_sectors, unsigned int block_size,
 	return 0;
 }
 
-static uint32_t get_le32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le32toh(v);
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le64toh(v);
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
 SNAPCOW_EXPORT
 void snapcow_header_encode(const struct snapcow_header *hdr, void *buf)
 {
 	unsigned char *p = buf;
 
-	put_le32(p + 0, hdr->magic);
-	put_le32(p + 4, hdr->valid);
-	put_le32(p + 8, hdr->version);
-	put_le32(p + 12, hdr->chunk_size);
+	sc_put_le(p + 0, 4, hdr->magic);
+	sc_put_le(p + 4, 4, hdr->valid);
+	sc_put_le(p + 8, 4, hdr->version);
+	sc_put_le(p + 12, 4, hdr->chunk_size);
 }
 
 SNAPCOW_EXPORT
@@ -210,10 +181,10 @@ void snapcow_header_decode(const void *buf, struct snapcow_header *hdr)
 {
 	const unsigned char *p = buf;
 
-	hdr->magic = get_le32(p + 0);
-	hdr->valid = get_le32(p + 4);
-	hdr->version = get_le32(p + 8);
-	hdr->chunk_size = get_le32(p + 12);
+	hdr->magic = (uint32_t)sc_get_le(p + 0, 4);
+	hdr->valid = (uint32_t)sc_get_le(p + 4, 4);
+	hdr->version = (uint32_t)sc_get_le(p + 8, 4);
+	hdr->chunk_size = (uint32_t)sc_get_le(p + 12, 4);
 }
 
 SNAPCOW_EXPORT
@@ -236,8 +207,8 @@ void snapcow_record_decode(const void *area, uint64_t slot,
 	const unsigned char *p = (const unsigned char *)area +
 				 slot * SNAPCOW_RECORD_SIZE;
 
-	rec->old_chunk = get_le64(p);
-	rec->new_chunk = get_le64(p + 8);
+	rec->old_chunk = sc_get_le(p, 8);
+	rec->new_chunk = sc_get_le(p + 8, 8);
 }
 
 SNAPCOW_EXPORT
@@ -246,6 +217,6 @@ void snapcow_record_encode(void *area, uint64_t slot,
 {
 	unsigned char *p = (unsigned char *)area + slot * SNAPCOW_RECORD_SIZE;
 
-	put_le64(p, rec->old_chunk);
-	put_le64(p + 8, rec->new_chunk);
+	sc_put_le(p, 8, rec->old_chunk);
+	sc_put_le(p + 8, 8, rec->new_chunk);
 }

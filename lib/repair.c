@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Repair and undo.  A repair is a list of whole metadata chunks to write,
+ * Repair.  A repair is a list of whole metadata chunks to write,
  * produced by one generator (plan_emit) that is run twice: first to save
  * the old contents of every chunk that will change into the undo file
  * (flushed before anything else is written), then to write them.
@@ -10,11 +10,11 @@
  * always a compacted prefix followed by the old records (at worst some
  * records twice, which a new check finds and repairs); the header goes
  * last, so a COW whose header was broken stays refused by the kernel
- * until its areas are sound.
+ * until its areas are sound.  The undo file's format and the call that
+ * puts its contents back are undo.c's.
  */
 #include "config.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,41 +22,11 @@
 #include "array.h"
 #include "check.h"
 #include "dev-storage.h"
+#include "undo.h"
 #include "util.h"
-
-#define UNDO_MAGIC	"SNAPUNDO"
-#define UNDO_VERSION	1u
-#define UNDO_HDR_SIZE	64u
-#define UNDO_ENT_SIZE	32u
 
 typedef int (*emit_fn)(struct snapcow_check *c, void *ctx, uint64_t offset,
 		       const void *buf);
-
-/* FNV-1a: enough to tell whether a chunk is the one we saved. */
-static uint64_t sum64(const void *buf, uint64_t len)
-{
-	const unsigned char *p = buf;
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	uint64_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * UINT64_C(0x100000001b3);
-	return h;
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le64toh(v);
-}
 
 /* ------------------------------------------------------------ plan */
 
@@ -271,15 +241,8 @@ static int plan_fix_end(struct snapcow_check *c)
 
 /* ------------------------------------------------------------ undo */
 
-struct undo_ent {
-	uint64_t offset;
-	uint64_t len;
-	uint64_t old_sum;
-	uint64_t new_sum;
-};
-
 struct undo_plan {
-	struct undo_ent *v;
+	struct sc_undo_ent *v;
 	size_t n;
 	size_t cap;
 	unsigned char *buf;	/* one chunk */
@@ -299,7 +262,7 @@ static int collect_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
 		      const void *buf)
 {
 	struct undo_plan *p = ctx;
-	struct undo_ent *e;
+	struct sc_undo_ent *e;
 	int r = read_chunk(c, p->buf, offset);
 
 	if (r)
@@ -311,28 +274,24 @@ static int collect_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
 	e = &p->v[p->n++];
 	e->offset = offset;
 	e->len = c->chunk_bytes;
-	e->old_sum = sum64(p->buf, c->chunk_bytes);
-	e->new_sum = sum64(buf, c->chunk_bytes);
+	e->old_sum = sc_undo_sum(p->buf, c->chunk_bytes);
+	e->new_sum = sc_undo_sum(buf, c->chunk_bytes);
 	return 0;
 }
 
 static int undo_write_table(struct snapcow_dev *u, const struct undo_plan *p,
 			    uint64_t table_off, uint64_t *table_sum)
 {
-	unsigned char ent[UNDO_ENT_SIZE];
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	size_t i, k;
+	unsigned char ent[SC_UNDO_ENT_SIZE];
+	uint64_t h = SC_UNDO_SUM_INIT;
+	size_t i;
 	int r;
 
 	for (i = 0; i < p->n; i++) {
-		put64(ent, p->v[i].offset);
-		put64(ent + 8, p->v[i].len);
-		put64(ent + 16, p->v[i].old_sum);
-		put64(ent + 24, p->v[i].new_sum);
-		for (k = 0; k < sizeof(ent); k++)
-			h = (h ^ ent[k]) * UINT64_C(0x100000001b3);
+		sc_undo_encode_ent(ent, &p->v[i]);
+		h = sc_undo_sum_more(h, ent, sizeof(ent));
 		r = snapcow_dev_write(u, ent, sizeof(ent),
-				      table_off + i * UNDO_ENT_SIZE);
+				      table_off + i * SC_UNDO_ENT_SIZE);
 		if (r)
 			return r;
 	}
@@ -340,31 +299,17 @@ static int undo_write_table(struct snapcow_dev *u, const struct undo_plan *p,
 	return 0;
 }
 
-static void undo_encode_header(unsigned char *h, uint64_t n, uint64_t dev,
-			       uint64_t chunk, uint64_t table_off,
-			       uint64_t table_sum)
-{
-	memset(h, 0, UNDO_HDR_SIZE);
-	memcpy(h, UNDO_MAGIC, 8);
-	put64(h + 8, UNDO_VERSION);
-	put64(h + 16, n);
-	put64(h + 24, dev);
-	put64(h + 32, chunk);
-	put64(h + 40, table_off);
-	put64(h + 48, table_sum);
-	put64(h + 56, sum64(h, 56));
-}
-
 /*
- * Layout: a 64-byte header, the old contents of each chunk in table
- * order, then the table of {offset, length, old sum, new sum}.  The
- * header is written last, so a file cut short never looks complete.
+ * In undo.h's layout, the header written last, so that a file cut short
+ * never looks complete.
  */
 static int undo_fill(struct snapcow_check *c, struct snapcow_dev *u,
 		     struct undo_plan *p)
 {
-	unsigned char hdr[UNDO_HDR_SIZE];
-	uint64_t off = UNDO_HDR_SIZE, table_sum = 0;
+	struct sc_undo_hdr h = { .n = p->n, .dev_size = c->dev_bytes,
+				 .chunk_bytes = c->chunk_bytes };
+	unsigned char hdr[SC_UNDO_HDR_SIZE];
+	uint64_t off = SC_UNDO_HDR_SIZE;
 	size_t i;
 	int r;
 
@@ -372,7 +317,7 @@ static int undo_fill(struct snapcow_check *c, struct snapcow_dev *u,
 		r = read_chunk(c, p->buf, p->v[i].offset);
 		if (r)
 			return r;
-		if (sum64(p->buf, c->chunk_bytes) != p->v[i].old_sum)
+		if (sc_undo_sum(p->buf, c->chunk_bytes) != p->v[i].old_sum)
 			return sc_check_errf(c, -ESTALE,
 					     "%s: offset %llu changed while checking",
 					     snapcow_dev_path(c->cow),
@@ -382,11 +327,11 @@ static int undo_fill(struct snapcow_check *c, struct snapcow_dev *u,
 			return r;
 		off += c->chunk_bytes;
 	}
-	r = undo_write_table(u, p, off, &table_sum);
+	h.table_off = off;
+	r = undo_write_table(u, p, off, &h.table_sum);
 	if (!r)
 		r = snapcow_dev_flush(u);
-	undo_encode_header(hdr, p->n, c->dev_bytes, c->chunk_bytes, off,
-			   table_sum);
+	sc_undo_encode_header(hdr, &h);
 	if (!r)
 		r = snapcow_dev_write(u, hdr, sizeof(hdr), 0);
 	if (!r)
@@ -397,7 +342,7 @@ static int undo_fill(struct snapcow_check *c, struct snapcow_dev *u,
 static uint64_t undo_bytes(const struct snapcow_check *c,
 			   const struct undo_plan *p)
 {
-	return UNDO_HDR_SIZE + p->n * (c->chunk_bytes + UNDO_ENT_SIZE);
+	return SC_UNDO_HDR_SIZE + p->n * (c->chunk_bytes + SC_UNDO_ENT_SIZE);
 }
 
 /* The undo file on a device the caller opened. */
@@ -591,173 +536,4 @@ int snapcow_check_repair_dev(struct snapcow_check *c, struct snapcow_dev *undo,
 		return sc_errf(err, errlen, -EINVAL,
 			       "a repair needs an undo file");
 	return repair_entry(c, NULL, undo, err, errlen);
-}
-
-/* ------------------------------------------------------------ undo */
-
-struct undo_file {
-	struct snapcow_dev *u;
-	uint64_t n;
-	uint64_t dev_size;
-	uint64_t table_off;
-	struct undo_ent *v;
-};
-
-static int undo_read_header(struct undo_file *f, char *err, size_t errlen)
-{
-	unsigned char h[UNDO_HDR_SIZE];
-	const char *path = snapcow_dev_path(f->u);
-	uint64_t usize = snapcow_dev_size(f->u), table_sum;
-	int r = snapcow_dev_read(f->u, h, sizeof(h), 0);
-
-	if (r)
-		return sc_errf(err, errlen, r, "%s", snapcow_dev_error(f->u));
-	if (memcmp(h, UNDO_MAGIC, 8) || get64(h + 8) != UNDO_VERSION ||
-	    get64(h + 56) != sum64(h, 56))
-		return sc_errf(err, errlen, -EBADMSG,
-			       "%s: not a snapcheck undo file (or cut short)",
-			       path);
-	f->n = get64(h + 16);
-	f->dev_size = get64(h + 24);
-	f->table_off = get64(h + 40);
-	table_sum = get64(h + 48);
-	if (f->table_off > usize || f->n > (usize - f->table_off) /
-					    UNDO_ENT_SIZE)
-		return sc_errf(err, errlen, -EBADMSG, "%s: table out of range",
-			       path);
-	f->v = calloc(f->n + 1, sizeof(*f->v));
-	if (!f->v)
-		return sc_errf(err, errlen, -ENOMEM, "out of memory");
-	unsigned char *t = malloc(f->n * UNDO_ENT_SIZE + 1);
-
-	if (!t)
-		return sc_errf(err, errlen, -ENOMEM, "out of memory");
-	r = snapcow_dev_read(f->u, t, f->n * UNDO_ENT_SIZE, f->table_off);
-	if (!r && sum64(t, f->n * UNDO_ENT_SIZE) != table_sum)
-		r = -EBADMSG;
-	for (uint64_t i = 0; !r && i < f->n; i++) {
-		f->v[i].offset = get64(t + i * UNDO_ENT_SIZE);
-		f->v[i].len = get64(t + i * UNDO_ENT_SIZE + 8);
-		f->v[i].old_sum = get64(t + i * UNDO_ENT_SIZE + 16);
-		f->v[i].new_sum = get64(t + i * UNDO_ENT_SIZE + 24);
-	}
-	free(t);
-	if (r)
-		return sc_errf(err, errlen, r, "%s: undo table is damaged",
-			       path);
-	return 0;
-}
-
-/* Every chunk must hold what we saved or what the repair wrote. */
-static int undo_verify(struct undo_file *f, struct snapcow_dev *cow,
-		       unsigned char *buf, uint64_t max_len, char *err,
-		       size_t errlen)
-{
-	uint64_t i, data = UNDO_HDR_SIZE;
-	int r;
-
-	if (snapcow_dev_size(cow) != f->dev_size)
-		return sc_errf(err, errlen, -ESTALE,
-			       "%s: %llu bytes, the undo file is for a device of %llu",
-			       snapcow_dev_path(cow),
-			       (unsigned long long)snapcow_dev_size(cow),
-			       (unsigned long long)f->dev_size);
-	for (i = 0; i < f->n; i++) {
-		const struct undo_ent *e = &f->v[i];
-		uint64_t h;
-
-		if (e->len > max_len || e->offset > f->dev_size ||
-		    e->len > f->dev_size - e->offset)
-			return sc_errf(err, errlen, -EBADMSG,
-				       "undo entry %llu is out of range",
-				       (unsigned long long)i);
-		r = snapcow_dev_read(cow, buf, e->len, e->offset);
-		if (r)
-			return sc_errf(err, errlen, r, "%s",
-				       snapcow_dev_error(cow));
-		h = sum64(buf, e->len);
-		if (h != e->old_sum && h != e->new_sum)
-			return sc_errf(err, errlen, -ESTALE,
-				       "%s: offset %llu holds neither the saved nor the repaired contents: refusing",
-				       snapcow_dev_path(cow),
-				       (unsigned long long)e->offset);
-		r = snapcow_dev_read(f->u, buf, e->len, data);
-		if (r || sum64(buf, e->len) != e->old_sum)
-			return sc_errf(err, errlen, -EBADMSG,
-				       "undo data of offset %llu is damaged",
-				       (unsigned long long)e->offset);
-		data += e->len;
-	}
-	return 0;
-}
-
-static int undo_apply(struct undo_file *f, struct snapcow_dev *cow,
-		      unsigned char *buf, char *err, size_t errlen)
-{
-	uint64_t i, data = UNDO_HDR_SIZE;
-	int r;
-
-	for (i = 0; i < f->n; i++) {
-		const struct undo_ent *e = &f->v[i];
-
-		r = snapcow_dev_read(f->u, buf, e->len, data);
-		if (!r)
-			r = snapcow_dev_write(cow, buf, e->len, e->offset);
-		if (!r)
-			r = snapcow_dev_flush(cow);
-		if (r)
-			return sc_errf(err, errlen, r, "%s",
-				       snapcow_dev_error(cow));
-		data += e->len;
-	}
-	return (int)f->n;
-}
-
-SNAPCOW_EXPORT
-int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
-			   char *err, size_t errlen)
-{
-	struct undo_file f = { .u = undo };
-	uint64_t max_len = (uint64_t)SNAPCOW_MAX_CHUNK_SECTORS *
-			   SNAPCOW_SECTOR_SIZE;
-	unsigned char *buf = NULL;
-	int r;
-
-	r = sc_storage_refuse(undo, "undo file", cow, "COW", "the undo file "
-			      "is read while the COW is written", err, errlen);
-	r = r ?: undo_read_header(&f, err, errlen);
-	/* Every entry is one chunk of the same size as the first. */
-	if (!r && f.n && f.v[0].len && f.v[0].len <= max_len)
-		max_len = f.v[0].len;
-	else if (!r && f.n)
-		r = sc_errf(err, errlen, -EBADMSG, "%s: bad entry length",
-			    snapcow_dev_path(undo));
-	if (!r) {
-		buf = malloc(f.n ? max_len : 1);
-		if (!buf)
-			r = sc_errf(err, errlen, -ENOMEM, "out of memory");
-	}
-	if (!r)
-		r = undo_verify(&f, cow, buf, max_len, err, errlen);
-	if (!r)
-		r = undo_apply(&f, cow, buf, err, errlen);
-	free(buf);
-	free(f.v);
-	return r;
-}
-
-SNAPCOW_EXPORT
-int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
-		       char *err, size_t errlen)
-{
-	struct snapcow_dev *u;
-	int r;
-
-	r = snapcow_dev_open(undo_path, 0, &u);
-	if (r)
-		return sc_errf(err, errlen, r, "%s: %s", undo_path,
-			       strerror(-r));
-	r = snapcow_check_undo_dev(cow, u, err, errlen);
-	snapcow_dev_close(u);
-	return r;
 }
