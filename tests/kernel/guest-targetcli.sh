@@ -37,6 +37,8 @@
 
 # shellcheck source=guest-lib.sh
 . "$SNAPCOW_KERNEL_DIR/guest-lib.sh"
+# shellcheck source=guest-snapcowd.sh
+. "$SNAPCOW_KERNEL_DIR/guest-snapcowd.sh"
 # shellcheck source=guest-tcmu-cow.sh
 . "$SNAPCOW_KERNEL_DIR/guest-tcmu-cow.sh"
 
@@ -45,12 +47,7 @@ w=/tmp/tcli
 SIZE=$((4 << 20))
 C=/sys/kernel/config/target/core/user_1
 LOG=$SHARE/daemon.log
-BUILD=$(cd "$(dirname "$D")/.." && pwd)
-bin=$(dirname "$D")/.libs/$(basename "$D")
-if [ -x "$bin" ] && head -c 2 "$D" | grep -q '#!'; then
-	D=$bin
-	export LD_LIBRARY_PATH=$BUILD/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-fi
+snapcowd_use "$D"
 NAA=naa.5001405000000c01
 
 # tcli: one targetcli process for a batch of commands on stdin (a call
@@ -76,22 +73,6 @@ sc=$(host_bin snapctl)
 "$sc" create -q -c 8K "$w/s1.cow"
 echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
-dpid=
-start_daemon() {
-	local n i
-	touch "$LOG"
-	n=$(grep -c ': ready' "$LOG" || true)
-	"$D" --allow "$w" --verbose 2>>"$LOG" &
-	dpid=$!
-	for i in $(seq 100); do
-		[ "$(grep -c ': ready' "$LOG")" -gt "$n" ] && return 0
-		kill -0 "$dpid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "guest: snapcowd did not start" >&2
-	cat "$LOG" >&2
-	return 1
-}
 
 t0=$(now_ms)
 start_daemon

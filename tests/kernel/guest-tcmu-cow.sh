@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 #
 # The copy-on-write half of guest-tcmu.sh (sourced by it, after the plain
-# half; uses its start_daemon, enable, $BUILD, $C, $w, $SIZE): snapcowd serves
+# half; uses guest-snapcowd.sh, and its enable, $C, $w, $SIZE): snapcowd serves
 # an origin with two snapshots (COWs of 8 KiB and 16 KiB chunks, so the
 # descending chunk-size order is used) and one of the snapshots as its own
 # disk; seeded O_DIRECT workloads write both disks at once, the daemon is
@@ -22,15 +22,6 @@
 #   cow/dm-sN.sha256, cow/dm-sN.status   dm-snapshot over each COW
 
 LC=/sys/kernel/config/target/loopback/naa.5001405000000b01
-
-# host_bin NAME: the host build's tool NAME (the libtool wrapper's binary;
-# LD_LIBRARY_PATH already leads to the library).
-host_bin() {
-	local bin=$BUILD/tools/.libs/$1
-
-	[ -x "$bin" ] || bin=$BUILD/tools/$1
-	echo "$bin"
-}
 
 # export_luns NAA BACKSTORE...: one tcm_loop target, a LUN per backstore.
 export_luns() {
@@ -82,7 +73,7 @@ cow_refusals() {
 }
 
 cow_workload() {
-	local osd=$1 ssd=$2 wo ws rco=0 rcs=0 i
+	local osd=$1 ssd=$2 wo ws rco=0 rcs=0
 	mkdir -p "$SHARE/cow/wlo" "$SHARE/cow/wls"
 	rm -f "$w/cow-pause"
 	workload disk "/dev/$osd" "$w/ovol0.img" 31 240 "$SHARE/cow/wlo" 80 \
@@ -90,15 +81,8 @@ cow_workload() {
 	wo=$!
 	workload disk "/dev/$ssd" "$w/ovol0.img" 37 120 "$SHARE/cow/wls" &
 	ws=$!
-	for i in $(seq 600); do
-		[ -e "$w/cow-pause" ] && break
-		sleep 0.1
-	done
-	kill -9 "$dpid"
-	wc -l <"$SHARE/cow/wlo/acked.txt" >"$SHARE/cow/killed-at"
-	wait "$dpid" || true
-	sleep 0.5
-	start_daemon
+	restart_at "$w/cow-pause" "$SHARE/cow/wlo/acked.txt" \
+		"$SHARE/cow/killed-at"
 	wait "$wo" || rco=$?
 	wait "$ws" || rcs=$?
 	echo "$rco $rcs" >"$SHARE/cow/wl.rc"

@@ -19,6 +19,8 @@
 
 # shellcheck source=guest-lib.sh
 . "$SNAPCOW_KERNEL_DIR/guest-lib.sh"
+# shellcheck source=guest-snapcowd.sh
+. "$SNAPCOW_KERNEL_DIR/guest-snapcowd.sh"
 # shellcheck source=guest-tcmu-cow.sh
 . "$SNAPCOW_KERNEL_DIR/guest-tcmu-cow.sh"
 
@@ -29,15 +31,7 @@ C=/sys/kernel/config/target/core/user_1
 L=/sys/kernel/config/target/loopback/naa.5001405000000a01
 LOG=$SHARE/daemon.log
 
-# The build folder, for snapctl (host_bin).
-BUILD=$(cd "$(dirname "$D")/.." && pwd)
-# Run the binary a libtool wrapper stands for, with the library beside it.
-bin=$(dirname "$D")/.libs/$(basename "$D")
-libs=$(dirname "$D")/../lib/.libs
-if [ -x "$bin" ] && [ -d "$libs" ] && head -c 2 "$D" | grep -q '#!'; then
-	D=$bin
-	export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-fi
+snapcowd_use "$D"
 
 t0=$(now_ms)
 for m in target_core_user tcm_loop sd_mod; do
@@ -47,24 +41,6 @@ mkdir -p "$w"
 workload gen "$w/disk.img" "$SIZE" 7
 cp "$w/disk.img" "$w/disk0.img"
 echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
-
-dpid=
-# start_daemon: run snapcowd in the background until it logs "ready".
-start_daemon() {
-	local n i
-	touch "$LOG"
-	n=$(grep -c ': ready' "$LOG" || true)
-	"$D" --allow "$w" --verbose 2>>"$LOG" &
-	dpid=$!
-	for i in $(seq 100); do
-		[ "$(grep -c ': ready' "$LOG")" -gt "$n" ] && return 0
-		kill -0 "$dpid" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "guest: snapcowd did not start" >&2
-	cat "$LOG" >&2
-	return 1
-}
 
 # enable NAME CFG SIZE: a user backstore; its enable's status and error.
 enable() {
@@ -124,15 +100,7 @@ mkdir -p "$SHARE/wl"
 rm -f "$w/pause"
 workload disk "/dev/$sd" "$w/disk0.img" 11 300 "$SHARE/wl" 100 "$w/pause" &
 wpid=$!
-for i in $(seq 600); do
-	[ -e "$w/pause" ] && break
-	sleep 0.1
-done
-kill -9 "$dpid"
-wc -l <"$SHARE/wl/acked.txt" >"$SHARE/killed-at"
-wait "$dpid" || true
-sleep 0.5
-start_daemon
+restart_at "$w/pause" "$SHARE/wl/acked.txt" "$SHARE/killed-at"
 rc=0
 wait "$wpid" || rc=$?
 echo "$rc" >"$SHARE/wl.rc"
