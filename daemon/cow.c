@@ -128,64 +128,71 @@ static int cow_failed(struct device *d, const char *what, int r,
 	return r;
 }
 
-static int origin_read(struct device *d, const struct iovec *iov, int cnt,
-		       uint64_t off, uint64_t len)
+enum cow_op { ORIGIN_READ, ORIGIN_WRITE, SNAP_READ, SNAP_WRITE };
+
+static const char *const cow_op_name[] = {
+	[ORIGIN_READ] = "origin read",
+	[ORIGIN_WRITE] = "origin write",
+	[SNAP_READ] = "snapshot read",
+	[SNAP_WRITE] = "snapshot write",
+};
+
+/* One data command on the engine, through this thread's flat buffer. */
+static int cow_io(struct device *d, enum cow_op op, const struct iovec *iov,
+		  int cnt, uint64_t off, uint64_t len, bool fua)
 {
+	bool write = op == ORIGIN_WRITE || op == SNAP_WRITE;
+	unsigned int flags = fua ? SNAPCOW_IO_FUA : 0;
 	char msg[SNAPCOW_ERRBUF_SIZE];
-	void *buf = flat_get(iov, cnt, len, false);
+	void *buf = flat_get(iov, cnt, len, write);
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	r = snapcow_origin_pread(cow_eng(d), buf, len, off, msg, sizeof(msg));
-	flat_put(iov, cnt, buf, len, !r);
-	return r ? cow_failed(d, "origin read", r, msg) : 0;
+	switch (op) {
+	case ORIGIN_READ:
+		r = snapcow_origin_pread(cow_eng(d), buf, len, off, msg,
+					 sizeof(msg));
+		break;
+	case ORIGIN_WRITE:
+		r = snapcow_origin_pwrite(cow_eng(d), buf, len, off, flags,
+					  msg, sizeof(msg));
+		break;
+	case SNAP_READ:
+		r = snapcow_snap_pread(cow_eng(d), cow_ref(d)->cow->store, buf,
+				       len, off, msg, sizeof(msg));
+		break;
+	default:
+		r = snapcow_snap_pwrite(cow_eng(d), cow_ref(d)->cow->store,
+					buf, len, off, flags, msg, sizeof(msg));
+		break;
+	}
+	flat_put(iov, cnt, buf, len, !write && !r);
+	return r ? cow_failed(d, cow_op_name[op], r, msg) : 0;
+}
+
+static int origin_read(struct device *d, const struct iovec *iov, int cnt,
+		       uint64_t off, uint64_t len)
+{
+	return cow_io(d, ORIGIN_READ, iov, cnt, off, len, false);
 }
 
 static int origin_write(struct device *d, const struct iovec *iov, int cnt,
 			uint64_t off, uint64_t len, bool fua)
 {
-	char msg[SNAPCOW_ERRBUF_SIZE];
-	void *buf = flat_get(iov, cnt, len, true);
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = snapcow_origin_pwrite(cow_eng(d), buf, len, off,
-				  fua ? SNAPCOW_IO_FUA : 0, msg, sizeof(msg));
-	flat_put(iov, cnt, buf, len, false);
-	return r ? cow_failed(d, "origin write", r, msg) : 0;
+	return cow_io(d, ORIGIN_WRITE, iov, cnt, off, len, fua);
 }
 
 static int snap_read(struct device *d, const struct iovec *iov, int cnt,
 		     uint64_t off, uint64_t len)
 {
-	char msg[SNAPCOW_ERRBUF_SIZE];
-	void *buf = flat_get(iov, cnt, len, false);
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = snapcow_snap_pread(cow_eng(d), cow_ref(d)->cow->store, buf, len,
-			       off, msg, sizeof(msg));
-	flat_put(iov, cnt, buf, len, !r);
-	return r ? cow_failed(d, "snapshot read", r, msg) : 0;
+	return cow_io(d, SNAP_READ, iov, cnt, off, len, false);
 }
 
 static int snap_write(struct device *d, const struct iovec *iov, int cnt,
 		      uint64_t off, uint64_t len, bool fua)
 {
-	char msg[SNAPCOW_ERRBUF_SIZE];
-	void *buf = flat_get(iov, cnt, len, true);
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = snapcow_snap_pwrite(cow_eng(d), cow_ref(d)->cow->store, buf, len,
-				off, fua ? SNAPCOW_IO_FUA : 0, msg,
-				sizeof(msg));
-	flat_put(iov, cnt, buf, len, false);
-	return r ? cow_failed(d, "snapshot write", r, msg) : 0;
+	return cow_io(d, SNAP_WRITE, iov, cnt, off, len, fua);
 }
 
 /* The origin and every COW: what a snapshot write touched is among them. */
