@@ -88,19 +88,20 @@ static int find_vol(struct served *s)
 		snprintf(s->attr, sizeof(s->attr), "%s/attrib/dev_config",
 			 g.gl_pathv[0]);
 	}
-	if (r != GLOB_NOMATCH)
-		globfree(&g);
+	/* glob() sets @g up on every return, a failed match included. */
+	globfree(&g);
 	return r;
 }
 
 static int read_dev_config(struct served *s, char *buf, size_t len)
 {
 	ssize_t n;
-	int fd = open(s->attr, O_RDONLY);
+	int fd = open(s->attr, O_RDONLY), r;
 
 	if (fd < 0) {
-		error_msg("%s: %s", s->attr, strerror(errno));
-		return -errno;
+		r = -errno;
+		error_msg("%s: %s", s->attr, strerror(-r));
+		return r;
 	}
 	n = read(fd, buf, len - 1);
 	if (n < 0) {
@@ -314,8 +315,9 @@ static int run(const char *vol, const char *cow_arg, bool remove, uint32_t cs,
 	int r;
 
 	if (!realpath(cow_arg, cow)) {
-		error_msg("%s: %s", cow_arg, strerror(errno));
-		return -errno;
+		r = -errno;
+		error_msg("%s: %s", cow_arg, strerror(-r));
+		return r;
 	}
 	r = load_served(&s);
 	if (r)
