@@ -344,8 +344,7 @@ static int check_clean(struct attach *a, struct want *w, uint64_t origin_bytes)
 		return errf(a, r, "%s %s: cannot check: %s", w->key, w->path,
 			    msg);
 	snapcow_check_get_summary(c, &sum);
-	errors = sum.by_severity[SNAPCOW_SEV_ERROR] +
-		 sum.by_severity[SNAPCOW_SEV_FATAL];
+	errors = snapcow_check_errors(&sum);
 	f = first_error(c);
 	if (errors && f) {
 		rule = snapcow_rule_get(f->rule);

@@ -1029,6 +1029,13 @@ uint64_t snapcow_check_rule_count(const struct snapcow_check *c,
 }
 
 SNAPCOW_EXPORT
+uint64_t snapcow_check_errors(const struct snapcow_check_summary *s)
+{
+	return s->by_severity[SNAPCOW_SEV_ERROR] +
+	       s->by_severity[SNAPCOW_SEV_FATAL];
+}
+
+SNAPCOW_EXPORT
 void snapcow_check_get_summary(const struct snapcow_check *c,
 			       struct snapcow_check_summary *s)
 {

@@ -653,6 +653,8 @@ uint64_t snapcow_check_rule_count(const struct snapcow_check *c,
 				  unsigned int rule);
 void snapcow_check_get_summary(const struct snapcow_check *c,
 			       struct snapcow_check_summary *sum);
+/* Findings of error or fatal severity: what `snapcheck -n` fails on. */
+uint64_t snapcow_check_errors(const struct snapcow_check_summary *sum);
 
 /*
  * Fix every fixable finding of @c on its device, which must be open for

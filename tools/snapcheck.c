@@ -67,8 +67,7 @@ static const char *state_name(enum snapcow_state s)
 
 static bool has_errors(const struct snapcow_check_summary *s)
 {
-	return s->by_severity[SNAPCOW_SEV_ERROR] ||
-	       s->by_severity[SNAPCOW_SEV_FATAL];
+	return snapcow_check_errors(s) != 0;
 }
 
 /* What a finding's fix tag says: before -y, after it, or after a failure. */
@@ -105,8 +104,7 @@ static void print_finding(const char *dev, const struct snapcow_finding *f,
 static void print_counts(const char *dev,
 			 const struct snapcow_check_summary *s)
 {
-	uint64_t errors = s->by_severity[SNAPCOW_SEV_ERROR] +
-			  s->by_severity[SNAPCOW_SEV_FATAL];
+	uint64_t errors = snapcow_check_errors(s);
 	uint64_t warnings = s->by_severity[SNAPCOW_SEV_WARNING];
 
 	printf("%s: %" PRIu64 " error%s, %" PRIu64 " warning%s, %" PRIu64
@@ -225,9 +223,8 @@ static json_object *json_check(const struct snapcow_check *c)
 			       json_u64(s.leaked_chunks));
 	json_object_object_add(sum, "records_to_drop",
 			       json_u64(s.records_to_drop));
-	json_object_object_add(sum, "errors", json_u64(
-			s.by_severity[SNAPCOW_SEV_ERROR] +
-			s.by_severity[SNAPCOW_SEV_FATAL]));
+	json_object_object_add(sum, "errors",
+			       json_u64(snapcow_check_errors(&s)));
 	json_object_object_add(sum, "warnings",
 			       json_u64(s.by_severity[SNAPCOW_SEV_WARNING]));
 	json_object_object_add(sum, "infos",

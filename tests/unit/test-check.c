@@ -62,8 +62,7 @@ static uint64_t errors(struct snapcow_check *c)
 	struct snapcow_check_summary s;
 
 	snapcow_check_get_summary(c, &s);
-	return s.by_severity[SNAPCOW_SEV_ERROR] +
-	       s.by_severity[SNAPCOW_SEV_FATAL];
+	return snapcow_check_errors(&s);
 }
 
 static void test_kmodel(void)
