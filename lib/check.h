@@ -15,6 +15,23 @@ enum sc_action {
 
 enum sc_action sc_check_action(const struct snapcow_finding *f, bool repair);
 
+/* What a rule's fix adds to the repair plan. */
+enum sc_plan {
+	SC_PLAN_NONE,			/* the rule has no fix */
+	SC_PLAN_HEADER,			/* rewrite chunk 0 */
+	SC_PLAN_DROP_RECORD,		/* drop the finding's record */
+	SC_PLAN_ZERO_TAIL,		/* zero the current area's tail */
+	SC_PLAN_ZERO_NEXT_AREA,		/* zero the area after the list */
+	SC_PLAN_INVALIDATE,		/* mark the snapshot invalid */
+};
+
+struct sc_rule_row {
+	struct snapcow_rule rule;
+	enum sc_plan plan;
+};
+
+enum sc_plan sc_rule_plan(unsigned int id);
+
 /*
  * Read-ahead: areas requested (posix_fadvise WILLNEED) ahead of the one
  * being checked, so the device works while the CPU does; at most
@@ -102,11 +119,43 @@ struct snapcow_check {
 
 int sc_check_errf(struct snapcow_check *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Record a finding; @fmt fills its text. */
-int sc_check_add(struct snapcow_check *c, unsigned int rule,
-		 const struct sc_rec *rec, uint64_t count, bool fixable,
-		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/*
+ * The one call for a problem found (e2fsck's fix_problem): record the
+ * finding of @rule (@fmt fills its text; @rec, when the finding is a
+ * record, its position) and, when its rule has a fix and @fixable says
+ * this instance can take it, add the fix to the repair plan.  The plan
+ * is made for every instance, also past the stored findings' cap.
+ */
+int sc_check_problem(struct snapcow_check *c, unsigned int rule,
+		     const struct sc_rec *rec, uint64_t count, bool fixable,
+		     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Add list index @g to the records a repair drops. */
 int sc_check_drop(struct snapcow_check *c, uint64_t g);
+/* Nothing can be fixed after all (the header chunk cannot be written). */
+void sc_check_unplan(struct snapcow_check *c);
 uint64_t sc_check_area_offset(const struct snapcow_check *c, uint64_t area);
+
+static inline bool sc_check_area_on_device(const struct snapcow_check *c,
+					   uint64_t area)
+{
+	return snapcow_area_chunk(c->cs, area) < c->cow_chunks;
+}
+
+/* @new_chunk is a data chunk on the device: neither 0 nor metadata. */
+static inline bool sc_check_rec_in_data(const struct snapcow_check *c,
+					uint64_t new_chunk)
+{
+	return new_chunk && new_chunk < c->cow_chunks &&
+	       !snapcow_chunk_is_metadata(c->cs, new_chunk);
+}
+
+/* The passes, in the order snapcow_check() runs them. */
+int sc_check_header(struct snapcow_check *c);		/* check-header.c */
+int sc_check_walk(struct snapcow_check *c, void *buf);	/* check-walk.c */
+int sc_check_next_area(struct snapcow_check *c, void *buf);
+void sc_check_progress(struct snapcow_check *c, uint64_t done);
+int sc_check_push_old(struct snapcow_check *c, uint64_t old_chunk);
+int sc_check_collisions(struct snapcow_check *c);	/* check-collisions.c */
+void sc_check_free_olds(struct snapcow_check *c);
 
 #endif /* SNAPCOW_CHECK_H */

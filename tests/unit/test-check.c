@@ -106,6 +106,11 @@ static void test_rules(void)
 	for (unsigned int i = 0; i < SNAPCOW_RULE_COUNT; i++)
 		ok(snapcow_rule_get(i)->code && snapcow_rule_get(i)->name,
 		   "rule %u has no code", i);
+	/* A fix the table promises is a fix the plan makes, and no other. */
+	for (unsigned int i = 0; i < SNAPCOW_RULE_COUNT; i++)
+		ok(!snapcow_rule_get(i)->fix == (sc_rule_plan(i) == SC_PLAN_NONE),
+		   "rule %s: fix text and plan disagree",
+		   snapcow_rule_get(i)->code);
 	snapcow_check_free(c);
 	snapcow_dev_close(dev);
 	free(buf);
@@ -287,6 +292,7 @@ static void test_many_duplicates(void)
 	uint64_t chunks = snapcow_area_chunk(cs, n / epa + 1) + 1;
 	struct memdev *m = memdev_new(chunks * 512, "many");
 	uint64_t *olds = malloc(n * sizeof(*olds)), next = 2, dups = 0;
+	struct snapcow_check_summary sum;
 	struct snapcow_check *c;
 	struct prng rng;
 	char err[256];
@@ -313,6 +319,11 @@ static void test_many_duplicates(void)
 	ok_eq(snapcow_check_rule_count(c, SNAPCOW_RULE_DUP_OLD), dups,
 	      "every duplicated origin chunk found");
 	ok_eq(errors(c), dups, "and no other error");
+	/* More than the stored findings' cap: each one is still planned. */
+	ok(dups > SC_MAX_FINDINGS_PER_RULE, "%llu duplicates",
+	   (unsigned long long)dups);
+	snapcow_check_get_summary(c, &sum);
+	ok_eq(sum.records_to_drop, dups, "every duplicate dropped by -y");
 	snapcow_check_free(c);
 	memdev_free(m);
 	free(olds);
