@@ -160,59 +160,26 @@ static int check_path(const struct policy *p, const char *key,
 		    key, path, out);
 }
 
-static int cfg_item(const struct policy *p, char *item, struct cfgstring *cfg,
-		    char *err, size_t len)
+/* Check @path (of item @key) in place: canonical on success. */
+static int check_item(const struct policy *p, const char *key, char *path,
+		      char *err, size_t len)
 {
-	char *eq = strchr(item, '=');
-	const char *key = item, *val;
+	char given[PATH_MAX];
 
-	if (!eq)
-		return errf(err, len, -EINVAL,
-			    "'%s': expected KEY=VALUE", item);
-	*eq = '\0';
-	val = eq + 1;
-	if (strcmp(key, "origin") == 0) {
-		if (cfg->origin[0])
-			return errf(err, len, -EINVAL,
-				    "origin given twice");
-		return check_path(p, key, val, cfg->origin, err, len);
-	}
-	if (strcmp(key, "cow") == 0) {
-		if (cfg->n_cows == CFG_COWS_MAX)
-			return errf(err, len, -E2BIG,
-				    "more than %d cow items", CFG_COWS_MAX);
-		return check_path(p, key, val, cfg->cows[cfg->n_cows++], err,
-				  len);
-	}
-	if (strcmp(key, "snapshot") == 0) {
-		if (cfg->snapshot[0])
-			return errf(err, len, -EINVAL,
-				    "snapshot given twice");
-		return check_path(p, key, val, cfg->snapshot, err, len);
-	}
-	return errf(err, len, -EINVAL, "unknown key '%s'", key);
+	snprintf(given, sizeof(given), "%s", path);
+	return check_path(p, key, given, path, err, len);
 }
 
 int cfgstring_parse(const struct policy *p, const char *s,
-		    struct cfgstring *cfg, char *err, size_t len)
+		    struct snapcow_cfgstring *cfg, char *err, size_t len)
 {
-	char *copy, *item, *save = NULL;
-	int r = 0;
+	int i, r;
 
-	memset(cfg, 0, sizeof(*cfg));
-	copy = strdup(s);
-	if (!copy)
-		return -ENOMEM;
-	for (item = strtok_r(copy, ";", &save); item && !r;
-	     item = strtok_r(NULL, ";", &save))
-		r = cfg_item(p, item, cfg, err, len);
-	free(copy);
-	if (r)
-		return r;
-	if (!cfg->origin[0])
-		return errf(err, len, -EINVAL, "no origin=PATH in '%s'", s);
-	if (cfg->snapshot[0] && cfg->n_cows)
-		return errf(err, len, -EINVAL,
-			    "snapshot= and cow= do not go together");
-	return 0;
+	r = snapcow_cfgstring_parse(s, cfg, err, len);
+	r = r ?: check_item(p, "origin", cfg->origin, err, len);
+	if (!r && cfg->snapshot[0])
+		r = check_item(p, "snapshot", cfg->snapshot, err, len);
+	for (i = 0; i < cfg->n_cows && !r; i++)
+		r = check_item(p, "cow", cfg->cows[i], err, len);
+	return r;
 }

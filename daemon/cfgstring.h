@@ -1,31 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * What a TCMU device's cfgstring asks snapcowd to serve, and whether the
- * daemon's policy lets it.
- *
- *	cfgstring := item [';' item]...
- *	item      := 'origin=' PATH | 'cow=' PATH | 'snapshot=' PATH
- *
- * ';' separates, as in tcmu-runner's handlers: the kernel cuts a configfs
- * control string at ','.  Paths are absolute and canonicalised
- * (realpath); block devices are served by default, regular files only
- * inside a directory of the allow-list.
+ * Whether the daemon's policy lets a TCMU device's cfgstring (grammar:
+ * snapcow_cfgstring_parse, lib/cfgstring.c) be served: paths are
+ * absolute and canonicalised (realpath); block devices are served by
+ * default, regular files only inside a directory of the allow-list.
  */
 #ifndef SNAPCOWD_CFGSTRING_H
 #define SNAPCOWD_CFGSTRING_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CFG_COWS_MAX	16
-
-struct cfgstring {
-	char origin[PATH_MAX];		/* canonical */
-	char snapshot[PATH_MAX];	/* a snapshot's COW; "" for an origin */
-	char cows[CFG_COWS_MAX][PATH_MAX];
-	int n_cows;
-};
+#include "snapcow.h"
 
 struct policy {
 	char **allow;			/* canonical directories */
@@ -43,10 +29,11 @@ int policy_load(struct policy *p, const char *file, bool must_exist,
 		char *err, size_t len);
 
 /*
- * Parse and check @s (without the "snapcow/" subtype).  Returns 0, or
- * -errno with a message naming the item and the rule it broke.
+ * Parse and check @s (without the "snapcow/" subtype): the grammar, then
+ * every path against @p, canonicalised in @cfg.  Returns 0, or -errno
+ * with a message naming the item and the rule it broke.
  */
 int cfgstring_parse(const struct policy *p, const char *s,
-		    struct cfgstring *cfg, char *err, size_t len);
+		    struct snapcow_cfgstring *cfg, char *err, size_t len);
 
 #endif /* SNAPCOWD_CFGSTRING_H */

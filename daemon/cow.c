@@ -210,7 +210,7 @@ static uint64_t cow_size(struct device *d)
 	return snapcow_dev_size(cow_ref(d)->so->dev);
 }
 
-static int origin_reconfig(struct device *d, const struct cfgstring *cfg,
+static int origin_reconfig(struct device *d, const struct snapcow_cfgstring *cfg,
 			   char *err, size_t len)
 {
 	return shared_reconfig(d, cfg, cow_ref(d), err, len);
@@ -243,7 +243,7 @@ static const struct device_ops snapshot_ops = {
 };
 
 static int cow_open(struct device *d, const struct device_ops *ops,
-		    const struct cfgstring *cfg, char *err, size_t len)
+		    const struct snapcow_cfgstring *cfg, char *err, size_t len)
 {
 	struct shared_ref *ref = calloc(1, sizeof(*ref));
 	int r;
@@ -261,13 +261,13 @@ static int cow_open(struct device *d, const struct device_ops *ops,
 	return 0;
 }
 
-int origin_lun_open(struct device *d, const struct cfgstring *cfg,
+int origin_lun_open(struct device *d, const struct snapcow_cfgstring *cfg,
 		    char *err, size_t len)
 {
 	return cow_open(d, &origin_ops, cfg, err, len);
 }
 
-int snapshot_lun_open(struct device *d, const struct cfgstring *cfg,
+int snapshot_lun_open(struct device *d, const struct snapcow_cfgstring *cfg,
 		      char *err, size_t len)
 {
 	return cow_open(d, &snapshot_ops, cfg, err, len);

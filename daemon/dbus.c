@@ -35,7 +35,7 @@ struct dbus_service {
 bool dbus_check_config(const struct policy *policy, const char *config,
 		       char *reason, size_t len)
 {
-	struct cfgstring *cfg;
+	struct snapcow_cfgstring *cfg;
 	int r;
 
 	if (strncmp(config, SUBTYPE_PREFIX, strlen(SUBTYPE_PREFIX))) {

@@ -102,7 +102,7 @@ int device_open(const struct policy *policy, const char *cfgstring,
 		const struct device_params *prm, struct device **out,
 		char *err, size_t len)
 {
-	struct cfgstring *cfg;
+	struct snapcow_cfgstring *cfg;
 	struct device *d;
 	uint64_t have, bytes;
 	int r;
@@ -233,7 +233,7 @@ const struct ring_ops device_ring_ops = {
 int device_reconfig(struct device *d, const struct policy *policy,
 		    const char *cfgstring, char *err, size_t len)
 {
-	struct cfgstring *cfg;
+	struct snapcow_cfgstring *cfg;
 	char *copy;
 	int r;
 

@@ -34,7 +34,7 @@ struct device_ops {
 	/* Bytes the backend can serve. */
 	uint64_t (*size)(struct device *d);
 	/* Serve @cfg from now on (NULL: a LUN whose cfgstring is fixed). */
-	int (*reconfig)(struct device *d, const struct cfgstring *cfg,
+	int (*reconfig)(struct device *d, const struct snapcow_cfgstring *cfg,
 			char *err, size_t len);
 	void (*close)(struct device *d);
 };
@@ -87,9 +87,9 @@ void device_set_write_back(struct device *d, bool on);
  * The backends (cow.c): an origin LUN (origin=P[;cow=C]...) and a
  * snapshot LUN (snapshot=C;origin=P), on the shared origin object.
  */
-int origin_lun_open(struct device *d, const struct cfgstring *cfg,
+int origin_lun_open(struct device *d, const struct snapcow_cfgstring *cfg,
 		    char *err, size_t len);
-int snapshot_lun_open(struct device *d, const struct cfgstring *cfg,
+int snapshot_lun_open(struct device *d, const struct snapcow_cfgstring *cfg,
 		      char *err, size_t len);
 
 #endif /* SNAPCOWD_DEVICE_H */

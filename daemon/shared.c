@@ -43,7 +43,7 @@ struct attach {
 	struct device *d;
 	bool snapshot;
 	bool reconfig;			/* origin LUN @d changes its COWs */
-	struct want w[CFG_COWS_MAX + 1];	/* [0]: the origin */
+	struct want w[SNAPCOW_CFG_COWS_MAX + 1];	/* [0]: the origin */
 	int n;
 	struct shared_origin *so;	/* the origin's object when served */
 	char *err;
@@ -510,7 +510,7 @@ static int join(struct attach *a, struct shared_ref *ref)
 }
 
 static void attach_init(struct attach *a, struct device *d,
-			const struct cfgstring *cfg, char *err, size_t len)
+			const struct snapcow_cfgstring *cfg, char *err, size_t len)
 {
 	int i;
 
@@ -534,7 +534,7 @@ static void attach_init(struct attach *a, struct device *d,
 	a->n = cfg->n_cows + 1;
 }
 
-int shared_attach(struct device *d, const struct cfgstring *cfg,
+int shared_attach(struct device *d, const struct snapcow_cfgstring *cfg,
 		  struct shared_ref *ref, char *err, size_t len)
 {
 	struct attach a;
@@ -654,7 +654,7 @@ static int relist(struct attach *a)
 	return 0;
 }
 
-int shared_reconfig(struct device *d, const struct cfgstring *cfg,
+int shared_reconfig(struct device *d, const struct snapcow_cfgstring *cfg,
 		    const struct shared_ref *ref, char *err, size_t len)
 {
 	struct attach a;

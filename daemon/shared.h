@@ -61,7 +61,7 @@ struct shared_ref {
  * yet.  0, or -errno with @err naming the LUN, the paths and the rule;
  * a refusal changes nothing that is served.
  */
-int shared_attach(struct device *d, const struct cfgstring *cfg,
+int shared_attach(struct device *d, const struct snapcow_cfgstring *cfg,
 		  struct shared_ref *ref, char *err, size_t len);
 /*
  * Origin LUN @d (@ref) now serves @cfg: the same origin, with the COWs
@@ -73,7 +73,7 @@ int shared_attach(struct device *d, const struct cfgstring *cfg,
  * shared_attach's; a refusal changes nothing.  The caller has drained
  * the LUN's commands.
  */
-int shared_reconfig(struct device *d, const struct cfgstring *cfg,
+int shared_reconfig(struct device *d, const struct snapcow_cfgstring *cfg,
 		    const struct shared_ref *ref, char *err, size_t len);
 /* Drop @ref; what no LUN uses any more is flushed and released. */
 void shared_detach(struct shared_ref *ref);

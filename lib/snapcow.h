@@ -20,6 +20,7 @@
 #ifndef SNAPCOW_H
 #define SNAPCOW_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -686,6 +687,40 @@ int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
 /* The same, reading the undo file from @undo. */
 int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
 			   char *err, size_t errlen);
+
+/* ---------------------------------------------------------- cfgstring */
+
+/*
+ * What snapcowd serves for one TCMU device: its configuration string,
+ * after the "snapcow/" subtype (the kernel's dev_config attribute):
+ *
+ *	cfgstring := item [';' item]...
+ *	item      := 'origin=' PATH | 'cow=' PATH | 'snapshot=' PATH
+ *
+ * ';' separates, as in tcmu-runner's handlers: the kernel cuts a configfs
+ * control string at ','.  An origin LUN: origin= and any cow= (its
+ * snapshots); a snapshot LUN: snapshot=COW and origin=.
+ */
+#define SNAPCOW_CFG_COWS_MAX	16
+
+struct snapcow_cfgstring {
+	char origin[PATH_MAX];
+	char snapshot[PATH_MAX];	/* a snapshot's COW; "" for an origin */
+	char cows[SNAPCOW_CFG_COWS_MAX][PATH_MAX];
+	int n_cows;
+};
+
+/*
+ * The grammar only (paths are taken as written): 0, or -errno with @err
+ * naming the item and the rule it broke.
+ */
+int snapcow_cfgstring_parse(const char *s, struct snapcow_cfgstring *cfg,
+			    char *err, size_t errlen);
+/* @cfg as a cfgstring (origin or snapshot first); -ENAMETOOLONG. */
+int snapcow_cfgstring_format(const struct snapcow_cfgstring *cfg, char *out,
+			     size_t len);
+/* Remove cow item @i; -ENOENT when there is none. */
+int snapcow_cfgstring_drop_cow(struct snapcow_cfgstring *cfg, int i);
 
 /* ----------------------------------------------------------------- dm */
 

@@ -98,3 +98,27 @@ ovol: snapshot $T/c taken (dev_config snapcow/origin=$T/o.img;cow=$T/c)" ]
 	[[ "$output" = "snapctl: $T/o.img (COW) and $T/o.img (origin) share storage: "*": a snapshot's COW cannot live on its origin" ]]
 	[ "$(dev_config)" = "$config" ]
 }
+
+@test "snapshot: a dev_config the kernel cannot hold is refused before the COW is formatted" {
+	# 255 bytes is the most: with the new cow= item it would not fit.
+	long=$T/$(printf 'd%.0s' $(seq 200))
+	mkdir -p "$long"
+	mkfile "$long/c" 1M
+	before=$(sha "$long/c")
+	run_status 1 "$SNAPCTL" snapshot --served ovol "$long/c"
+	want="snapcow/origin=$T/o.img;cow=$long/c"
+	[ "$output" = "snapctl: ovol: the new dev_config '$want' is ${#want} bytes: the kernel keeps at most 255" ]
+	[ "$(sha "$long/c")" = "$before" ]
+	[ "$(dev_config)" = "snapcow/origin=$T/o.img" ]
+}
+
+@test "snapshot: a dev_config that breaks the cfgstring grammar is named with the rule" {
+	mkfile "$T/c" 1M
+	printf 'snapcow/origin=%s;size=1\n' "$T/o.img" >"$vol/attrib/dev_config"
+	run_status 1 "$SNAPCTL" snapshot --served ovol "$T/c"
+	[ "$output" = "snapctl: ovol: dev_config 'snapcow/origin=$T/o.img;size=1': unknown key 'size'" ]
+	printf 'snapcow/cow=%s\n' "$T/c" >"$vol/attrib/dev_config"
+	run_status 1 "$SNAPCTL" snapshot --served ovol "$T/c"
+	[ "$output" = "snapctl: ovol: dev_config 'snapcow/cow=$T/c': no origin=PATH in 'cow=$T/c'" ]
+	[ "$(hexat "$T/c" 0 16)" = 00000000000000000000000000000000 ]
+}

@@ -53,8 +53,8 @@ static const struct cli cli = {
 struct served {
 	const char *vol;
 	char attr[PATH_MAX];		/* .../VOL/attrib/dev_config */
-	char cfg[DEV_CONFIG_MAX];	/* without "snapcow/" */
-	char origin[PATH_MAX];
+	char cfg[DEV_CONFIG_MAX];	/* without "snapcow/", as read */
+	struct snapcow_cfgstring items;	/* @cfg parsed */
 };
 
 static const char *configfs_root(void)
@@ -115,28 +115,10 @@ static int read_dev_config(struct served *s, char *buf, size_t len)
 	return 0;
 }
 
-/* The cfgstring's value of @key ("origin=", ...), or NULL. */
-static const char *cfg_item(const char *cfg, const char *key, char *val,
-			    size_t len)
-{
-	size_t k = strlen(key), n;
-	const char *p = cfg;
-
-	while (*p) {
-		n = strcspn(p, ";");
-		if (n > k && !strncmp(p, key, k)) {
-			snprintf(val, len, "%.*s", (int)(n - k), p + k);
-			return val;
-		}
-		p += n + (p[n] == ';');
-	}
-	return NULL;
-}
-
 /* VOL exists and serves a snapcow origin. */
 static int load_served(struct served *s)
 {
-	char raw[DEV_CONFIG_MAX + 2], snap[PATH_MAX];
+	char raw[DEV_CONFIG_MAX + 2], why[PATH_MAX + 64];
 	int r;
 
 	r = find_vol(s);
@@ -149,19 +131,20 @@ static int load_served(struct served *s)
 		return -EINVAL;
 	}
 	snprintf(s->cfg, sizeof(s->cfg), "%s", raw + strlen(SUBTYPE));
-	if (cfg_item(s->cfg, "snapshot=", snap, sizeof(snap))) {
-		error_msg("%s: serves snapshot %s: only an origin's backstore "
-			  "takes snapshots", s->vol, snap);
-		return -EINVAL;
+	r = snapcow_cfgstring_parse(s->cfg, &s->items, why, sizeof(why));
+	if (r) {
+		error_msg("%s: dev_config '%s': %s", s->vol, raw, why);
+		return r;
 	}
-	if (!cfg_item(s->cfg, "origin=", s->origin, sizeof(s->origin))) {
-		error_msg("%s: dev_config '%s' names no origin", s->vol, raw);
+	if (s->items.snapshot[0]) {
+		error_msg("%s: serves snapshot %s: only an origin's backstore "
+			  "takes snapshots", s->vol, s->items.snapshot);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* Whether cfgstring item @item names the same file as canonical @cow. */
+/* Whether cfgstring path @item names the same file as canonical @cow. */
 static bool same_path(const char *item, const char *cow)
 {
 	char canon[PATH_MAX];
@@ -171,51 +154,46 @@ static bool same_path(const char *item, const char *cow)
 	return realpath(item, canon) && !strcmp(canon, cow);
 }
 
-/*
- * @s's cfgstring without its cow= item naming @cow, into @out; -ENOENT
- * when there is none.
- */
-static int cfg_without(const struct served *s, const char *cow, char *out,
-		       size_t len)
+/* The index of @s's cow= item naming @cow, or -1. */
+static int find_cow(const struct served *s, const char *cow)
 {
-	char item[PATH_MAX];
-	const char *p = s->cfg;
-	size_t n, used = 0;
-	int found = 0;
+	int i;
 
-	out[0] = '\0';
-	while (*p) {
-		n = strcspn(p, ";");
-		snprintf(item, sizeof(item), "%.*s", (int)n, p);
-		if (!found && !strncmp(item, "cow=", 4) &&
-		    same_path(item + 4, cow))
-			found = 1;
-		else
-			used += snprintf(out + used, len - used, "%s%s",
-					 used ? ";" : "", item);
-		if (used >= len)
-			return -ENAMETOOLONG;
-		p += n + (p[n] == ';');
-	}
-	return found ? 0 : -ENOENT;
+	for (i = 0; i < s->items.n_cows; i++)
+		if (same_path(s->items.cows[i], cow))
+			return i;
+	return -1;
 }
 
-/*
- * Write "snapcow/@cfg" to dev_config: snapcowd answers the kernel once it
- * has taken effect, or refuses and the write fails with its errno.
- */
-static int write_dev_config(const struct served *s, const char *cfg)
-{
-	char buf[DEV_CONFIG_MAX + 16];
-	int n = snprintf(buf, sizeof(buf), SUBTYPE "%s", cfg);
-	int fd, r = 0;
+/* The room for @s's items as a cfgstring, one new cow= item included. */
+#define NEW_CONFIG_MAX	(DEV_CONFIG_MAX + PATH_MAX + 8)
 
-	if (n >= DEV_CONFIG_MAX) {
+/* @s's items as the new dev_config ("snapcow/..."), if the kernel takes it. */
+static int new_config(const struct served *s, char *buf, size_t len)
+{
+	char cfg[NEW_CONFIG_MAX];
+	int r, n;
+
+	r = snapcow_cfgstring_format(&s->items, cfg, sizeof(cfg));
+	n = snprintf(buf, len, SUBTYPE "%s", cfg);
+	if (r || n >= DEV_CONFIG_MAX) {
 		error_msg("%s: the new dev_config '%s' is %d bytes: the kernel "
 			  "keeps at most %d", s->vol, buf, n,
 			  DEV_CONFIG_MAX - 1);
 		return -ENAMETOOLONG;
 	}
+	return 0;
+}
+
+/*
+ * Write @buf to dev_config: snapcowd answers the kernel once it has
+ * taken effect, or refuses and the write fails with its errno.
+ */
+static int write_dev_config(const struct served *s, const char *buf)
+{
+	size_t n = strlen(buf);
+	int fd, r = 0;
+
 	fd = open(s->attr, O_WRONLY | O_TRUNC);
 	if (fd < 0) {
 		r = -errno;
@@ -223,7 +201,7 @@ static int write_dev_config(const struct served *s, const char *cfg)
 		return r;
 	}
 	errno = 0;
-	if (write(fd, buf, n) != n)
+	if (write(fd, buf, n) != (ssize_t)n)
 		r = errno ? -errno : -EIO;
 	if (close(fd) && !r)
 		r = -errno;
@@ -243,7 +221,7 @@ static int prepare_cow(const struct served *s, const char *cow, uint32_t cs,
 	struct snapcow_dev *dev = NULL;
 	int r;
 
-	r = check_paths_distinct(cow, "COW", s->origin, "origin",
+	r = check_paths_distinct(cow, "COW", s->items.origin, "origin",
 				 RULE_COW_ON_ORIGIN);
 	r = r ?: open_dev(cow, 0, &dev);
 	r = r ?: load_store(dev, 0, 0, &st);
@@ -255,7 +233,7 @@ static int prepare_cow(const struct served *s, const char *cow, uint32_t cs,
 	snapcow_store_free(st);
 	snapcow_dev_close(dev);
 	if (info.state == SNAPCOW_STATE_NEW)
-		return create_cow(cow, s->origin, cs, force, NULL);
+		return create_cow(cow, s->items.origin, cs, force, NULL);
 	if (info.state != SNAPCOW_STATE_VALID) {
 		error_msg("%s: an invalidated COW cannot start a snapshot",
 			  cow);
@@ -272,38 +250,45 @@ static int prepare_cow(const struct served *s, const char *cow, uint32_t cs,
 
 static int take(struct served *s, const char *cow, uint32_t cs, bool force)
 {
-	char cfg[DEV_CONFIG_MAX + PATH_MAX + 8], rest[DEV_CONFIG_MAX];
+	char cfg[NEW_CONFIG_MAX + 16];
 	int r;
 
-	if (cfg_without(s, cow, rest, sizeof(rest)) != -ENOENT) {
+	if (find_cow(s, cow) >= 0) {
 		error_msg("%s: already lists cow=%s", s->vol, cow);
 		return -EEXIST;
 	}
-	r = prepare_cow(s, cow, cs, force);
-	if (r)
-		return r;
-	snprintf(cfg, sizeof(cfg), "%s;cow=%s", s->cfg, cow);
-	r = write_dev_config(s, cfg);
+	if (s->items.n_cows == SNAPCOW_CFG_COWS_MAX) {
+		error_msg("%s: already lists %d cow items, the most snapcowd "
+			  "takes", s->vol, SNAPCOW_CFG_COWS_MAX);
+		return -E2BIG;
+	}
+	snprintf(s->items.cows[s->items.n_cows++], PATH_MAX, "%s", cow);
+	/* Every refusal before the COW is formatted. */
+	r = new_config(s, cfg, sizeof(cfg));
+	r = r ?: prepare_cow(s, cow, cs, force);
+	r = r ?: write_dev_config(s, cfg);
 	if (!r && verbosity >= 0)
-		printf("%s: snapshot %s taken (dev_config %s%s)\n", s->vol, cow,
-		       SUBTYPE, cfg);
+		printf("%s: snapshot %s taken (dev_config %s)\n", s->vol, cow,
+		       cfg);
 	return r;
 }
 
 static int drop(struct served *s, const char *cow)
 {
-	char cfg[DEV_CONFIG_MAX];
-	int r = cfg_without(s, cow, cfg, sizeof(cfg));
+	char cfg[NEW_CONFIG_MAX + 16];
+	int r;
 
+	r = snapcow_cfgstring_drop_cow(&s->items, find_cow(s, cow));
 	if (r == -ENOENT) {
 		error_msg("%s: lists no cow=%s (dev_config %s%s)", s->vol, cow,
 			  SUBTYPE, s->cfg);
 		return r;
 	}
+	r = r ?: new_config(s, cfg, sizeof(cfg));
 	r = r ?: write_dev_config(s, cfg);
 	if (!r && verbosity >= 0)
-		printf("%s: snapshot %s removed (dev_config %s%s)\n", s->vol,
-		       cow, SUBTYPE, cfg);
+		printf("%s: snapshot %s removed (dev_config %s)\n", s->vol,
+		       cow, cfg);
 	return r;
 }
 

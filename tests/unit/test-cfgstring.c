@@ -17,7 +17,7 @@
 #include "tap.h"
 
 static char top[64], img[128], other[128], link_path[128];
-static struct cfgstring cfg;
+static struct snapcow_cfgstring cfg;
 static char err[PATH_MAX + 256];
 
 static int parse(const struct policy *p, const char *fmt, const char *a)
