@@ -142,13 +142,39 @@ static void test_config_file(void)
 	policy_free(&p);
 }
 
+/* lib/cfgstring.c alone: items as written, formatted back, edited. */
+static void test_format(void)
+{
+	struct snapcow_cfgstring c;
+	char out[256];
+
+	ok_eq(snapcow_cfgstring_parse("cow=/b;origin=/a;cow=/c;", &c, err,
+				      sizeof(err)), 0, "%s", err);
+	ok_eq(snapcow_cfgstring_format(&c, out, sizeof(out)), 0, "format");
+	ok(!strcmp(out, "origin=/a;cow=/b;cow=/c"), "%s", out);
+	ok_eq(snapcow_cfgstring_drop_cow(&c, 0), 0, "drop /b");
+	ok_eq(snapcow_cfgstring_drop_cow(&c, 1), -ENOENT, "no second cow");
+	ok_eq(snapcow_cfgstring_drop_cow(&c, -1), -ENOENT, "no cow -1");
+	snapcow_cfgstring_format(&c, out, sizeof(out));
+	ok(!strcmp(out, "origin=/a;cow=/c"), "%s", out);
+	ok_eq(snapcow_cfgstring_format(&c, out, 16), -ENAMETOOLONG, "short");
+	ok_eq(snapcow_cfgstring_parse("snapshot=/s;origin=/a", &c, err,
+				      sizeof(err)), 0, "%s", err);
+	snapcow_cfgstring_format(&c, out, sizeof(out));
+	ok(!strcmp(out, "snapshot=/s;origin=/a"), "%s", out);
+	ok_eq(snapcow_cfgstring_parse("origin=;", &c, err, sizeof(err)),
+	      -EINVAL, "empty path");
+	ok(!strcmp(err, "origin=: empty path"), "%s", err);
+}
+
 int main(void)
 {
 	char cmd[128];
 
 	setup();
-	plan(3);
+	plan(4);
 	run(test_grammar);
+	run(test_format);
 	run(test_paths);
 	run(test_config_file);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
