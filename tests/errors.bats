@@ -153,7 +153,7 @@ and 8s are one size."
 		[[ "$out" != *"Sizes take"* ]] ||
 			{ echo "footer: $cmd" >&2; return 1; }
 	done
-	"$SNAPCTL" merge --help | grep -q -- '--snapshot=COW2 '
+	"$SNAPCTL" merge --help | grep -q -- '--keep=COW2 '
 	# Every suffix the footer names parses, in either case.
 	mkorigin "$T/o" 65536
 	for size in 4k 4K 4KiB 4kiB 8s 8S 4096; do
@@ -238,7 +238,7 @@ hex_of() {
 	valid_json <<<"$output"
 	[ "$(jq -r .device_hex <<<"$output")" = "$(hex_of "$c")" ]
 	run_status 0 "$SNAPCTL" merge --json --no-progress --backup "$b" \
-		--snapshot "$s2" "$o" "$c"
+		--keep "$s2" "$o" "$c"
 	valid_json <<<"$output"
 	json_eq "$(jq '{origin_hex, cow_hex, backup_hex, other_snapshots,
 		other_snapshots_hex}' <<<"$output")" "{

@@ -140,7 +140,7 @@ mkmerge() {
 @test "merge --backup NEW: a refused or failed merge leaves no file behind" {
 	mkmerge 3
 	remember
-	run -1 "$SNAPCTL" merge --backup "$T/backup" --snapshot "$T/none" \
+	run -1 "$SNAPCTL" merge --backup "$T/backup" --keep "$T/none" \
 		"$T/origin" "$T/cow"
 	unchanged
 	# The backup's first write fails: the file it made is removed.

@@ -91,12 +91,12 @@ mkscene() {
 		"$T/origin" "$T/cow"
 	refuse 1 "same device" -- "$SNAPCTL" merge --backup "$T/hard" \
 		"$T/origin" "$T/cow"
-	refuse 1 "same device" -- "$SNAPCTL" merge --yes --snapshot "$T/cow" \
+	refuse 1 "same device" -- "$SNAPCTL" merge --yes --keep "$T/cow" \
 		"$T/origin" "$T/cow"
 	refuse 1 "same device" -- "$SNAPCTL" merge --backup "$T/cow2" \
-		--snapshot "$T/cow2" "$T/origin" "$T/cow"
+		--keep "$T/cow2" "$T/origin" "$T/cow"
 	ln -s "$T/origin" "$T/sym"
-	refuse 1 "same device" -- "$SNAPCTL" merge --yes --snapshot "$T/sym" \
+	refuse 1 "same device" -- "$SNAPCTL" merge --yes --keep "$T/sym" \
 		"$T/origin" "$T/cow"
 }
 
@@ -138,7 +138,7 @@ mkscene() {
 	[[ "$output" == *"Usage: snapctl merge"* ]]
 }
 
-@test "merge --snapshot: other snapshots keep their images" {
+@test "merge --keep: other snapshots keep their images" {
 	mkscene
 	truncate -s 2M "$T/other" "$T/other2"
 	"$SNAPCTL" create -q --chunk-size 8K "$T/other"
@@ -146,7 +146,7 @@ mkscene() {
 	"$SNAPCTL" write --fill 0x77 --length 100 "$T/origin" "$T/other" 5000
 	"$SNAPCTL" export --no-progress "$T/origin" "$T/other" "$T/img1"
 	cp "$T/origin" "$T/img2"
-	"$SNAPCTL" merge -q --yes -s "$T/other" --snapshot "$T/other2" \
+	"$SNAPCTL" merge -q --yes -k "$T/other" --keep "$T/other2" \
 		"$T/origin" "$T/cow"
 	cmp "$T/origin" "$T/expect"
 	"$SNAPCTL" export --no-progress "$T/origin" "$T/other" "$T/out1"

@@ -225,6 +225,11 @@ refused() {
 @test "write: ORIGIN read-only" { readonly_file origin; refused 1 origin -- snapctl write -f 1 -l 1 origin cow 0; }
 @test "write --snapshot: COW read-only" { readonly_file cow; refused 1 cow -- snapctl write -s -f 1 -l 1 origin cow 0; }
 @test "write: COW is ORIGIN" { refused 1 origin -- snapctl write -f 1 -l 1 origin origin 0; }
+@test "write --keep: SNAPSHOT missing" { refused 1 nosuch -- snapctl write -f 1 -l 1 --keep nosuch origin cow 0; }
+@test "write --keep: SNAPSHOT held" { hold cow2; refused 1 cow2 -- snapctl write -f 1 -l 1 --keep cow2 origin cow 0; }
+@test "write --keep: SNAPSHOT is COW" { refused 1 cow -- snapctl write -f 1 -l 1 --keep cow origin cow 0; }
+@test "write --keep: SNAPSHOT is ORIGIN" { refused 1 origin -- snapctl write -f 1 -l 1 --keep origin origin cow 0; }
+@test "write --keep: SNAPSHOT garbage" { refused 1 garbage -- snapctl write -f 1 -l 1 --keep garbage origin cow 0; }
 @test "write: COW is ORIGIN through a symlink" { ln -s origin sym; refused 1 sym -- snapctl write -f 1 -l 1 origin sym 0; }
 @test "write: garbage COW" { refused 1 garbage -- snapctl write -f 1 -l 1 origin garbage 0; }
 @test "write: COW cut short" { refused 1 short -- snapctl write -f 1 -l 1 origin short 0; }
@@ -278,10 +283,10 @@ refused() {
 @test "merge --backup: BACKUP in a missing directory" { refused 1 nosuch/b -- snapctl merge --backup nosuch/b origin cow; }
 @test "merge --backup: BACKUP held" { hold cow2; refused 1 cow2 -- snapctl merge --backup cow2 origin cow; }
 @test "merge --backup: invalid COW, BACKUP not created" { refused 1 invalid -- snapctl merge --backup b origin invalid; }
-@test "merge --snapshot: SNAPSHOT missing" { refused 1 nosuch -- snapctl merge -y --snapshot nosuch origin cow; }
-@test "merge --snapshot: SNAPSHOT held" { hold cow2; refused 1 cow2 -- snapctl merge -y --snapshot cow2 origin cow; }
-@test "merge --snapshot: SNAPSHOT is COW" { refused 1 cow -- snapctl merge -y --snapshot cow origin cow; }
-@test "merge --snapshot: SNAPSHOT garbage" { refused 1 garbage -- snapctl merge -y --snapshot garbage origin cow; }
+@test "merge --keep: SNAPSHOT missing" { refused 1 nosuch -- snapctl merge -y --keep nosuch origin cow; }
+@test "merge --keep: SNAPSHOT held" { hold cow2; refused 1 cow2 -- snapctl merge -y --keep cow2 origin cow; }
+@test "merge --keep: SNAPSHOT is COW" { refused 1 cow -- snapctl merge -y --keep cow origin cow; }
+@test "merge --keep: SNAPSHOT garbage" { refused 1 garbage -- snapctl merge -y --keep garbage origin cow; }
 
 # ------------------------------------------------------------- snapcheck -y
 @test "snapcheck -y: COW missing" { refused 8 nosuch -- snapcheck -y nosuch; }

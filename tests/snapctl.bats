@@ -230,6 +230,26 @@ refuse() {
 	[ "$status" -eq 1 ]
 }
 
+@test "write --keep: every snapshot of the origin keeps its image" {
+	mkorigin "$T/origin" 65536
+	truncate -s 1M "$T/cow" "$T/cow2"
+	"$SNAPCTL" create -q "$T/cow"
+	"$SNAPCTL" create -q --chunk-size 512 "$T/cow2"
+	cp "$T/origin" "$T/before"
+	"$SNAPCTL" write --keep "$T/cow2" --fill 0x42 --length 5000 \
+		"$T/origin" "$T/cow" 1000
+	# 1000..6000: chunks 0 and 1 of 4 KiB in cow, 1 to 11 of 512 in cow2.
+	[ "$("$SNAPCTL" status "$T/cow")" = "32/2048 16" ]
+	[ "$("$SNAPCTL" status "$T/cow2")" = "13/2048 2" ]
+	"$SNAPCTL" export --no-progress "$T/origin" "$T/cow" "$T/out"
+	"$SNAPCTL" export --no-progress "$T/origin" "$T/cow2" "$T/out2"
+	cmp "$T/out" "$T/before"
+	cmp "$T/out2" "$T/before"
+	run_status 2 "$SNAPCTL" write --snapshot --keep "$T/cow2" --fill 1 \
+		--length 1 "$T/origin" "$T/cow" 0
+	[ "${lines[0]}" = "snapctl: --keep is for origin writes: a write into the snapshot (--snapshot) changes no other snapshot" ]
+}
+
 @test "write --snapshot: the origin is untouched; export shows it" {
 	mkorigin "$T/origin" 65536
 	truncate -s 1M "$T/cow"

@@ -130,12 +130,12 @@ mkpair() {
 		"$SNAPCTL" export --no-progress "$T/origin.img" "$lx" \
 		"$T/out.img"
 	chain="$lc is a loop device over $T/cow.img (offset 0), which is $T/cow.img (bytes 0..4194303)"
-	refused 1 "snapctl: $T/cow.img (COW) and $lc (backup) share storage: $chain: a merge needs each device in one role only" \
+	refused 1 "snapctl: $T/cow.img (COW) and $lc (backup) share storage: $chain: each device takes one role only" \
 		"$SNAPCTL" merge --no-progress --backup "$lc" "$T/origin.img" \
 		"$T/cow.img"
 	chain="$lo is a loop device over $T/origin.img (offset 0), which is $T/origin.img (bytes 0..4194303)"
-	refused 1 "snapctl: $T/origin.img (origin) and $lo (other snapshot) share storage: $chain: a merge needs each device in one role only" \
-		"$SNAPCTL" merge --no-progress --yes --snapshot "$lo" \
+	refused 1 "snapctl: $T/origin.img (origin) and $lo (other snapshot) share storage: $chain: each device takes one role only" \
+		"$SNAPCTL" merge --no-progress --yes --keep "$lo" \
 		"$T/origin.img" "$T/cow.img"
 	chain="$lc is a loop device over $T/cow.img (offset 0), which is $T/cow.img (bytes 0..4194303)"
 	refused 1 "snapctl: $lc (origin) and $T/cow.img (COW) share storage: $chain: $RULE_COW" \

@@ -99,6 +99,7 @@ const char *format_size(uint64_t bytes, char *buf, size_t len);
  */
 int open_dev(const char *path, unsigned int flags, struct snapcow_dev **devp);
 #define RULE_COW_ON_ORIGIN	"a snapshot's COW cannot live on its origin"
+#define RULE_ONE_ROLE		"each device takes one role only"
 #define RULE_OUT_IS_INPUT	"the image would overwrite its own source"
 
 /*

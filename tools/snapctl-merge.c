@@ -22,7 +22,6 @@
 #include "common.h"
 #include "snapctl.h"
 
-#define RULE_ONE_ROLE	"a merge needs each device in one role only"
 
 static const struct cli cli = {
 	.cmd = "snapctl merge",
@@ -37,7 +36,7 @@ static const struct cli cli = {
 		   "snapshot of the origin before the merge,\nread back with "
 		   "'snapctl export ORIGIN BACKUP_COW OUT'), or --yes to "
 		   "merge\nwithout one.  Pass every other snapshot of ORIGIN "
-		   "with --snapshot: merge\nwrites copy into them first, as "
+		   "with --keep: merge writes\ncopy into them first, as "
 		   "the kernel's origin writes do.\n",
 };
 
@@ -46,7 +45,7 @@ struct merge_opts {
 	int progress;
 	int json;
 	char *backup;
-	char **snapshots;	/* POPT_ARG_ARGV: strdup'd, NULL-ended */
+	char **keep;		/* POPT_ARG_ARGV: strdup'd, NULL-ended */
 };
 
 struct merge_devs {
@@ -55,65 +54,10 @@ struct merge_devs {
 	struct snapcow_store *store;
 	struct snapcow_dev *backup_dev;
 	struct snapcow_store *backup;
-	struct snapcow_dev **other_devs;
-	struct snapcow_store **others;
-	unsigned int nothers;
+	struct kept kept;		/* --keep */
 	bool backup_resumed;
 	enum { BACKUP_FOUND, BACKUP_CREATED, BACKUP_SIZED } backup_made;
 };
-
-/* Every device once: compared by inode, before the exclusive opens. */
-static int check_all_distinct(const char *const *paths,
-			      const char *const *roles, unsigned int n)
-{
-	struct stat st;
-	unsigned int i, j;
-	int r = 0;
-
-	for (i = 0; i < n && !r; i++)
-		for (j = i + 1; j < n && !r; j++) {
-			if (stat(paths[i], &st) < 0 ||
-			    stat(paths[j], &st) < 0)
-				continue;
-			r = check_paths_distinct(paths[i], roles[i], paths[j],
-						 roles[j], RULE_ONE_ROLE);
-		}
-	return r;
-}
-
-static int check_paths(const char **args, const struct merge_opts *o)
-{
-	unsigned int n = 0, i;
-	const char **paths, **roles;
-	int r;
-
-	for (i = 0; o->snapshots && o->snapshots[i]; i++)
-		;
-	paths = calloc(i + 3, sizeof(*paths));
-	roles = calloc(i + 3, sizeof(*roles));
-	if (!paths || !roles) {
-		error_msg("%s", strerror(ENOMEM));
-		r = -ENOMEM;
-		goto out;
-	}
-	paths[n] = args[0];
-	roles[n++] = "origin";
-	paths[n] = args[1];
-	roles[n++] = "COW";
-	if (o->backup) {
-		paths[n] = o->backup;
-		roles[n++] = "backup";
-	}
-	for (i = 0; o->snapshots && o->snapshots[i]; i++) {
-		paths[n] = o->snapshots[i];
-		roles[n++] = "other snapshot";
-	}
-	r = check_all_distinct(paths, roles, n);
-out:
-	free(paths);
-	free(roles);
-	return r;
-}
 
 static int open_main(const char **args, struct merge_devs *d)
 {
@@ -130,38 +74,6 @@ static int open_main(const char **args, struct merge_devs *d)
 	error_msg("%s: snapshot is invalid: the kernel refuses to merge it, "
 		  "its image is lost", args[1]);
 	return -EIO;
-}
-
-static int open_others(char **paths, struct merge_devs *d)
-{
-	unsigned int n = 0, i;
-	int r = 0;
-
-	while (paths && paths[n])
-		n++;
-	d->other_devs = calloc(n + 1, sizeof(*d->other_devs));
-	d->others = calloc(n + 1, sizeof(*d->others));
-	if (!d->other_devs || !d->others) {
-		error_msg("%s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	for (i = 0; i < n && !r; i++) {
-		r = open_dev(paths[i], SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL,
-			     &d->other_devs[i]);
-		if (r)
-			break;
-		d->nothers++;
-		r = check_distinct(d->other_devs[i], "other snapshot",
-				   d->origin, "origin", RULE_ONE_ROLE);
-		r = r ?: check_distinct(d->other_devs[i], "other snapshot",
-					d->cow, "COW", RULE_ONE_ROLE);
-		r = r ?: load_store(d->other_devs[i], 0, SNAPCOW_STORE_WRITE,
-				    &d->others[i]);
-		if (!r && !snapcow_store_valid(d->others[i]))
-			warn_msg("%s: snapshot is invalid: nothing is copied "
-				 "into it", paths[i]);
-	}
-	return r;
 }
 
 /* Anything but a COW (or nothing) on an existing backup is user data. */
@@ -231,9 +143,9 @@ static int open_backup_dev(const char *path, struct merge_devs *d)
 				RULE_ONE_ROLE);
 	r = r ?: check_distinct(d->backup_dev, "backup", d->cow, "COW",
 				RULE_ONE_ROLE);
-	for (i = 0; i < d->nothers && !r; i++)
-		r = check_distinct(d->backup_dev, "backup", d->other_devs[i],
-				   "other snapshot", RULE_ONE_ROLE);
+	for (i = 0; i < d->kept.n && !r; i++)
+		r = check_distinct(d->backup_dev, "backup", d->kept.devs[i],
+				   KEPT_ROLE, RULE_ONE_ROLE);
 	return r;
 }
 
@@ -335,14 +247,7 @@ static void undo_backup(const char *path, struct merge_devs *d)
 
 static void close_all(struct merge_devs *d)
 {
-	unsigned int i;
-
-	for (i = 0; i < d->nothers; i++) {
-		snapcow_store_free(d->others[i]);
-		snapcow_dev_close(d->other_devs[i]);
-	}
-	free(d->others);
-	free(d->other_devs);
+	kept_close(&d->kept);
 	snapcow_store_free(d->backup);
 	snapcow_dev_close(d->backup_dev);
 	snapcow_store_free(d->store);
@@ -376,11 +281,11 @@ static void warn_invalidated(const struct merge_devs *d, const bool *before)
 {
 	unsigned int i;
 
-	for (i = 0; i < d->nothers; i++)
-		if (before[i] && !snapcow_store_valid(d->others[i]))
+	for (i = 0; i < d->kept.n; i++)
+		if (before[i] && !snapcow_store_valid(d->kept.stores[i]))
 			warn_msg("%s: COW full: snapshot invalidated, as the "
 				 "kernel does on overflow",
-				 snapcow_dev_path(d->other_devs[i]));
+				 snapcow_dev_path(d->kept.devs[i]));
 }
 
 static int do_merge(struct merge_devs *d, const struct merge_opts *o,
@@ -391,10 +296,10 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 			       SNAPCOW_SECTOR_SIZE,
 	};
 	struct snapcow_merge_opts mo = {
-		.others = d->others, .nothers = d->nothers,
+		.others = d->kept.stores, .nothers = d->kept.n,
 		.backup = d->backup, .progress = merge_progress, .ctx = &mb,
 	};
-	bool *valid = calloc(d->nothers + 1, sizeof(*valid));
+	bool *valid = calloc(d->kept.n + 1, sizeof(*valid));
 	char err[SNAPCOW_ERRBUF_SIZE];
 	unsigned int i;
 	int r;
@@ -403,8 +308,8 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 		error_msg("%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	for (i = 0; i < d->nothers; i++)
-		valid[i] = snapcow_store_valid(d->others[i]);
+	for (i = 0; i < d->kept.n; i++)
+		valid[i] = snapcow_store_valid(d->kept.stores[i]);
 	progress_init(&mb.bar, "merge", o->progress && !o->json);
 	r = snapcow_merge(d->origin, d->store, &mo, res, err, sizeof(err));
 	progress_done(&mb.bar);
@@ -438,9 +343,9 @@ static struct json_object *summary_json(const struct merge_devs *d,
 	json_object_object_add(j, "backup_resumed",
 			       json_object_new_boolean(d->backup_resumed));
 	a = json_object_new_array();
-	for (i = 0; i < d->nothers; i++)
+	for (i = 0; i < d->kept.n; i++)
 		json_object_array_add(a, json_object_new_string(
-					      snapcow_dev_path(d->other_devs[i])));
+					      snapcow_dev_path(d->kept.devs[i])));
 	json_object_object_add(j, "other_snapshots", a);
 	json_object_object_add(j, "chunk_size_sectors", json_object_new_int64(
 				       snapcow_store_chunk_size(d->store)));
@@ -517,7 +422,7 @@ static int run(const char **args, const struct merge_opts *o)
 	double t0 = now();
 	int r;
 
-	r = check_paths(args, o);
+	r = kept_check_paths(args[0], args[1], o->backup, o->keep);
 	r = r ?: open_main(args, &d);
 	if (r < 0 || nothing_to_do(&d, o))
 		goto out;
@@ -525,7 +430,7 @@ static int run(const char **args, const struct merge_opts *o)
 		r = refuse_without_undo(&d);
 		goto out;
 	}
-	r = open_others(o->snapshots, &d);
+	r = kept_open(&d.kept, o->keep, d.origin, d.cow);
 	r = r ?: (o->backup ? open_backup(o->backup, &d) : 0);
 	r = r ?: do_merge(&d, o, &res);
 	if (r < 0) {
@@ -553,8 +458,7 @@ int cmd_merge(int argc, const char **argv)
 		{ "backup", 'b', POPT_ARG_STRING, &o.backup, OPT_STRING,
 		  "keep the origin's overwritten chunks in a new COW "
 		  "(created, or resumed)", "BACKUP_COW" },
-		{ "snapshot", 's', POPT_ARG_ARGV, &o.snapshots, 0,
-		  "another snapshot of ORIGIN to keep (repeatable)", "=COW2" },
+		KEEP_OPTION(&o.keep),
 		{ "progress", 'p', POPT_ARG_VAL, &o.progress, 1,
 		  "draw a progress bar when stderr is a terminal (default)",
 		  NULL },
@@ -578,9 +482,7 @@ int cmd_merge(int argc, const char **argv)
 	}
 	rc = run(args, &o) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
-	for (n = 0; o.snapshots && o.snapshots[n]; n++)
-		free(o.snapshots[n]);
-	free(o.snapshots);
+	kept_free_paths(o.keep);
 	free(o.backup);
 	poptFreeContext(ctx);
 	return rc;

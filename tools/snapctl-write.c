@@ -36,7 +36,9 @@ static const struct cli cli = {
 		   "file is read whole before anything is written.\nA COW "
 		   "that fills up is invalidated, as the kernel does: a "
 		   "warning after an\norigin write, an error (exit status "
-		   "1) after a snapshot write.\n",
+		   "1) after a snapshot write.\nPass every other snapshot "
+		   "of ORIGIN with --keep: an origin write copies\ninto "
+		   "them too, as the kernel does.\n",
 };
 
 struct write_opts {
@@ -44,6 +46,7 @@ struct write_opts {
 	char *fill;
 	char *length;
 	char *chunk;
+	char **keep;		/* POPT_ARG_ARGV: strdup'd, NULL-ended */
 	int snapshot;
 };
 
@@ -58,7 +61,9 @@ struct source {
 struct target {
 	struct snapcow_dev *origin;
 	struct snapcow_dev *cow;
-	struct snapcow_store *store;
+	struct kept kept;		/* --keep */
+	/* The COW's store, then the kept ones: every snapshot of ORIGIN. */
+	struct snapcow_store **stores;
 	bool snapshot;
 };
 
@@ -176,11 +181,11 @@ static int engine_write(struct target *t, const void *buf, size_t len,
 	int r;
 
 	if (t->snapshot)
-		r = snapcow_snapshot_write(t->origin, t->store, buf, len,
+		r = snapcow_snapshot_write(t->origin, t->stores[0], buf, len,
 					   offset, err, sizeof(err));
 	else
-		r = snapcow_origin_write(t->origin, &t->store, 1, buf, len,
-					 offset, err, sizeof(err));
+		r = snapcow_origin_write(t->origin, t->stores, 1 + t->kept.n,
+					 buf, len, offset, err, sizeof(err));
 	if (r < 0)
 		lib_error(r, err, "%s: %s write of %zu byte%s at offset %"
 			  PRIu64 " failed", snapcow_dev_path(t->cow),
@@ -221,9 +226,21 @@ static int write_all(struct target *t, struct source *src, uint64_t offset,
 	return r;
 }
 
-/* Open both devices and load the store as an active snapshot would be. */
+/* The COW's store followed by the kept ones, as the engine takes them. */
+static int gather_stores(struct target *t)
+{
+	t->stores = calloc(1 + t->kept.n, sizeof(*t->stores));
+	if (!t->stores) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	memcpy(t->stores + 1, t->kept.stores, t->kept.n * sizeof(*t->stores));
+	return 0;
+}
+
+/* Open the devices and load the stores as active snapshots would be. */
 static int open_target(const char *origin_path, const char *cow_path,
-		       uint32_t cs, struct target *t)
+		       char *const *keep, uint32_t cs, struct target *t)
 {
 	/*
 	 * A snapshot write only reads the origin.  A new COW is formatted
@@ -236,13 +253,16 @@ static int open_target(const char *origin_path, const char *cow_path,
 	/* Before the exclusive opens, which would only say "busy". */
 	r = check_paths_distinct(origin_path, "origin", cow_path, "COW",
 				 RULE_COW_ON_ORIGIN);
+	r = r ?: kept_check_paths(origin_path, cow_path, NULL, keep);
 	r = r ?: open_dev(origin_path, oflags, &t->origin);
 	r = r ?: open_dev(cow_path, SNAPCOW_DEV_EXCL | SNAPCOW_DEV_WRITE,
 			  &t->cow);
 	r = r ?: check_distinct(t->origin, "origin", t->cow, "COW",
 				RULE_COW_ON_ORIGIN);
-	r = r ?: load_store(t->cow, cs, SNAPCOW_STORE_WRITE, &t->store);
-	if (r < 0 || !t->snapshot || snapcow_store_valid(t->store))
+	r = r ?: kept_open(&t->kept, keep, t->origin, t->cow);
+	r = r ?: gather_stores(t);
+	r = r ?: load_store(t->cow, cs, SNAPCOW_STORE_WRITE, &t->stores[0]);
+	if (r < 0 || !t->snapshot || snapcow_store_valid(t->stores[0]))
 		return r;
 	error_msg("%s: snapshot is invalid: the kernel fails every I/O to it",
 		  cow_path);
@@ -251,7 +271,9 @@ static int open_target(const char *origin_path, const char *cow_path,
 
 static void close_target(struct target *t)
 {
-	snapcow_store_free(t->store);
+	snapcow_store_free(t->stores ? t->stores[0] : NULL);
+	free(t->stores);
+	kept_close(&t->kept);
 	snapcow_dev_close(t->cow);
 	snapcow_dev_close(t->origin);
 }
@@ -277,7 +299,7 @@ static int run(const char **args, const struct write_opts *o,
 	uint64_t size;
 	int r;
 
-	r = open_target(args[0], args[1], cs, &t);
+	r = open_target(args[0], args[1], o->keep, cs, &t);
 	if (r < 0)
 		goto out;
 	size = snapcow_dev_size(t.origin);
@@ -294,11 +316,11 @@ static int run(const char **args, const struct write_opts *o,
 	}
 	if (r < 0)
 		goto out;
-	snapcow_store_get_info(t.store, &before);
+	snapcow_store_get_info(t.stores[0], &before);
 	r = write_all(&t, src, offset, name);
 	if (r < 0)
 		goto out;
-	snapcow_store_get_info(t.store, &after);
+	snapcow_store_get_info(t.stores[0], &after);
 	if (before.state != SNAPCOW_STATE_INVALID &&
 	    after.state == SNAPCOW_STATE_INVALID)
 		warn_msg("%s: COW full: snapshot invalidated, as the kernel "
@@ -359,6 +381,7 @@ int cmd_write(int argc, const char **argv)
 		{ "chunk-size", 'c', POPT_ARG_STRING, &o.chunk, OPT_STRING,
 		  "the table's chunk size (default: from the header)",
 		  "SIZE" },
+		KEEP_OPTION(&o.keep),
 		COMMON_OPTIONS,
 		POPT_TABLEEND
 	};
@@ -374,6 +397,10 @@ int cmd_write(int argc, const char **argv)
 		goto out;
 	}
 	rc = parse_args(args[2], &o, &src, &offset);
+	if (!rc && o.snapshot && o.keep)
+		rc = usage_error(&cli, "--keep is for origin writes: a write "
+				 "into the snapshot (--snapshot) changes no "
+				 "other snapshot");
 	rc = rc ?: cli_chunk_size(&cli, args[1], o.chunk, 0, &cs);
 	if (rc)
 		goto out;
@@ -386,6 +413,7 @@ out:
 	free(o.fill);
 	free(o.length);
 	free(o.chunk);
+	kept_free_paths(o.keep);
 	poptFreeContext(ctx);
 	return rc;
 }

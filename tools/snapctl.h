@@ -50,4 +50,32 @@ int create_cow(const char *cow, const char *origin, uint32_t cs, bool force,
 /* Root and /dev/mapper/control, or -errno after printing why. */
 int need_dm(const char *cmd);
 
+/* tools/snapctl-keep.c: --keep COW2, in write and merge. */
+struct snapcow_dev;
+struct snapcow_store;
+
+#define KEPT_ROLE	"other snapshot"
+#define KEEP_OPTION(paths) \
+	{ "keep", 'k', POPT_ARG_ARGV, (paths), 0, \
+	  "another snapshot of ORIGIN whose image is kept: copied into " \
+	  "first (repeatable)", "=COW2" }
+
+struct kept {
+	struct snapcow_dev **devs;
+	struct snapcow_store **stores;	/* NULL where not loaded */
+	unsigned int n;			/* devices opened */
+};
+
+/*
+ * Before any exclusive open: no two of ORIGIN, COW, BACKUP (may be NULL)
+ * and the kept COWs are one device.  0 or -errno after printing which.
+ */
+int kept_check_paths(const char *origin, const char *cow, const char *backup,
+		     char *const *keep);
+int kept_open(struct kept *k, char *const *paths, struct snapcow_dev *origin,
+	      struct snapcow_dev *cow);
+void kept_close(struct kept *k);
+/* Free a POPT_ARG_ARGV list. */
+void kept_free_paths(char **paths);
+
 #endif /* SNAPCOW_SNAPCTL_H */
