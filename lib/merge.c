@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,19 +254,26 @@ static int merge_check_after(struct merge *m)
 		       snapcow_dev_path(b->cow));
 }
 
-/* One snapshot_merge_next_chunks() + merge_callback(): 1 done, 0 end. */
-static int merge_step(struct merge *m)
+static bool merge_steps_left(const struct merge *m)
+{
+	return !m->opts->max_steps || m->res.steps < m->opts->max_steps;
+}
+
+/*
+ * One snapshot_merge_next_chunks(): copy the run at the end of what the
+ * batch has not taken yet to the origin, then take it.  1 taken, 0 none
+ * left, or a negative errno.
+ */
+static int merge_run_one(struct merge *m, struct sc_merge_batch *b)
 {
 	const struct snapcow_merge_opts *o = m->opts;
 	struct snapcow_store *s = m->s;
 	uint64_t last_old, last_new, first_old, first_new, n;
 	int r;
 
-	r = sc_store_prepare_merge(s, &last_old, &last_new);
-	if (r < 0)
-		return sc_errf(m->err, m->errlen, r, "%s", s->err);
-	if (!r)
-		return 0;
+	r = sc_store_batch_peek(s, b, &last_old, &last_new);
+	if (r <= 0)
+		return r ? sc_errf(m->err, m->errlen, r, "%s", s->err) : 0;
 	n = (uint64_t)r;
 	first_old = last_old + 1 - n;
 	first_new = last_new + 1 - n;
@@ -274,32 +282,89 @@ static int merge_step(struct merge *m)
 		r = o->step(o->ctx, first_old, first_new, n);
 	r = r ?: merge_copy(m, first_old, first_new, n);
 	r = r ?: merge_check_after(m);
-	if (!r && (r = snapcow_dev_flush(m->origin)))
-		return sc_errf(m->err, m->errlen, r, "flushing origin: %s",
-			       snapcow_dev_error(m->origin));
 	if (r)
 		return r;
-	r = sc_store_commit_merge(s, n);
+	r = sc_store_batch_take(s, b, first_old, n);
 	if (r)
 		return sc_errf(m->err, m->errlen, r, "%s", s->err);
 	m->res.steps++;
-	m->res.chunks += n;
+	return 1;
+}
+
+/* merge_callback() for a whole batch: flush the origin, then commit. */
+static int merge_commit(struct merge *m, struct sc_merge_batch *b)
+{
+	const struct snapcow_merge_opts *o = m->opts;
+	struct snapcow_store *s = m->s;
+	int r;
+
+	if (!b->records)
+		return 0;
+	r = snapcow_dev_flush(m->origin);
+	if (r)
+		return sc_errf(m->err, m->errlen, r, "flushing origin: %s",
+			       snapcow_dev_error(m->origin));
+	r = sc_store_batch_commit(s, b);
+	if (r)
+		return sc_errf(m->err, m->errlen, r, "%s", s->err);
+	m->res.chunks += b->records;
 	if (o->progress)
 		o->progress(o->ctx, m->res.chunks, m->total);
-	return 1;
+	return 0;
+}
+
+/* After a failed run, the runs before it are committed; its message stays. */
+static int merge_commit_keeping(struct merge *m, struct sc_merge_batch *b,
+				int run_err)
+{
+	char *msg;
+	int r;
+
+	if (run_err >= 0)
+		return merge_commit(m, b);
+	msg = strdup(m->err ? m->err : "");
+	r = merge_commit(m, b);
+	if (msg && m->err)
+		snprintf(m->err, m->errlen, "%s", msg);
+	free(msg);
+	return r;
+}
+
+/*
+ * Runs until the batch holds opts->batch_bytes of copied data; a run
+ * that fails stops the batch, and the runs before it are still
+ * committed.  1 when a batch was committed, 0 at the end, or an errno.
+ */
+static int merge_batch(struct merge *m)
+{
+	struct snapcow_store *s = m->s;
+	uint64_t limit = m->opts->batch_bytes ?: SNAPCOW_MERGE_BATCH_BYTES;
+	struct sc_merge_batch b;
+	int r, c;
+
+	r = sc_store_batch_begin(s, &b);
+	if (r) {
+		sc_store_batch_free(&b);
+		return sc_errf(m->err, m->errlen, r, "%s", s->err);
+	}
+	do
+		r = merge_steps_left(m) ? merge_run_one(m, &b) : 0;
+	while (r > 0 && b.records * s->chunk_bytes < limit);
+	c = merge_commit_keeping(m, &b, r);
+	if (!r && b.records)
+		r = 1;
+	sc_store_batch_free(&b);
+	return r < 0 ? r : c ?: r;
 }
 
 static int merge_run(struct merge *m)
 {
-	uint64_t max = m->opts->max_steps;
 	int r;
 
 	m->total = m->s->exceptions;
-	do {
-		if (max && m->res.steps >= max)
-			return 0;
-		r = merge_step(m);
-	} while (r > 0);
+	do
+		r = merge_batch(m);
+	while (r > 0);
 	return r;
 }
 

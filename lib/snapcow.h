@@ -477,7 +477,16 @@ struct snapcow_merge_opts {
 	snapcow_run_fn step;
 	void *ctx;			/* for progress and step */
 	uint64_t max_steps;		/* 0: to the end; else stop after */
+	/*
+	 * Data copied to the origin between two commits (0: the default,
+	 * SNAPCOW_MERGE_BATCH_BYTES): the runs of a batch cost one origin
+	 * flush, one write per touched metadata area and one COW flush,
+	 * instead of all three per run as in the kernel.
+	 */
+	uint64_t batch_bytes;
 };
+
+#define SNAPCOW_MERGE_BATCH_BYTES	((uint64_t)64 << 20)
 
 struct snapcow_merge_result {
 	uint64_t steps;			/* runs merged */

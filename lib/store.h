@@ -67,13 +67,39 @@ void sc_store_mark_invalid(struct snapcow_store *s);
 int sc_store_resolve_dups(struct snapcow_store *s, uint64_t *olds, size_t n);
 
 /*
- * Merge (store-merge.c), as persistent_prepare_merge/commit_merge: the
- * run ending at the list's last record (its length, 0 when done), then
- * drop those @n records durably once the origin holds their data.
+ * Merge (store-merge.c), in batches: begin at the list's end; peek the
+ * run ending at the last record not yet taken (its length, 0 when none
+ * is left); take it once the caller has copied it to the origin; commit
+ * every taken record durably once the caller has flushed the origin.
+ * Free the batch whatever happened.
  */
-int sc_store_prepare_merge(struct snapcow_store *s, uint64_t *last_old,
-			   uint64_t *last_new);
-int sc_store_commit_merge(struct snapcow_store *s, uint64_t n);
+struct sc_batch_area {
+	uint64_t index;			/* metadata area number */
+	uint64_t committed;		/* records in it when read */
+	uint64_t kept;			/* records left: the rest are taken */
+	unsigned char *buf;		/* its records, taken ones zeroed */
+};
+
+struct sc_batch_run {
+	uint64_t first_old;
+	uint64_t count;
+};
+
+struct sc_merge_batch {
+	struct sc_batch_area *areas;	/* [0] the current area, then back */
+	size_t nareas, areas_cap;
+	struct sc_batch_run *runs;	/* taken, to forget after the commit */
+	size_t nruns, runs_cap;
+	uint64_t records;		/* taken */
+};
+
+int sc_store_batch_begin(struct snapcow_store *s, struct sc_merge_batch *b);
+int sc_store_batch_peek(struct snapcow_store *s, struct sc_merge_batch *b,
+			uint64_t *last_old, uint64_t *last_new);
+int sc_store_batch_take(struct snapcow_store *s, struct sc_merge_batch *b,
+			uint64_t first_old, uint64_t n);
+int sc_store_batch_commit(struct snapcow_store *s, struct sc_merge_batch *b);
+void sc_store_batch_free(struct sc_merge_batch *b);
 
 /*
  * Merge (merge-backup.c): 0 when every chunk backup @b holds is one this

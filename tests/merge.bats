@@ -221,6 +221,27 @@ reference_merge() {
 	done
 }
 
+@test "merge --batch: one run per commit or one batch, the same bytes" {
+	need_jq
+	mkscene 512
+	refuse 2 "--batch: expected a size" -- "$SNAPCTL" merge --yes \
+		--batch 0 "$T/origin" "$T/cow"
+	refuse 2 "--batch: expected a size" -- "$SNAPCTL" merge --yes \
+		--batch lots "$T/origin" "$T/cow"
+	mkdir "$T/one" "$T/all"
+	cp "$T/origin" "$T/cow" "$T/one/"
+	cp "$T/origin" "$T/cow" "$T/all/"
+	run "$SNAPCTL" merge --json --yes --batch 1 "$T/one/origin" "$T/one/cow"
+	[ "$status" -eq 0 ]
+	local steps_one=$(jq -r .steps <<<"$output")
+	run "$SNAPCTL" merge --json --yes --batch 1G "$T/all/origin" "$T/all/cow"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .steps <<<"$output")" = "$steps_one" ]
+	cmp "$T/one/origin" "$T/expect"
+	cmp "$T/all/origin" "$T/expect"
+	cmp "$T/one/cow" "$T/all/cow"
+}
+
 @test "merge: an interrupted merge resumes with its backup" {
 	mkscene
 	SNAPCOW_FAULT_INJECT=crash:6 run "$SNAPCTL" merge \

@@ -46,6 +46,8 @@ struct merge_opts {
 	int json;
 	char *backup;
 	char **keep;		/* POPT_ARG_ARGV: strdup'd, NULL-ended */
+	char *batch;		/* --batch SIZE */
+	uint64_t batch_bytes;
 };
 
 struct merge_devs {
@@ -298,6 +300,7 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 	struct snapcow_merge_opts mo = {
 		.others = d->kept.stores, .nothers = d->kept.n,
 		.backup = d->backup, .progress = merge_progress, .ctx = &mb,
+		.batch_bytes = o->batch_bytes,
 	};
 	bool *valid = calloc(d->kept.n + 1, sizeof(*valid));
 	char err[SNAPCOW_ERRBUF_SIZE];
@@ -459,6 +462,9 @@ int cmd_merge(int argc, const char **argv)
 		  "keep the origin's overwritten chunks in a new COW "
 		  "(created, or resumed)", "BACKUP_COW" },
 		KEEP_OPTION(&o.keep),
+		{ "batch", '\0', POPT_ARG_STRING, &o.batch, OPT_STRING,
+		  "data copied to the origin between two commits (default "
+		  "64M; 1: one run per commit, as the kernel)", "SIZE" },
 		{ "progress", 'p', POPT_ARG_VAL, &o.progress, 1,
 		  "draw a progress bar when stderr is a terminal (default)",
 		  NULL },
@@ -480,9 +486,16 @@ int cmd_merge(int argc, const char **argv)
 				 "expected ORIGIN COW");
 		goto out;
 	}
+	if (o.batch && (parse_size(o.batch, &o.batch_bytes) < 0 ||
+			!o.batch_bytes)) {
+		rc = usage_error(&cli, "--batch: expected a size such as "
+				 "64M, at least 1");
+		goto out;
+	}
 	rc = run(args, &o) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
 	kept_free_paths(o.keep);
+	free(o.batch);
 	free(o.backup);
 	poptFreeContext(ctx);
 	return rc;

@@ -181,6 +181,9 @@ static void scenario_free(struct scenario *sc)
 	free(sc->other_img);
 }
 
+/* opts.batch_bytes of every scenario merge: 0 is the library's default. */
+static uint64_t scenario_batch_bytes;
+
 /* Load everything afresh, as a new snapctl run would, and merge. */
 static int scenario_merge(struct scenario *sc, uint64_t max_steps,
 			  struct snapcow_merge_result *res)
@@ -192,7 +195,7 @@ static int scenario_merge(struct scenario *sc, uint64_t max_steps,
 					   SNAPCOW_STORE_WRITE);
 	struct snapcow_merge_opts opts = {
 		.others = &other, .nothers = 1, .backup = b,
-		.max_steps = max_steps,
+		.max_steps = max_steps, .batch_bytes = scenario_batch_bytes,
 	};
 	int r = -ENOMEM;
 
@@ -389,6 +392,48 @@ out:
 	memdev_free(c);
 }
 
+/*
+ * The six runs of both areas in one batch: the same runs in the same
+ * order as the kernel's steps, the same end state, but two area writes
+ * (one per area) instead of six; with a batch of 3 chunks, four:
+ * {0,1}+{132,133}, {106..131}, {5,6}+{50}, {10,11,12}.
+ */
+static void test_batch(void)
+{
+	static const struct {
+		uint64_t batch_bytes, cow_writes, steps;
+	} cases[] = { { 0, 2, 6 }, { 3 * 512, 4, 6 }, { 1, 6, 6 } };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct memdev *o = origin_new(160 * 512), *c = order_cow();
+		struct snapcow_store *s = load(c, SNAPCOW_STORE_WRITE);
+		struct snapcow_merge_opts opts = {
+			.batch_bytes = cases[i].batch_bytes,
+		};
+		struct snapcow_merge_result res;
+		unsigned char *expect = image(o, s);
+		uint64_t w = memdev_writes(c);
+
+		ok_eq(snapcow_merge(o->dev, s, &opts, &res, errbuf,
+				    sizeof(errbuf)), 0, "batch %llu",
+		      (unsigned long long)cases[i].batch_bytes);
+		ok(res.complete && res.chunks == 36 &&
+		   res.steps == cases[i].steps, "36 chunks in %llu steps",
+		   (unsigned long long)res.steps);
+		ok_eq(memdev_writes(c) - w, cases[i].cow_writes,
+		      "area writes");
+		ok(status_is(s, "2/80 2"), "after merge");
+		ok(same_bytes(o->buf, expect, o->size, "origin"),
+		   "origin = image");
+		ok(all_bytes(c->buf + 512, 512, 0) &&
+		   all_bytes(c->buf + 34 * 512, 512, 0), "areas all zero");
+		free(expect);
+		snapcow_store_free(s);
+		memdev_free(o);
+		memdev_free(c);
+	}
+}
+
 /* A step callback that stops the merge: nothing is written for it. */
 static int stop_step(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
 		     uint64_t count)
@@ -539,19 +584,23 @@ static void test_resume_keeps_backup(void)
  * Crash after write N of device D (writes after it are lost), for every
  * N and every device; then load afresh, merge again and check.
  */
-static void crash_all(const struct scenario *base, const char *name)
+static void crash_all(const struct scenario *base, const char *name,
+		      uint64_t batch_bytes)
 {
 	static const char *const devname[NDEVS] = {
 		"origin", "cow", "backup", "other"
 	};
 	uint64_t total[NDEVS], runs = 0, bad = 0;
 	struct scenario sc;
+	/* One run per commit, as the kernel: many COW writes to crash at. */
+	uint64_t cow_writes_min = batch_bytes == 1 ? 10 : 0;
 
+	scenario_batch_bytes = batch_bytes;
 	scenario_clone(&sc, base);
 	ok_eq(scenario_merge(&sc, 0, NULL), 0, "%s: clean merge", name);
 	for (int d = 0; d < NDEVS; d++)
 		total[d] = memdev_writes(sc.dev[d]);
-	ok(total[DEV_ORIGIN] > 10 && total[DEV_COW] > 10 &&
+	ok(total[DEV_ORIGIN] > 10 && total[DEV_COW] > cow_writes_min &&
 	   total[DEV_BACKUP] > 10 && total[DEV_OTHER] > 2,
 	   "%s: writes %llu %llu %llu %llu", name,
 	   (unsigned long long)total[0], (unsigned long long)total[1],
@@ -580,6 +629,7 @@ static void crash_all(const struct scenario *base, const char *name)
 	}
 	printf("# %s: %llu crash points\n", name, (unsigned long long)runs);
 	ok_eq(bad, 0, "%s: crash points with a wrong end state", name);
+	scenario_batch_bytes = 0;
 }
 
 static void test_crash_512(void)
@@ -587,7 +637,9 @@ static void test_crash_512(void)
 	struct scenario base;
 
 	scenario_new(&base, 1, 48 * KIB, 31, 120);
-	crash_all(&base, "512 B");
+	crash_all(&base, "512 B, a run per commit", 1);
+	crash_all(&base, "512 B, batches of 4 KiB", 4 * KIB);
+	crash_all(&base, "512 B, one batch", 0);
 	scenario_free(&base);
 }
 
@@ -596,7 +648,8 @@ static void test_crash_4k(void)
 	struct scenario base;
 
 	scenario_new(&base, 8, 160 * KIB + 512, 32, 120);
-	crash_all(&base, "4 KiB");
+	crash_all(&base, "4 KiB, a run per commit", 1);
+	crash_all(&base, "4 KiB, one batch", 0);
 	scenario_free(&base);
 }
 
@@ -691,10 +744,11 @@ static void test_backup_bytes(void)
 
 int main(void)
 {
-	plan(11);
+	plan(12);
 	run(test_random_512);
 	run(test_random_4k);
 	run(test_kernel_order);
+	run(test_batch);
 	run(test_refusals);
 	run(test_bad_records);
 	run(test_partial_last_chunk);
