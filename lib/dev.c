@@ -610,6 +610,29 @@ int snapcow_dev_readahead(struct snapcow_dev *dev, uint64_t offset,
 }
 
 SNAPCOW_EXPORT
+void snapcow_dev_start_writeback(struct snapcow_dev *dev, uint64_t offset,
+				 uint64_t len)
+{
+	if (!dev->mem && len)
+		(void)sync_file_range(dev->fd, (off64_t)offset, (off64_t)len,
+				      SYNC_FILE_RANGE_WRITE);
+}
+
+SNAPCOW_EXPORT
+uint64_t snapcow_dev_next_data(struct snapcow_dev *dev, uint64_t offset)
+{
+	off_t data;
+
+	if (dev->mem || dev->is_block || offset >= dev->size)
+		return offset;
+	data = lseek(dev->fd, (off_t)offset, SEEK_DATA);
+	if (data >= 0)
+		return MIN((uint64_t)data, dev->size);
+	/* ENXIO: holes to the end; anything else: no hole information. */
+	return errno == ENXIO ? dev->size : offset;
+}
+
+SNAPCOW_EXPORT
 int snapcow_dev_probe(struct snapcow_dev *dev, char *type, size_t len)
 {
 	const char *value = NULL;

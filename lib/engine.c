@@ -15,8 +15,7 @@
 #include "engine.h"
 #include "util.h"
 
-/* @format: a new writable COW is formatted (writes), as on activation. */
-static int offline_origin(struct snapcow_dev *origin,
+int sc_offline_origin(struct snapcow_dev *origin,
 			  struct snapcow_store *const *snaps,
 			  unsigned int nsnaps, bool format,
 			  struct snapcow_origin **op, char *err, size_t errlen)
@@ -47,7 +46,7 @@ int snapcow_origin_write(struct snapcow_dev *origin,
 	struct snapcow_origin *o;
 	int r;
 
-	r = offline_origin(origin, snaps, nsnaps, true, &o, err, errlen);
+	r = sc_offline_origin(origin, snaps, nsnaps, true, &o, err, errlen);
 	if (r)
 		return r;
 	r = snapcow_origin_pwrite(o, buf, len, offset, 0, err, errlen);
@@ -63,7 +62,7 @@ int snapcow_snapshot_read(struct snapcow_dev *origin, struct snapcow_store *s,
 	struct snapcow_origin *o;
 	int r;
 
-	r = offline_origin(origin, &s, 1, false, &o, err, errlen);
+	r = sc_offline_origin(origin, &s, 1, false, &o, err, errlen);
 	if (r)
 		return r;
 	r = snapcow_snap_pread(o, s, buf, len, offset, err, errlen);
@@ -79,7 +78,7 @@ int snapcow_snapshot_write(struct snapcow_dev *origin, struct snapcow_store *s,
 	struct snapcow_origin *o;
 	int r;
 
-	r = offline_origin(origin, &s, 1, true, &o, err, errlen);
+	r = sc_offline_origin(origin, &s, 1, true, &o, err, errlen);
 	if (r)
 		return r;
 	/* The tools' writes are durable when they return. */
@@ -89,58 +88,3 @@ int snapcow_snapshot_write(struct snapcow_dev *origin, struct snapcow_store *s,
 	return r;
 }
 
-static int export_blocks(struct snapcow_origin *o, struct snapcow_store *s,
-			 struct snapcow_dev *out, snapcow_progress_fn progress,
-			 void *ctx, char *err, size_t errlen)
-{
-	uint64_t size = snapcow_dev_size(o->dev);
-	uint64_t block = MAX(s->chunk_bytes, (uint64_t)1 << 20);
-	void *buf = malloc(block);
-	int r = 0;
-
-	if (!buf)
-		return sc_errf(err, errlen, -ENOMEM, "out of memory");
-	for (uint64_t offset = 0; offset < size && !r; offset += block) {
-		size_t n = MIN(block, size - offset);
-
-		r = snapcow_snap_pread(o, s, buf, n, offset, err, errlen);
-		if (r)
-			break;
-		r = snapcow_dev_write(out, buf, n, offset);
-		if (r)
-			sc_errf(err, errlen, r, "writing image: %s",
-				snapcow_dev_error(out));
-		if (progress)
-			progress(ctx, offset + n, size);
-	}
-	free(buf);
-	if (r)
-		return r;
-	r = snapcow_dev_flush(out);
-	if (r)
-		return sc_errf(err, errlen, r, "%s", snapcow_dev_error(out));
-	return 0;
-}
-
-SNAPCOW_EXPORT
-int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
-		   struct snapcow_dev *out, snapcow_progress_fn progress,
-		   void *ctx, char *err, size_t errlen)
-{
-	uint64_t size = snapcow_dev_size(origin);
-	struct snapcow_origin *o;
-	int r;
-
-	if (snapcow_dev_size(out) < size)
-		return sc_errf(err, errlen, -ENOSPC,
-			       "%s: %llu bytes is smaller than the origin (%llu bytes)",
-			       snapcow_dev_path(out),
-			       (unsigned long long)snapcow_dev_size(out),
-			       (unsigned long long)size);
-	r = offline_origin(origin, &s, 1, false, &o, err, errlen);
-	if (r)
-		return r;
-	r = export_blocks(o, s, out, progress, ctx, err, errlen);
-	snapcow_origin_free(o);
-	return r;
-}

@@ -79,6 +79,15 @@ struct snapcow_origin {
 	struct snapcow_engine_stats stats;
 };
 
+/*
+ * The offline tools' calls (engine.c, export.c): a private origin object
+ * holding @snaps; @format: a new writable COW is formatted (writes), as
+ * on activation.
+ */
+int sc_offline_origin(struct snapcow_dev *origin,
+		      struct snapcow_store *const *snaps, unsigned int nsnaps,
+		      bool format, struct snapcow_origin **op, char *err,
+		      size_t errlen);
 /* engine-origin.c */
 /* @activate: format a new writable COW (else it is only read). */
 int eng_add_snapshot(struct snapcow_origin *o, struct snapcow_store *s,

@@ -130,6 +130,19 @@ int snapcow_dev_drop_cache(struct snapcow_dev *dev);
  */
 int snapcow_dev_readahead(struct snapcow_dev *dev, uint64_t offset,
 			  uint64_t len);
+/*
+ * Start writing back @len bytes at @offset without waiting
+ * (sync_file_range WRITE), so a long sequential write's final flush
+ * does not find it all dirty; a hint, errors ignored.
+ */
+void snapcow_dev_start_writeback(struct snapcow_dev *dev, uint64_t offset,
+				 uint64_t len);
+/*
+ * The first offset >= @offset that may hold data (SEEK_DATA on a regular
+ * file; the device's size when only holes follow).  Block and memory
+ * devices, and files whose file system cannot tell, are all data.
+ */
+uint64_t snapcow_dev_next_data(struct snapcow_dev *dev, uint64_t offset);
 
 /*
  * libblkid probe.  Returns 1 and fills @type (e.g. "ext4",
@@ -353,10 +366,21 @@ int snapcow_snapshot_write(struct snapcow_dev *origin, struct snapcow_store *s,
 			   char *err, size_t errlen);
 
 typedef void (*snapcow_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+enum {
+	/*
+	 * @out reads as zeros (a regular file just cut to size): write
+	 * only the blocks that are not all zero, and skip reading the
+	 * origin's holes where the snapshot has no chunk, so the image
+	 * keeps the origin's holes, as cp --sparse=always does.
+	 */
+	SNAPCOW_EXPORT_SPARSE = 1 << 0,
+};
+
 /* Write the snapshot image of @origin + @s to @out (origin's size). */
 int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
-		   struct snapcow_dev *out, snapcow_progress_fn progress,
-		   void *ctx, char *err, size_t errlen);
+		   struct snapcow_dev *out, unsigned int flags,
+		   snapcow_progress_fn progress, void *ctx, char *err,
+		   size_t errlen);
 
 /* ------------------------------------------------ concurrent engine */
 

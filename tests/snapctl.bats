@@ -288,6 +288,33 @@ EOF
 	[ "$("$SNAPCTL" status "$T/cow")" = "96/4096 32" ]
 }
 
+@test "export: a regular OUT keeps the origin's holes; --no-sparse fills it" {
+	truncate -s 4M "$T/origin"
+	printf '\x11%.0s' $(seq 65536) |
+		dd of="$T/origin" bs=64K seek=16 conv=notrunc status=none
+	truncate -s 1M "$T/cow"
+	"$SNAPCTL" create -q --chunk-size 4K "$T/cow" "$T/origin"
+	"$SNAPCTL" write --fill 0x22 --length 4096 "$T/origin" "$T/cow" $((1 << 20))
+	"$SNAPCTL" write --snapshot --fill 0x33 --length 4096 "$T/origin" \
+		"$T/cow" $((3 << 20))
+	# An OUT with old data longer than the image: emptied first.
+	head -c 8M /dev/zero | tr '\0' '\377' >"$T/out"
+	run "$SNAPCTL" export --no-progress "$T/origin" "$T/cow" "$T/out"
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	"$SNAPCTL" export --no-progress --no-sparse "$T/origin" "$T/cow" "$T/full"
+	cmp "$T/out" "$T/full"
+	[ "$(stat -c %s "$T/out")" -eq $((4 << 20)) ]
+	# The origin's data before the write, the snapshot write, zeros.
+	[ "$(od -An -tx1 -j $((1 << 20)) -N 4 "$T/out")" = " 11 11 11 11" ]
+	[ "$(od -An -tx1 -j $((3 << 20)) -N 4 "$T/out")" = " 33 33 33 33" ]
+	[ "$(od -An -tx1 -j $((2 << 20)) -N 4 "$T/out")" = " 00 00 00 00" ]
+	# 64 KiB of origin data and one 4 KiB chunk allocated, not 4 MiB.
+	local used=$(($(stat -c %b "$T/out") * 512))
+	echo "allocated: sparse $used, full $(($(stat -c %b "$T/full") * 512))"
+	[ "$used" -ge $((68 << 10)) ] && [ "$used" -le $((128 << 10)) ]
+	[ "$(($(stat -c %b "$T/full") * 512))" -ge $((4 << 20)) ]
+}
+
 @test "status: --json and --ima" {
 	need_jq
 	mkorigin "$T/origin" 65536

@@ -29,6 +29,7 @@ static const struct cli cli = {
 
 struct export_opts {
 	int progress;
+	int sparse;
 	char *chunk;
 };
 
@@ -37,6 +38,7 @@ struct export_devs {
 	struct snapcow_dev *cow;
 	struct snapcow_dev *out;
 	struct snapcow_store *store;
+	unsigned int flags;		/* SNAPCOW_EXPORT_* */
 };
 
 /* OUT must not be either input: checked before it is opened to write. */
@@ -61,21 +63,25 @@ static int check_out_distinct(const char *path, struct export_devs *d)
 
 /*
  * OUT is held (locked or opened exclusively) and checked before a byte
- * of it changes: only then is a regular file cut or grown to the
- * image's size.  A block device must be large enough.
+ * of it changes: only then is a regular file emptied and grown to the
+ * image's size, so it reads as zeros and the export may leave holes.
+ * A block device must be large enough.
  */
-static int size_out(struct export_devs *d, const char *path)
+static int size_out(struct export_devs *d, const char *path, bool sparse)
 {
 	uint64_t need = snapcow_dev_size(d->origin);
 	uint64_t have = snapcow_dev_size(d->out);
 	int r;
 
 	if (!snapcow_dev_is_block(d->out)) {
-		r = snapcow_dev_resize(d->out, need);
+		r = snapcow_dev_resize(d->out, 0);
+		r = r ?: snapcow_dev_resize(d->out, need);
 		if (r < 0)
 			error_msg("%s: cannot make it a %" PRIu64 "-byte "
 				  "file: %s", path, need,
 				  snapcow_dev_error(d->out));
+		if (!r && sparse)
+			d->flags |= SNAPCOW_EXPORT_SPARSE;
 		return r;
 	}
 	if (have >= need)
@@ -85,7 +91,8 @@ static int size_out(struct export_devs *d, const char *path)
 	return -ENOSPC;
 }
 
-static int open_all(const char **args, uint32_t cs, struct export_devs *d)
+static int open_all(const char **args, uint32_t cs, bool sparse,
+		    struct export_devs *d)
 {
 	int r;
 
@@ -109,7 +116,7 @@ static int open_all(const char **args, uint32_t cs, struct export_devs *d)
 				RULE_OUT_IS_INPUT);
 	r = r ?: check_distinct(d->out, "output", d->cow, "COW",
 				RULE_OUT_IS_INPUT);
-	return r ?: size_out(d, args[2]);
+	return r ?: size_out(d, args[2], sparse);
 }
 
 static int run(const char **args, uint32_t cs, const struct export_opts *o)
@@ -119,7 +126,7 @@ static int run(const char **args, uint32_t cs, const struct export_opts *o)
 	struct progress bar;
 	int r;
 
-	r = open_all(args, cs, &d);
+	r = open_all(args, cs, o->sparse, &d);
 	if (r < 0) {
 		/* Refused: an OUT this command created goes again. */
 		snapcow_dev_discard(d.out);
@@ -127,8 +134,8 @@ static int run(const char **args, uint32_t cs, const struct export_opts *o)
 		goto out;
 	}
 	progress_init(&bar, "export", o->progress);
-	r = snapcow_export(d.origin, d.store, d.out, progress_update, &bar,
-			   err, sizeof(err));
+	r = snapcow_export(d.origin, d.store, d.out, d.flags, progress_update,
+			   &bar, err, sizeof(err));
 	progress_done(&bar);
 	if (r < 0) {
 		lib_error(r, err, "%s: export failed", args[2]);
@@ -147,7 +154,7 @@ out:
 
 int cmd_export(int argc, const char **argv)
 {
-	struct export_opts o = { .progress = 1 };
+	struct export_opts o = { .progress = 1, .sparse = 1 };
 	const char **args;
 	uint32_t cs;
 	int n, rc;
@@ -160,6 +167,9 @@ int cmd_export(int argc, const char **argv)
 		{ "chunk-size", 'c', POPT_ARG_STRING, &o.chunk, OPT_STRING,
 		  "the table's chunk size (default: from the header)",
 		  "SIZE" },
+		{ "no-sparse", '\0', POPT_ARG_VAL, &o.sparse, 0,
+		  "write every block of a regular-file OUT, zeros too "
+		  "(default: leave holes)", NULL },
 		COMMON_OPTIONS,
 		POPT_TABLEEND
 	};

@@ -312,7 +312,7 @@ static void check_export(struct snapcow_dev *origin, int i)
 	      msg);
 	ok_eq(snapcow_store_chunk_size(s), i == 1 ? 8 : 32, "%s chunk size",
 	      name);
-	ok_eq(snapcow_export(origin, s, img->dev, NULL, NULL, msg,
+	ok_eq(snapcow_export(origin, s, img->dev, 0, NULL, NULL, msg,
 			     sizeof(msg)), 0, "export: %s", msg);
 	ok(memcmp(img->buf, model[i], ORIGIN_BYTES) == 0,
 	   "%s: the export equals the model's snapshot image", name);

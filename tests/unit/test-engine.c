@@ -600,11 +600,11 @@ static void test_export(void)
 			memcpy(ref + off, data, len);
 		}
 	}
-	ok_eq(snapcow_export(o->dev, s, out->dev, NULL, NULL, errbuf,
+	ok_eq(snapcow_export(o->dev, s, out->dev, 0, NULL, NULL, errbuf,
 			     sizeof(errbuf)), 0, "export: %s",
 	      errbuf);
 	ok(!memcmp(out->buf, ref, size), "image equals the reference");
-	ok_eq(snapcow_export(o->dev, s, small->dev, NULL, NULL, errbuf,
+	ok_eq(snapcow_export(o->dev, s, small->dev, 0, NULL, NULL, errbuf,
 			     sizeof(errbuf)), -ENOSPC,
 	      "output too small");
 	ok(all_bytes(small->buf, small->size, 0), "nothing written to it");
@@ -816,7 +816,7 @@ static void test_random_model(void)
 		ok(info.areas > 1 || k, "snapshot %d crossed areas (%llu)", k,
 		   (unsigned long long)info.areas);
 		model_verify(o, &ms[k], k, "reloaded");
-		ok_eq(snapcow_export(o->dev, ms[k].s, out->dev, NULL, NULL,
+		ok_eq(snapcow_export(o->dev, ms[k].s, out->dev, 0, NULL, NULL,
 				     errbuf, sizeof(errbuf)), 0,
 		      "export %d", k);
 		ok(!memcmp(out->buf, ms[k].ref, size), "export %d", k);
