@@ -14,7 +14,11 @@
  *       several checks after a warm-up;
  *   (c) peak memory per exception: a fresh process (this program, exec'd
  *       again) reports its maxrss growth across one check, measured from
- *       after it opened the COW.
+ *       after it opened the COW;
+ *   (d) the whole snapcheck -n process (../tools/.libs/snapcheck, as
+ *       built, or $SNAPCHECK), output to /dev/null: warm, wall time per
+ *       exception, best of five after a warm-up; cold (cache dropped
+ *       first), wall time over (a)'s floor, best of three.
  * Usage: bench-check [-f FILE] [-b ORIGIN_BITS] [--big] [EXCEPTIONS...]
  * Default 1000000; --big adds 10000000 (about 160 MB of metadata).
  */
@@ -149,6 +153,56 @@ static int run_check(struct snapcow_dev *dev, struct snapcow_check_summary *s)
 	return 0;
 }
 
+/* Wall time of one snapcheck -n @path process, or -1. */
+static double time_snapcheck(const char *path)
+{
+	const char *prog = getenv("SNAPCHECK");
+	int status, null;
+	double t = now();
+	pid_t pid;
+
+	if (!prog)
+		prog = access("../tools/.libs/snapcheck", X_OK) ?
+		       "../tools/snapcheck" : "../tools/.libs/snapcheck";
+	pid = fork();
+	if (pid == 0) {
+		null = open("/dev/null", O_WRONLY);
+		dup2(null, STDOUT_FILENO);
+		setenv("LD_LIBRARY_PATH", "../lib/.libs", 0);
+		execl(prog, prog, "-n", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -1;
+	return now() - t;
+}
+
+static void bench_process(struct snapcow_dev *dev, const char *path,
+			  uint64_t n, double t_floor)
+{
+	double warm = 1e9, cold = 1e9, t;
+	int i;
+
+	if (time_snapcheck(path) < 0) {
+		printf("  (d) snapcheck process: skipped: cannot run snapcheck "
+		       "(set SNAPCHECK)\n");
+		return;
+	}
+	for (i = 0; i < 5; i++) {
+		t = time_snapcheck(path);
+		warm = t < warm ? t : warm;
+	}
+	for (i = 0; i < COLD_RUNS; i++) {
+		snapcow_dev_drop_cache(dev);
+		t = time_snapcheck(path);
+		cold = t < cold ? t : cold;
+	}
+	printf("  (d) snapcheck -n process: warm %.1f ns/exception (goal "
+	       "<= 100); cold %.3f s / floor = %.2f (goal <= 1.3)\n",
+	       warm * 1e9 / n, cold, cold / t_floor);
+}
+
 /* In the exec'd child: maxrss growth across one check, in KiB. */
 static int measure_child(const char *path)
 {
@@ -244,6 +298,7 @@ static int bench(const char *self, const char *path, uint64_t n,
 	       (unsigned long long)n, bits, t_check, t_floor,
 	       t_check / t_floor, t_plain, t_check / t_plain, cpu * 1e9 / n,
 	       kib < 0 ? -1.0 : kib * 1024.0 / n);
+	bench_process(dev, path, n, t_floor);
 	snapcow_dev_close(dev);
 	unlink(path);
 	return 0;

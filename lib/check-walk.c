@@ -106,23 +106,6 @@ static int read_area(struct snapcow_check *c, uint64_t area, void *buf)
 	return 0;
 }
 
-/*
- * Keep the next areas in flight while this one is checked: the list is
- * read in order, one chunk every epa + 1, a stride the kernel's own
- * read-ahead does not follow.  Only a hint: errors are ignored.
- */
-static void read_ahead(struct snapcow_check *c, uint64_t area)
-{
-	uint64_t end = area + 1 + sc_readahead_areas(c->chunk_bytes);
-
-	c->ra_next = MAX(c->ra_next, area + 1);
-	for (; c->ra_next < end && sc_check_area_on_device(c, c->ra_next);
-	     c->ra_next++)
-		snapcow_dev_readahead(c->cow,
-				      sc_check_area_offset(c, c->ra_next),
-				      c->chunk_bytes);
-}
-
 void sc_check_progress(struct snapcow_check *c, uint64_t done)
 {
 	if (c->opts.progress)
@@ -198,28 +181,45 @@ static int end_past_device(struct snapcow_check *c, uint64_t area)
 	return r;
 }
 
+/* The areas come from the reader thread (check-reader.c), in order. */
+static int walk_areas(struct snapcow_check *c, struct sc_area_reader *rd)
+{
+	const void *area_buf;
+	uint64_t area;
+	int r;
+
+	for (area = 0;; area++) {
+		c->current_area = area;
+		if (!sc_check_area_on_device(c, area))
+			return end_past_device(c, area);
+		if (area % 64 == 0)
+			sc_check_progress(c, (area + 1) * c->chunk_bytes);
+		r = sc_area_reader_get(rd, area, &area_buf);
+		if (r)
+			return r;
+		r = walk_area(c, area, area_buf);
+		sc_area_reader_release(rd);
+		if (r <= 0)
+			return r;
+	}
+}
+
 int sc_check_walk(struct snapcow_check *c, void *buf)
 {
-	uint64_t area;
+	struct sc_area_reader *rd;
 	int r;
 
 	c->next_free = SNAPCOW_HEADER_CHUNKS + 1;
 	if (c->opts.progress)
 		estimate_areas(c, buf);
-	for (area = 0;; area++) {
-		c->current_area = area;
-		if (!sc_check_area_on_device(c, area))
-			return end_past_device(c, area);
-		read_ahead(c, area);
-		if (area % 64 == 0)
-			sc_check_progress(c, (area + 1) * c->chunk_bytes);
-		r = read_area(c, area, buf);
-		if (r)
-			return r;
-		r = walk_area(c, area, buf);
-		if (r <= 0)
-			return r;
-	}
+	r = sc_area_reader_start(c, snapcow_areas_on_device(c->cs,
+							    c->cow_chunks),
+				 &rd);
+	if (r)
+		return r;
+	r = walk_areas(c, rd);
+	sc_area_reader_stop(rd);
+	return r;
 }
 
 /* The kernel zeroes an area before its first use; this one was not yet. */

@@ -152,6 +152,17 @@ static inline bool sc_check_rec_in_data(const struct snapcow_check *c,
 /* The passes, in the order snapcow_check() runs them. */
 int sc_check_header(struct snapcow_check *c);		/* check-header.c */
 int sc_check_walk(struct snapcow_check *c, void *buf);	/* check-walk.c */
+/*
+ * check-reader.c: a thread reading areas 0 .. @end - 1 in order ahead of
+ * the walk; get area after area, release each when done with it.
+ */
+struct sc_area_reader;
+int sc_area_reader_start(struct snapcow_check *c, uint64_t end,
+			 struct sc_area_reader **rdp);
+int sc_area_reader_get(struct sc_area_reader *rd, uint64_t area,
+		       const void **buf);
+void sc_area_reader_release(struct sc_area_reader *rd);
+void sc_area_reader_stop(struct sc_area_reader *rd);
 int sc_check_next_area(struct snapcow_check *c, void *buf);
 void sc_check_progress(struct snapcow_check *c, uint64_t done);
 int sc_check_push_old(struct snapcow_check *c, uint64_t old_chunk);
