@@ -31,12 +31,10 @@
 #include <linux/dm-ioctl.h>
 
 #include "dev-storage.h"
+#include "dm-priv.h"
 #include "snapcow.h"
 #include "util.h"
 
-/* Marks the devices we made, as lvm2 marks its own with "LVM-". */
-#define UUID_PREFIX	"SNAPCOW-"
-#define SNAP_SUFFIX	SNAPCOW_DM_SNAP_SUFFIX
 
 /*
  * libdm keeps process-wide state (its log function, the node queue, udev
@@ -69,7 +67,7 @@ dm_log(int level, const char *file, int line, int dm_errno, const char *f,
  * the /dev/mapper nodes: then libdm must not wait and must make the nodes
  * itself.  /run/udev/control is how libudev tells that udev runs.
  */
-static void dm_begin(void)
+void sc_dm_begin(void)
 {
 	pthread_mutex_lock(&dm_lock);
 	dm_last_error[0] = '\0';
@@ -78,7 +76,7 @@ static void dm_begin(void)
 		dm_udev_set_sync_support(0);
 }
 
-static void dm_end(void)
+void sc_dm_end(void)
 {
 	/* Create or remove the /dev/mapper nodes libdm has queued. */
 	dm_task_update_nodes();
@@ -88,16 +86,11 @@ static void dm_end(void)
 }
 
 /* What libdm said about the failure, else the errno's text. */
-static const char *dm_why(int r)
+const char *sc_dm_why(int r)
 {
 	return dm_last_error[0] ? dm_last_error : strerror(-r);
 }
 
-struct dm_table {
-	const char *target;
-	uint64_t sectors;
-	char params[2 * 24 + 32];	/* "snapshot MAJ:MIN MAJ:MIN PO CS" */
-};
 
 static bool dm_task_wants_cookie(int type, const struct dm_table *t)
 {
@@ -122,7 +115,7 @@ static int dm_task_setup(struct dm_task *dmt, const char *name,
  * create (then libdm also loads and resumes) or a reload.  On failure the
  * message names the device and @step.
  */
-static int dm_run(int type, const char *name, const char *uuid,
+int sc_dm_run(int type, const char *name, const char *uuid,
 		  const struct dm_table *t, const char *step, char *err,
 		  size_t errlen)
 {
@@ -155,21 +148,14 @@ static int dm_run(int type, const char *name, const char *uuid,
 	if (r == 0)
 		goto out;
 fail:
-	sc_errf(err, errlen, r, "%s: %s: %s", name, step, dm_why(r));
+	sc_errf(err, errlen, r, "%s: %s: %s", name, step, sc_dm_why(r));
 out:
 	dm_task_destroy(dmt);
 	return r;
 }
 
-/* Sized for any input; snapcow_dm_name_check keeps them within dm's. */
-struct dm_node {
-	char name[DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
-	char want_uuid[sizeof(UUID_PREFIX) + DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
-	char uuid[DM_UUID_LEN];
-	struct dm_info info;
-};
 
-static int dm_node_get(struct dm_node *n, char *err, size_t errlen)
+int sc_dm_node_get(struct dm_node *n, char *err, size_t errlen)
 {
 	struct dm_task *dmt;
 	const char *uuid;
@@ -185,7 +171,7 @@ static int dm_node_get(struct dm_node *n, char *err, size_t errlen)
 	    !dm_task_get_info(dmt, &n->info)) {
 		r = -(dm_task_get_errno(dmt) ?: EIO);
 		sc_errf(err, errlen, r, "%s: cannot read its device-mapper "
-			"state: %s", n->name, dm_why(r));
+			"state: %s", n->name, sc_dm_why(r));
 		goto out;
 	}
 	uuid = n->info.exists ? dm_task_get_uuid(dmt) : NULL;
@@ -239,7 +225,7 @@ int snapcow_dm_available(char *err, size_t errlen)
 }
 
 /* Name and control node: what every entry point checks first. */
-static int dm_check_name(const char *name, char *err, size_t errlen)
+int sc_dm_check_name(const char *name, char *err, size_t errlen)
 {
 	const char *why = "invalid name";
 
@@ -258,7 +244,7 @@ struct dm_pair {
 	struct dm_table snap_table;
 };
 
-static int dm_open_block(const char *path, const char *role,
+int sc_dm_open_block(const char *path, const char *role,
 			 struct snapcow_dev **devp, char *err, size_t errlen)
 {
 	char why[SNAPCOW_ERRBUF_SIZE] = "";
@@ -286,8 +272,8 @@ static int dm_pair_tables(const struct snapcow_dm_spec *spec,
 	uint64_t bytes;
 	int r;
 
-	r = dm_open_block(spec->origin, "origin", &origin, err, errlen);
-	r = r ?: dm_open_block(spec->cow, "COW", &cow, err, errlen);
+	r = sc_dm_open_block(spec->origin, "origin", &origin, err, errlen);
+	r = r ?: sc_dm_open_block(spec->cow, "COW", &cow, err, errlen);
 	if (r < 0)
 		goto out;
 	r = sc_storage_refuse(origin, "origin", cow, "COW", "a snapshot's "
@@ -316,9 +302,9 @@ out:
 	return r;
 }
 
-static int dm_check_absent(struct dm_node *n, char *err, size_t errlen)
+int sc_dm_check_absent(struct dm_node *n, char *err, size_t errlen)
 {
-	int r = dm_node_get(n, err, errlen);
+	int r = sc_dm_node_get(n, err, errlen);
 
 	if (r < 0 || !n->info.exists)
 		return r;
@@ -332,27 +318,27 @@ static int dm_pair_up(struct dm_pair *p, char *err, size_t errlen)
 	int r;
 
 	/* The origin node first, its table loaded but not live yet. */
-	r = dm_run(DM_DEVICE_CREATE, o, p->origin.want_uuid, NULL,
+	r = sc_dm_run(DM_DEVICE_CREATE, o, p->origin.want_uuid, NULL,
 		   "create the origin device", err, errlen);
 	if (r < 0)
 		return r;
-	r = dm_run(DM_DEVICE_RELOAD, o, NULL, &p->origin_table,
+	r = sc_dm_run(DM_DEVICE_RELOAD, o, NULL, &p->origin_table,
 		   "load the snapshot-origin table", err, errlen);
 	if (r < 0)
 		goto undo_origin;
 	/* Created with a table, libdm loads and resumes it at once. */
-	r = dm_run(DM_DEVICE_CREATE, s, p->snap.want_uuid, &p->snap_table,
+	r = sc_dm_run(DM_DEVICE_CREATE, s, p->snap.want_uuid, &p->snap_table,
 		   "create the snapshot (see the kernel log)", err, errlen);
 	if (r < 0)
 		goto undo_origin;
 	/* Now the origin learns the chunk size to split writes at. */
-	r = dm_run(DM_DEVICE_RESUME, o, NULL, NULL, "resume the origin", err,
+	r = sc_dm_run(DM_DEVICE_RESUME, o, NULL, NULL, "resume the origin", err,
 		   errlen);
 	if (r == 0)
 		return 0;
-	dm_run(DM_DEVICE_REMOVE, s, NULL, NULL, "undo", NULL, 0);
+	sc_dm_run(DM_DEVICE_REMOVE, s, NULL, NULL, "undo", NULL, 0);
 undo_origin:
-	dm_run(DM_DEVICE_REMOVE, o, NULL, NULL, "undo", NULL, 0);
+	sc_dm_run(DM_DEVICE_REMOVE, o, NULL, NULL, "undo", NULL, 0);
 	return r;
 }
 
@@ -363,13 +349,13 @@ static int dm_pair_check(const struct snapcow_dm_spec *spec,
 	int r;
 
 	memset(p, 0, sizeof(*p));
-	r = dm_check_name(spec->name, err, errlen);
+	r = sc_dm_check_name(spec->name, err, errlen);
 	r = r ?: dm_pair_tables(spec, p, err, errlen);
 	if (r < 0)
 		return r;
 	dm_pair_names(spec->name, &p->origin, &p->snap);
-	r = dm_check_absent(&p->origin, err, errlen);
-	return r ?: dm_check_absent(&p->snap, err, errlen);
+	r = sc_dm_check_absent(&p->origin, err, errlen);
+	return r ?: sc_dm_check_absent(&p->snap, err, errlen);
 }
 
 SNAPCOW_EXPORT
@@ -379,9 +365,9 @@ int snapcow_dm_activate_check(const struct snapcow_dm_spec *spec, char *err,
 	struct dm_pair p;
 	int r;
 
-	dm_begin();
+	sc_dm_begin();
 	r = dm_pair_check(spec, &p, err, errlen);
-	dm_end();
+	sc_dm_end();
 	return r;
 }
 
@@ -392,17 +378,17 @@ int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
 	struct dm_pair p;
 	int r;
 
-	dm_begin();
+	sc_dm_begin();
 	r = dm_pair_check(spec, &p, err, errlen);
 	r = r ?: dm_pair_up(&p, err, errlen);
-	dm_end();
+	sc_dm_end();
 	return r;
 }
 
 /* ---------------------------------------------------------- deactivate */
 
 /* Never take down a device someone else made, nor one in use. */
-static int dm_check_removable(const struct dm_node *n, char *err,
+int sc_dm_check_removable(const struct dm_node *n, char *err,
 			      size_t errlen)
 {
 	if (!n->info.exists)
@@ -429,16 +415,16 @@ static int dm_remove_snap(struct dm_pair *p, char *err, size_t errlen)
 	int r, r2;
 
 	if (suspend) {
-		r = dm_run(DM_DEVICE_SUSPEND, o, NULL, NULL,
+		r = sc_dm_run(DM_DEVICE_SUSPEND, o, NULL, NULL,
 			   "suspend the origin", err, errlen);
 		if (r < 0)
 			return r;
 	}
-	r = dm_run(DM_DEVICE_REMOVE, p->snap.name, NULL, NULL,
+	r = sc_dm_run(DM_DEVICE_REMOVE, p->snap.name, NULL, NULL,
 		   "remove the snapshot", err, errlen);
 	if (!suspend)
 		return r;
-	r2 = dm_run(DM_DEVICE_RESUME, o, NULL, NULL, "resume the origin",
+	r2 = sc_dm_run(DM_DEVICE_RESUME, o, NULL, NULL, "resume the origin",
 		    r < 0 ? NULL : err, errlen);
 	return r ?: r2;
 }
@@ -451,14 +437,14 @@ static int dm_pair_down(struct dm_pair *p, char *err, size_t errlen)
 		return sc_errf(err, errlen, -ENXIO, "%s: not active: no "
 			       "device-mapper device %s or %s",
 			       p->origin.name, p->origin.name, p->snap.name);
-	r = dm_check_removable(&p->snap, err, errlen);
-	r = r ?: dm_check_removable(&p->origin, err, errlen);
+	r = sc_dm_check_removable(&p->snap, err, errlen);
+	r = r ?: sc_dm_check_removable(&p->origin, err, errlen);
 	if (r < 0)
 		return r;
 	if (p->snap.info.exists)
 		r = dm_remove_snap(p, err, errlen);
 	if (r == 0 && p->origin.info.exists)
-		r = dm_run(DM_DEVICE_REMOVE, p->origin.name, NULL, NULL,
+		r = sc_dm_run(DM_DEVICE_REMOVE, p->origin.name, NULL, NULL,
 			   "remove the origin", err, errlen);
 	return r;
 }
@@ -470,15 +456,16 @@ int snapcow_dm_deactivate(const char *name, char *err, size_t errlen)
 	int r;
 
 	memset(&p, 0, sizeof(p));
-	r = dm_check_name(name, err, errlen);
+	r = sc_dm_check_name(name, err, errlen);
 	if (r < 0)
 		return r;
 	dm_pair_names(name, &p.origin, &p.snap);
-	dm_begin();
-	r = dm_node_get(&p.origin, err, errlen);
-	r = r ?: dm_node_get(&p.snap, err, errlen);
+	sc_dm_begin();
+	r = sc_dm_remove_other_snaps(name, err, errlen);
+	r = r ?: sc_dm_node_get(&p.origin, err, errlen);
+	r = r ?: sc_dm_node_get(&p.snap, err, errlen);
 	r = r ?: dm_pair_down(&p, err, errlen);
-	dm_end();
+	sc_dm_end();
 	return r;
 }
 
@@ -544,7 +531,7 @@ static int dm_status_of(struct snapcow_dm_status *st, char *err,
 		if (r == -ENXIO)
 			goto missing;
 		sc_errf(err, errlen, r, "%s: cannot read its status: %s",
-			st->device, dm_why(r));
+			st->device, sc_dm_why(r));
 		goto out;
 	}
 	if (!info.exists) {
@@ -568,12 +555,12 @@ int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	r = dm_check_name(name, err, errlen);
+	r = sc_dm_check_name(name, err, errlen);
 	if (r < 0)
 		return r;
 	snprintf(st->device, sizeof(st->device), "%s" SNAP_SUFFIX, name);
-	dm_begin();
+	sc_dm_begin();
 	r = dm_status_of(st, err, errlen);
-	dm_end();
+	sc_dm_end();
 	return r;
 }

@@ -819,11 +819,34 @@ int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
 int snapcow_dm_activate_check(const struct snapcow_dm_spec *spec, char *err,
 			      size_t errlen);
 /*
- * Remove NAME-snap (with NAME suspended meanwhile), then NAME.  -ENXIO
- * when neither exists, -EBUSY when one is open, -EPERM when one was not
- * made by snapcow_dm_activate.
+ * Remove every snapshot of NAME (with NAME suspended meanwhile), then
+ * NAME.  -ENXIO when neither NAME nor NAME-snap exists, -EBUSY when one
+ * is open, -EPERM when one was not made by snapcow.
  */
 int snapcow_dm_deactivate(const char *name, char *err, size_t errlen);
+/*
+ * Another snapshot of the active origin NAME (made by activate), as lvm2
+ * adds one: the new snapshot's table created and resumed while the
+ * origin is suspended.  @snap_name NULL takes the first free of
+ * NAME-snap, NAME-snap2, ...; the name made is copied to @snap_name_out.
+ * -EBUSY when NAME is merging, -EEXIST when the name is taken.
+ */
+struct snapcow_dm_snap_spec {
+	const char *origin_name;
+	const char *snap_name;
+	const char *cow;		/* block device */
+	uint32_t chunk_sectors;		/* the COW's: the caller decides */
+	bool overflow;
+};
+int snapcow_dm_snapshot_add(const struct snapcow_dm_snap_spec *spec,
+			    char *snap_name_out, size_t name_len, char *err,
+			    size_t errlen);
+/* Remove snapshot @snap of NAME, with NAME suspended meanwhile. */
+int snapcow_dm_snapshot_remove(const char *name, const char *snap,
+			       char *err, size_t errlen);
+/* The path of the block device under the active origin NAME. */
+int snapcow_dm_origin_device(const char *name, char *path, size_t len,
+			     char *err, size_t errlen);
 /* The live status of NAME-snap's target; -ENXIO when it does not exist. */
 int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		      char *err, size_t errlen);

@@ -42,7 +42,16 @@ usage() {
 @test "usage errors exit 2" {
 	usage activate
 	usage activate t "$T/origin"
-	usage activate t "$T/origin" "$T/cow" extra
+	usage snapshot t
+	usage snapshot t "$T/cow" x
+	usage snapshot a/b "$T/cow"
+	usage snapshot --as a/b t "$T/cow"
+	usage snapshot --remove t "$T/cow"
+	usage snapshot --served --as u t "$T/cow"
+	usage remove
+	usage remove t
+	usage remove t u v
+	usage remove t a/b
 	usage activate a/b "$T/origin" "$T/cow"
 	usage activate "" "$T/origin" "$T/cow"
 	usage activate "a b" "$T/origin" "$T/cow"
@@ -66,7 +75,11 @@ usage() {
 	run -0 "$SNAPCTL" --help
 	[[ $output == *activate* && $output == *deactivate* ]]
 	run -0 "$SNAPCTL" activate --help
-	[[ $output == *"NAME ORIGIN COW"* && $output == *--overflow* ]]
+	[[ $output == *"NAME ORIGIN COW [COW...]"* && $output == *--overflow* ]]
+	run -0 "$SNAPCTL" snapshot --help
+	[[ $output == *"NAME COW"* && $output == *--as* ]]
+	run -0 "$SNAPCTL" remove --help
+	[[ $output == *"NAME SNAP"* ]]
 	run -0 "$SNAPCTL" deactivate --help
 	[[ $output == *NAME* ]]
 	run -0 "$SNAPCTL" status --help
@@ -85,6 +98,14 @@ usage() {
 	[ "$output" = "snapctl: $NO_DM" ]
 	run -1 "$SNAPCTL" status --live --json t
 	[ "$output" = "snapctl: $NO_DM" ]
+	run -1 "$SNAPCTL" snapshot t "$T/cow"
+	[ "$output" = "snapctl: $NO_DM" ]
+	run -1 "$SNAPCTL" remove t t-snap2
+	[ "$output" = "snapctl: $NO_DM" ]
+	# Every COW is checked before device-mapper is asked.
+	head -c 1M /dev/zero | tr '\0' X >"$T/bad"
+	run -1 "$SNAPCTL" activate t "$T/origin" "$T/cow" "$T/bad"
+	[[ $output == *"$T/bad: cannot load the COW"*"not a snapshot COW"* ]]
 }
 
 @test "no /dev/mapper/control: create --activate refuses before formatting" {

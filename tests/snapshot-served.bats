@@ -26,8 +26,8 @@ dev_config() {
 }
 
 @test "snapshot: usage errors exit 2" {
-	run_status 2 "$SNAPCTL" snapshot ovol "$T/c"
-	[ "$output" = "snapctl: --served is required (an offline snapshot is made with 'snapctl create')
+	run_status 2 "$SNAPCTL" snapshot --remove ovol "$T/c"
+	[ "$output" = "snapctl: --remove and --force are for --served (remove a device-mapper snapshot with 'snapctl remove')
 Try 'snapctl snapshot --help' for more information." ]
 	run_status 2 "$SNAPCTL" snapshot --served ovol
 	[[ "${lines[0]}" = "snapctl: no COW given" ]]

@@ -23,11 +23,13 @@
 
 static const struct cli activate_cli = {
 	.cmd = "snapctl activate",
-	.args = "[OPTION...] NAME ORIGIN COW",
+	.args = "[OPTION...] NAME ORIGIN COW [COW...]",
 	.summary = "Activate a snapshot of ORIGIN on COW with device-mapper: "
 		   MAPPER_DIR "/NAME is the origin\n(write through it), "
 		   MAPPER_DIR "/NAME" SNAPCOW_DM_SNAP_SUFFIX
-		   " the snapshot.  Needs root.",
+		   " the snapshot; further COWs are further snapshots\n"
+		   "NAME" SNAPCOW_DM_SNAP_SUFFIX "2, NAME"
+		   SNAPCOW_DM_SNAP_SUFFIX "3...  Needs root.",
 	.details = "The COW is loaded and checked first; an invalid or "
 		   "damaged one is refused.\nThe chunk size defaults to the "
 		   "COW header's.\n",
@@ -36,9 +38,8 @@ static const struct cli activate_cli = {
 static const struct cli deactivate_cli = {
 	.cmd = "snapctl deactivate",
 	.args = "[OPTION...] NAME",
-	.summary = "Remove the devices NAME" SNAPCOW_DM_SNAP_SUFFIX " and NAME "
-		   "made by snapctl activate, the snapshot\nfirst.  Needs "
-		   "root.",
+	.summary = "Remove the origin NAME made by snapctl activate and every "
+		   "snapshot of it,\nthe snapshots first.  Needs root.",
 	.details = NULL,
 };
 
@@ -135,18 +136,31 @@ static int open_cow(const char *path, struct snapcow_dev **devp)
  * claims both devices exclusively once the tables load.  *@cs becomes
  * the chunk size the kernel will use.
  */
-static int validate(const struct activate_args *a, uint32_t *cs)
+int activate_validate(const char *origin_path, const char *cow_path,
+		      uint32_t chunk_sectors, bool fresh, uint32_t *cs)
 {
 	struct snapcow_dev *origin = NULL, *cow = NULL;
+	struct snapcow_store_info info;
 	struct snapcow_store *s = NULL;
 	int r;
 
-	r = open_dev(a->origin, 0, &origin);
-	r = r ?: open_cow(a->cow, &cow);
+	r = open_dev(origin_path, 0, &origin);
+	r = r ?: open_cow(cow_path, &cow);
 	r = r ?: check_distinct(origin, "origin", cow, "COW",
 				RULE_COW_ON_ORIGIN);
-	r = r ?: load_store(cow, a->chunk_sectors, 0, &s);
-	r = r ?: check_store(s, a->cow, origin);
+	r = r ?: load_store(cow, chunk_sectors, 0, &s);
+	r = r ?: check_store(s, cow_path, origin);
+	if (r == 0 && fresh) {
+		snapcow_store_get_info(s, &info);
+		if (info.exceptions) {
+			error_msg("%s: holds %" PRIu64 " exception%s of an "
+				  "earlier snapshot: a new snapshot needs a "
+				  "new or empty COW (snapctl create)",
+				  cow_path, info.exceptions,
+				  plural(info.exceptions));
+			r = -EEXIST;
+		}
+	}
 	if (r == 0)
 		*cs = snapcow_store_chunk_size(s);
 	snapcow_store_free(s);
@@ -155,16 +169,62 @@ static int validate(const struct activate_args *a, uint32_t *cs)
 	return r;
 }
 
-static void report(const struct activate_args *a, uint32_t cs)
+void report_snapshot(const char *snap, const char *cow, uint32_t cs,
+		     bool overflow)
 {
 	if (verbosity < 0)
 		return;
-	printf(MAPPER_DIR "/%s: origin (snapshot-origin over %s)\n",
-	       a->name, a->origin);
-	printf(MAPPER_DIR "/%s" SNAPCOW_DM_SNAP_SUFFIX ": snapshot (COW %s, "
-	       "chunk size %" PRIu64 " bytes, %s)\n", a->name, a->cow,
-	       (uint64_t)cs << SNAPCOW_SECTOR_SHIFT,
-	       a->overflow ? "PO" : "P");
+	printf(MAPPER_DIR "/%s: snapshot (COW %s, chunk size %" PRIu64
+	       " bytes, %s)\n", snap, cow,
+	       (uint64_t)cs << SNAPCOW_SECTOR_SHIFT, overflow ? "PO" : "P");
+}
+
+static void report(const struct activate_args *a, uint32_t cs)
+{
+	char snap[256];
+
+	if (verbosity >= 0)
+		printf(MAPPER_DIR "/%s: origin (snapshot-origin over %s)\n",
+		       a->name, a->origin);
+	snprintf(snap, sizeof(snap), "%s" SNAPCOW_DM_SNAP_SUFFIX, a->name);
+	report_snapshot(snap, a->cow, cs, a->overflow);
+}
+
+/* The further COWs' chunk sizes, every COW checked before any ioctl. */
+static int validate_more(const struct activate_args *a, uint32_t **csp)
+{
+	uint32_t *cs = calloc(a->nmore + 1, sizeof(*cs));
+	unsigned int i;
+	int r = cs ? 0 : -ENOMEM;
+
+	for (i = 0; i < a->nmore && !r; i++)
+		r = activate_validate(a->origin, a->more_cows[i],
+				      a->chunk_sectors, false, &cs[i]);
+	if (r < 0) {
+		free(cs);
+		cs = NULL;
+	}
+	*csp = cs;
+	return r;
+}
+
+/*
+ * The further snapshots, added one by one (NAME-snap2, ...); on any
+ * failure every device goes again.
+ */
+static int activate_more(const struct activate_args *a, const uint32_t *cs)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	unsigned int i;
+	int r = 0;
+
+	for (i = 0; i < a->nmore && !r; i++)
+		r = dm_snapshot_added(a->name, a->more_cows[i], NULL, cs[i],
+				      a->overflow);
+	if (r < 0 && snapcow_dm_deactivate(a->name, err, sizeof(err)) < 0)
+		error_msg("%s: could not take the devices down again: %s",
+			  a->name, err);
+	return r;
 }
 
 /* The table's spec: chunk size 0 lets the header decide. */
@@ -198,21 +258,27 @@ int activate_pair(const struct activate_args *a)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
 	struct snapcow_dm_spec spec;
+	uint32_t *more_cs = NULL;
 	int r;
 
 	activate_spec(a, &spec);
 	r = need_root("activate");
-	r = r ?: validate(a, &spec.chunk_sectors);
+	r = r ?: activate_validate(a->origin, a->cow, a->chunk_sectors, false,
+				   &spec.chunk_sectors);
+	r = r ?: validate_more(a, &more_cs);
 	r = r ?: need_control();
 	if (r < 0)
-		return r;
+		goto out;
 	r = snapcow_dm_activate(&spec, err, sizeof(err));
 	if (r < 0) {
 		lib_error(r, err, "cannot activate %s", a->name);
-		return r;
+		goto out;
 	}
 	report(a, spec.chunk_sectors);
-	return 0;
+	r = activate_more(a, more_cs);
+out:
+	free(more_cs);
+	return r;
 }
 
 int cmd_activate(int argc, const char **argv)
@@ -237,9 +303,9 @@ int cmd_activate(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	args = cli_args(ctx, &n);
-	if (n != 3) {
-		rc = usage_error(&activate_cli, n > 3 ? "too many arguments" :
-				 "NAME, ORIGIN and COW are needed");
+	if (n < 3) {
+		rc = usage_error(&activate_cli, "NAME, ORIGIN and COW are "
+				 "needed");
 		goto out;
 	}
 	rc = check_dm_name(&activate_cli, args[0]);
@@ -250,6 +316,8 @@ int cmd_activate(int argc, const char **argv)
 	a.name = args[0];
 	a.origin = args[1];
 	a.cow = args[2];
+	a.more_cows = args + 3;
+	a.nmore = (unsigned int)n - 3;
 	a.overflow = overflow;
 	rc = activate_pair(&a) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
@@ -270,8 +338,7 @@ static int deactivate(const char *name)
 	if (r < 0)
 		lib_error(r, err, "cannot deactivate %s", name);
 	else
-		verbose_msg("%s: removed %s" SNAPCOW_DM_SNAP_SUFFIX " and %s",
-			    name, name, name);
+		verbose_msg("%s: removed it and its snapshots", name);
 	return r;
 }
 

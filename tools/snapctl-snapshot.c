@@ -33,10 +33,14 @@
 
 static const struct cli cli = {
 	.cmd = "snapctl snapshot",
-	.args = "--served [OPTION...] VOL COW",
-	.summary = "Take a live snapshot of VOL, an origin served by snapcowd, "
-		   "into COW (with\n--remove: drop it).",
-	.details = "VOL is a user backstore of subtype snapcow (configfs "
+	.args = "[OPTION...] NAME COW | --served [OPTION...] VOL COW",
+	.summary = "Add a snapshot of NAME, an origin put live by snapctl "
+		   "activate, on COW (a new\nor empty COW; the device is "
+		   "NAME-snap, NAME-snap2... or --as SNAP).  With\n--served: "
+		   "take a live snapshot of VOL, an origin served by snapcowd, "
+		   "into COW\n(with --remove: drop it).",
+	.details = "NAME's origin is suspended while the snapshot's table "
+		   "loads, as lvm2 does.\nVOL is a user backstore of subtype snapcow (configfs "
 		   "target/core/user_N/VOL).\nA new COW (magic 0) is formatted "
 		   "as by 'snapctl create' (COW must not be the\norigin); an "
 		   "already formatted, empty COW is taken as it is. Then cow=COW "
@@ -312,12 +316,12 @@ static int run(const char *vol, const char *cow_arg, bool remove, uint32_t cs,
 
 static int check_args(const char **args, int n, int served)
 {
-	if (!served)
-		return usage_error(&cli, "--served is required (an offline "
-				   "snapshot is made with 'snapctl create')");
 	if (n != 2)
 		return usage_error(&cli, n > 2 ? "too many arguments" :
-				   n ? "no COW given" : "no VOL given");
+				   n ? "no COW given" : served ?
+				   "no VOL given" : "no NAME given");
+	if (!served)
+		return check_dm_name(&cli, args[0]);
 	/* A configfs directory's name, matched literally by find_vol. */
 	if (!args[0][0] || strpbrk(args[0], "/*?[\\") ||
 	    !strcmp(args[0], ".") || !strcmp(args[0], ".."))
@@ -325,15 +329,35 @@ static int check_args(const char **args, int n, int served)
 	return 0;
 }
 
+/* What only one of the two kinds takes. */
+static int check_kind(int served, int remove, int force, const char *as,
+		      int overflow)
+{
+	if (served && (as || overflow))
+		return usage_error(&cli, "--as and --overflow are for a "
+				   "device-mapper origin, not --served");
+	if (!served && (remove || force))
+		return usage_error(&cli, "--remove and --force are for "
+				   "--served (remove a device-mapper "
+				   "snapshot with 'snapctl remove')");
+	return 0;
+}
+
 int cmd_snapshot(int argc, const char **argv)
 {
-	int served = 0, remove = 0, force = 0, n, rc;
-	char *chunk_arg = NULL;
+	int served = 0, remove = 0, force = 0, overflow = 0, n, rc;
+	char *chunk_arg = NULL, *as = NULL;
 	const char **args;
 	uint32_t cs = DEFAULT_CHUNK_SECTORS;
 	struct poptOption options[] = {
 		{ "served", 's', POPT_ARG_NONE, &served, 0,
-		  "VOL is a backstore served by snapcowd (required)", NULL },
+		  "VOL is a backstore served by snapcowd", NULL },
+		{ "as", 'a', POPT_ARG_STRING, &as, OPT_STRING,
+		  "the new snapshot device's name (default NAME-snap, "
+		  "NAME-snap2...)", "SNAP" },
+		{ "overflow", 'O', POPT_ARG_NONE, &overflow, 0,
+		  "\"PO\": a full COW fails snapshot writes (Overflow) "
+		  "rather than invalidating", NULL },
 		{ "remove", 'r', POPT_ARG_NONE, &remove, 0,
 		  "drop the snapshot COW from VOL rather than take it", NULL },
 		{ "chunk-size", 'c', POPT_ARG_STRING, &chunk_arg, OPT_STRING,
@@ -352,6 +376,8 @@ int cmd_snapshot(int argc, const char **argv)
 		goto out;
 	args = cli_args(ctx, &n);
 	rc = check_args(args, n, served);
+	rc = rc ?: check_kind(served, remove, force, as, overflow);
+	rc = rc ?: (as ? check_dm_name(&cli, as) : 0);
 	if (!rc && chunk_arg && remove)
 		rc = usage_error(&cli, "--chunk-size is for a new snapshot, "
 				 "not --remove");
@@ -360,8 +386,14 @@ int cmd_snapshot(int argc, const char **argv)
 				    DEFAULT_CHUNK_SECTORS, &cs);
 	if (rc)
 		goto out;
-	rc = run(args[0], args[1], remove, cs, force) ? EXIT_FAIL : EXIT_OK;
+	if (!served)
+		rc = dm_snapshot(args[0], args[1], as, chunk_arg ? cs : 0,
+				 overflow) ? EXIT_FAIL : EXIT_OK;
+	else
+		rc = run(args[0], args[1], remove, cs, force) ? EXIT_FAIL :
+		     EXIT_OK;
 out:
+	free(as);
 	free(chunk_arg);
 	poptFreeContext(ctx);
 	return rc;

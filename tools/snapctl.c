@@ -28,9 +28,11 @@ static const struct command commands[] = {
 	{ "activate", cmd_activate, "activate origin and snapshot with "
 	  "device-mapper" },
 	{ "deactivate", cmd_deactivate, "remove an activated origin and "
-	  "snapshot" },
-	{ "snapshot", cmd_snapshot, "take a live snapshot of an origin "
-	  "snapcowd serves" },
+	  "its snapshots" },
+	{ "snapshot", cmd_snapshot, "add a live snapshot to an active or "
+	  "served origin" },
+	{ "remove", cmd_remove, "remove one live snapshot of an active "
+	  "origin" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

@@ -23,6 +23,8 @@ struct activate_args {
 	const char *name;
 	const char *origin;
 	const char *cow;
+	const char *const *more_cows;	/* further snapshots: NAME-snap2... */
+	unsigned int nmore;
 	uint32_t chunk_sectors;		/* 0: the COW header's */
 	bool overflow;			/* "PO" */
 };
@@ -37,6 +39,25 @@ int activate_check(const struct activate_args *a);
 int activate_pair(const struct activate_args *a);
 /* 0, or the usage error's exit code after printing why. */
 int check_dm_name(const struct cli *cli, const char *name);
+/*
+ * Load COW against ORIGIN offline as activation does; @fresh: it must
+ * hold no exception (a new snapshot).  *@cs: the chunk size the kernel
+ * will use.  0 or -errno after printing why.
+ */
+int activate_validate(const char *origin, const char *cow,
+		      uint32_t chunk_sectors, bool fresh, uint32_t *cs);
+/* "/dev/mapper/SNAP: snapshot (COW ..., chunk size ..., P)" */
+void report_snapshot(const char *snap, const char *cow, uint32_t cs,
+		     bool overflow);
+/*
+ * tools/snapctl-dmsnap.c: snapshot NAME COW (no --served), remove.
+ * dm_snapshot_added adds a COW already validated (@cs its chunk size).
+ */
+int dm_snapshot(const char *name, const char *cow, const char *as,
+		uint32_t chunk_sectors, bool overflow);
+int dm_snapshot_added(const char *name, const char *cow, const char *as,
+		      uint32_t cs, bool overflow);
+int cmd_remove(int argc, const char **argv);
 /* lvcreate's default snapshot chunk size, snapctl create's. */
 #define DEFAULT_CHUNK_SECTORS	8u
 

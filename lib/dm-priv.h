@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef SNAPCOW_DM_PRIV_H
+#define SNAPCOW_DM_PRIV_H
+
+/*
+ * What the dm layer's files share (dm.c: pairs and status; dm-snaps.c:
+ * more snapshots of an active origin).  Every call between sc_dm_begin
+ * and sc_dm_end holds libdm's process-wide state.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
+
+#include "snapcow.h"
+
+/* Marks the devices we made, as lvm2 marks its own with "LVM-". */
+#define UUID_PREFIX	"SNAPCOW-"
+#define SNAP_SUFFIX	SNAPCOW_DM_SNAP_SUFFIX
+
+struct dm_table {
+	const char *target;
+	uint64_t sectors;
+	char params[2 * 24 + 32];	/* "snapshot MAJ:MIN MAJ:MIN PO CS" */
+};
+
+/* Sized for any input; snapcow_dm_name_check keeps them within dm's. */
+struct dm_node {
+	char name[DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
+	char want_uuid[sizeof(UUID_PREFIX) + DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
+	char uuid[DM_UUID_LEN];
+	struct dm_info info;
+};
+
+void sc_dm_begin(void);
+void sc_dm_end(void);
+/* What libdm said about the failure, else the errno's text. */
+const char *sc_dm_why(int r);
+int sc_dm_run(int type, const char *name, const char *uuid,
+	      const struct dm_table *t, const char *step, char *err,
+	      size_t errlen);
+int sc_dm_node_get(struct dm_node *n, char *err, size_t errlen);
+/* The name's rules and the control node. */
+int sc_dm_check_name(const char *name, char *err, size_t errlen);
+int sc_dm_open_block(const char *path, const char *role,
+		     struct snapcow_dev **devp, char *err, size_t errlen);
+/* -EEXIST when @n exists. */
+int sc_dm_check_absent(struct dm_node *n, char *err, size_t errlen);
+/* -EPERM when @n was not made by snapcow, -EBUSY when it is open. */
+int sc_dm_check_removable(const struct dm_node *n, char *err,
+			  size_t errlen);
+/* dm-snaps.c: for deactivate, every snapshot of NAME but NAME-snap. */
+int sc_dm_remove_other_snaps(const char *origin_name, char *err,
+			     size_t errlen);
+
+#endif /* SNAPCOW_DM_PRIV_H */

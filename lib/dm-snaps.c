@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * More snapshots of an active origin, as lvm2 adds and drops them: with
+ * the origin suspended, so that no origin write falls between a new
+ * snapshot's start and the origin learning of it, and the origin learns
+ * its new split size (the smallest chunk size of its snapshots) when it
+ * resumes.  The kernel's tables are the only record of which snapshots
+ * an origin has: a snapshot is any device whose live "snapshot" table
+ * names the device under the origin's "snapshot-origin" table.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dev-storage.h"
+#include "array.h"
+#include "dm-priv.h"
+#include "util.h"
+
+/* The first target of @name's live table: its type and parameters. */
+static int dm_live_table(const char *name, char *type, size_t tlen,
+			 char *params, size_t plen, uint64_t *sectors,
+			 char *err, size_t errlen)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
+	char *t = NULL, *p = NULL;
+	uint64_t start = 0, length = 0;
+	int r = 0;
+
+	if (!dmt)
+		return sc_errf(err, errlen, -ENOMEM, "%s: %s", name,
+			       strerror(ENOMEM));
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt)) {
+		r = -(dm_task_get_errno(dmt) ?: EIO);
+		sc_errf(err, errlen, r, "%s: cannot read its table: %s", name,
+			sc_dm_why(r));
+		goto out;
+	}
+	dm_get_next_target(dmt, NULL, &start, &length, &t, &p);
+	snprintf(type, tlen, "%s", t ? t : "");
+	snprintf(params, plen, "%s", p ? p : "");
+	if (sectors)
+		*sectors = length;
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/*
+ * The active origin @o (made by snapctl activate): its node, and the
+ * device under it ("MAJ:MIN") with the table's length.
+ */
+static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
+			 size_t devlen, uint64_t *sectors, char *err,
+			 size_t errlen)
+{
+	char type[32];
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	snprintf(o->want_uuid, sizeof(o->want_uuid), UUID_PREFIX "%s", name);
+	r = sc_dm_node_get(o, err, errlen);
+	if (r < 0)
+		return r;
+	if (!o->info.exists)
+		return sc_errf(err, errlen, -ENXIO, "%s: not active: no "
+			       "device-mapper device of that name", name);
+	if (strcmp(o->uuid, o->want_uuid))
+		return sc_errf(err, errlen, -EPERM, "%s: not activated by "
+			       "snapcow (uuid '%s', not '%s'): leaving it "
+			       "alone", name, o->uuid, o->want_uuid);
+	r = dm_live_table(name, type, sizeof(type), dev, devlen, sectors,
+			  err, errlen);
+	if (r < 0)
+		return r;
+	if (!strcmp(type, "snapshot-merge"))
+		return sc_errf(err, errlen, -EBUSY, "%s: merging a snapshot "
+			       "(snapshot-merge table): no snapshot can be "
+			       "added or removed until the merge ends", name);
+	if (strcmp(type, "snapshot-origin"))
+		return sc_errf(err, errlen, -EINVAL, "%s: a '%s' table, not "
+			       "snapshot-origin", name, type[0] ? type :
+			       "missing");
+	return 0;
+}
+
+struct dm_snaps {
+	char (*names)[DM_NAME_LEN];
+	size_t n, cap;
+};
+
+static int dm_snaps_add(struct dm_snaps *l, const char *name)
+{
+	if (sc_grow((void **)&l->names, &l->cap, l->n + 1,
+		    sizeof(*l->names)))
+		return -ENOMEM;
+	snprintf(l->names[l->n++], DM_NAME_LEN, "%s", name);
+	return 0;
+}
+
+/* Is @name's live table a snapshot of the device @dev ("MAJ:MIN")? */
+static bool dm_is_snapshot_of(const char *name, const char *dev)
+{
+	char type[32], params[256];
+	size_t len = strlen(dev);
+
+	if (dm_live_table(name, type, sizeof(type), params, sizeof(params),
+			  NULL, NULL, 0) < 0)
+		return false;
+	return (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")) &&
+	       !strncmp(params, dev, len) && params[len] == ' ';
+}
+
+/* Every device that is a snapshot of @dev, by its live table. */
+static int dm_snaps_of(const char *dev, struct dm_snaps *l, char *err,
+		       size_t errlen)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
+	struct dm_names *names;
+	unsigned int next = 0;
+	int r = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (!dmt || !dm_task_run(dmt)) {
+		r = dmt ? -(dm_task_get_errno(dmt) ?: EIO) : -ENOMEM;
+		sc_errf(err, errlen, r, "cannot list device-mapper devices: "
+			"%s", sc_dm_why(r));
+		goto out;
+	}
+	names = dm_task_get_names(dmt);
+	if (!names || !names->dev)
+		goto out;
+	do {
+		names = (struct dm_names *)((char *)names + next);
+		if (dm_is_snapshot_of(names->name, dev) &&
+		    dm_snaps_add(l, names->name)) {
+			r = sc_errf(err, errlen, -ENOMEM, "out of memory");
+			break;
+		}
+		next = names->next;
+	} while (next);
+out:
+	if (dmt)
+		dm_task_destroy(dmt);
+	return r;
+}
+
+/* Suspend @origin, run @fn, resume it whatever happened. */
+static int dm_with_origin_suspended(const char *origin,
+				    int (*fn)(void *ctx, char *err,
+					      size_t errlen),
+				    void *ctx, char *err, size_t errlen)
+{
+	int r, r2;
+
+	r = sc_dm_run(DM_DEVICE_SUSPEND, origin, NULL, NULL,
+		      "suspend the origin", err, errlen);
+	if (r < 0)
+		return r;
+	r = fn(ctx, err, errlen);
+	r2 = sc_dm_run(DM_DEVICE_RESUME, origin, NULL, NULL,
+		       "resume the origin", r < 0 ? NULL : err, errlen);
+	return r ?: r2;
+}
+
+/* ---------------------------------------------------------------- add */
+
+struct dm_add {
+	struct dm_node snap;
+	struct dm_table table;
+};
+
+static int dm_add_run(void *ctx, char *err, size_t errlen)
+{
+	struct dm_add *a = ctx;
+
+	return sc_dm_run(DM_DEVICE_CREATE, a->snap.name, a->snap.want_uuid,
+			 &a->table, "create the snapshot (see the kernel log)",
+			 err, errlen);
+}
+
+/* @name passed snapcow_dm_name_check: both fit. */
+static void dm_snap_node(struct dm_node *n, const char *name)
+{
+	int len = (int)sizeof(n->name) - 1;
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%.*s", len, name);
+	snprintf(n->want_uuid, sizeof(n->want_uuid), UUID_PREFIX "%.*s", len,
+		 name);
+}
+
+/* @want, or the first of NAME-snap, NAME-snap2, ... that is free. */
+static int dm_pick_snap_name(const char *origin, const char *want,
+			     struct dm_node *n, char *err, size_t errlen)
+{
+	char name[sizeof(n->name)];
+	const char *why = "invalid name";
+	int r;
+
+	if (want) {
+		if (snapcow_dm_name_check(want, &why) < 0)
+			return sc_errf(err, errlen, -EINVAL, "'%s': %s", want,
+				       why);
+		dm_snap_node(n, want);
+		return sc_dm_check_absent(n, err, errlen);
+	}
+	for (unsigned int i = 1; i < 1000; i++) {
+		if (i == 1)
+			snprintf(name, sizeof(name), "%s" SNAP_SUFFIX, origin);
+		else
+			snprintf(name, sizeof(name), "%s" SNAP_SUFFIX "%u",
+				 origin, i);
+		if (snapcow_dm_name_check(name, &why) < 0)
+			return sc_errf(err, errlen, -EINVAL, "'%s': %s", name,
+				       why);
+		dm_snap_node(n, name);
+		r = sc_dm_node_get(n, err, errlen);
+		if (r < 0 || !n->info.exists)
+			return r;
+	}
+	return sc_errf(err, errlen, -EEXIST, "%s: no free snapshot name",
+		       origin);
+}
+
+static int dm_add_table(const struct snapcow_dm_snap_spec *spec,
+			const char *dev, uint64_t sectors, struct dm_add *a,
+			char *err, size_t errlen)
+{
+	struct snapcow_dev *cow = NULL;
+	int r;
+
+	r = sc_dm_open_block(spec->cow, "COW", &cow, err, errlen);
+	if (r < 0)
+		return r;
+	a->table.target = "snapshot";
+	a->table.sectors = sectors;
+	snprintf(a->table.params, sizeof(a->table.params),
+		 "%s %s %s %" PRIu32, dev, snapcow_dev_name(cow),
+		 spec->overflow ? "PO" : "P", spec->chunk_sectors);
+	/* The COW must not be the origin's own device. */
+	if (!strcmp(snapcow_dev_name(cow), dev))
+		r = sc_errf(err, errlen, -EINVAL, "%s (COW): the origin's own "
+			    "device: a snapshot's COW cannot live on its "
+			    "origin", spec->cow);
+	snapcow_dev_close(cow);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_snapshot_add(const struct snapcow_dm_snap_spec *spec,
+			    char *snap_name, size_t name_len, char *err,
+			    size_t errlen)
+{
+	char dev[64];
+	struct dm_node origin;
+	struct dm_add a;
+	uint64_t sectors = 0;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	r = sc_dm_check_name(spec->origin_name, err, errlen);
+	if (r < 0)
+		return r;
+	sc_dm_begin();
+	r = dm_origin_get(&origin, spec->origin_name, dev, sizeof(dev),
+			  &sectors, err, errlen);
+	r = r ?: dm_pick_snap_name(spec->origin_name, spec->snap_name,
+				   &a.snap, err, errlen);
+	r = r ?: dm_add_table(spec, dev, sectors, &a, err, errlen);
+	r = r ?: dm_with_origin_suspended(origin.name, dm_add_run, &a, err,
+					  errlen);
+	sc_dm_end();
+	if (!r && snap_name)
+		snprintf(snap_name, name_len, "%s", a.snap.name);
+	return r;
+}
+
+/* ------------------------------------------------------------- remove */
+
+struct dm_drop {
+	struct dm_snaps *l;
+};
+
+static int dm_drop_run(void *ctx, char *err, size_t errlen)
+{
+	struct dm_drop *d = ctx;
+	int r = 0;
+
+	for (size_t i = 0; i < d->l->n && !r; i++)
+		r = sc_dm_run(DM_DEVICE_REMOVE, d->l->names[i], NULL, NULL,
+			      "remove the snapshot", err, errlen);
+	return r;
+}
+
+/* Every snapshot in @l must be ours and closed before any goes. */
+static int dm_snaps_removable(const struct dm_snaps *l, char *err,
+			      size_t errlen)
+{
+	struct dm_node n;
+	int r = 0;
+
+	for (size_t i = 0; i < l->n && !r; i++) {
+		dm_snap_node(&n, l->names[i]);
+		r = sc_dm_node_get(&n, err, errlen);
+		r = r ?: sc_dm_check_removable(&n, err, errlen);
+	}
+	return r;
+}
+
+/*
+ * Remove @only (NULL: every snapshot of the origin) with the origin
+ * suspended meanwhile.
+ */
+static int dm_snaps_remove(const char *origin_name, const char *only,
+			   char *err, size_t errlen)
+{
+	struct dm_snaps all, one = { 0 };
+	struct dm_drop d = { &all };
+	struct dm_node origin;
+	char dev[64];
+	int r;
+
+	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, err,
+			  errlen);
+	r = r ?: dm_snaps_of(dev, &all, err, errlen);
+	if (r < 0)
+		goto out;
+	if (only) {
+		size_t i;
+
+		for (i = 0; i < all.n && strcmp(all.names[i], only); i++)
+			;
+		if (i == all.n) {
+			r = sc_errf(err, errlen, -ENXIO, "%s: not a snapshot "
+				    "of %s", only, origin_name);
+			goto out;
+		}
+		r = dm_snaps_add(&one, only);
+		d.l = &one;
+	}
+	r = r ?: dm_snaps_removable(d.l, err, errlen);
+	if (!r && d.l->n)
+		r = dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
+					     errlen);
+out:
+	free(all.names);
+	free(one.names);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_snapshot_remove(const char *origin_name, const char *snap,
+			       char *err, size_t errlen)
+{
+	int r = sc_dm_check_name(origin_name, err, errlen);
+
+	if (r < 0)
+		return r;
+	sc_dm_begin();
+	r = dm_snaps_remove(origin_name, snap, err, errlen);
+	sc_dm_end();
+	return r;
+}
+
+/* For deactivate: every snapshot but NAME-snap, which the pair removes. */
+int sc_dm_remove_other_snaps(const char *origin_name, char *err,
+			     size_t errlen)
+{
+	struct dm_snaps all, others = { 0 };
+	struct dm_drop d = { &others };
+	struct dm_node origin;
+	char dev[64], pair_snap[DM_NAME_LEN + 8];
+	int r;
+
+	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, err,
+			  errlen);
+	if (r == -ENXIO)
+		return 0;
+	r = r ?: dm_snaps_of(dev, &all, err, errlen);
+	if (r < 0)
+		return r;
+	snprintf(pair_snap, sizeof(pair_snap), "%s" SNAP_SUFFIX, origin_name);
+	for (size_t i = 0; i < all.n && !r; i++)
+		if (strcmp(all.names[i], pair_snap))
+			r = dm_snaps_add(&others, all.names[i]) ?
+			    sc_errf(err, errlen, -ENOMEM, "out of memory") : 0;
+	r = r ?: dm_snaps_removable(&others, err, errlen);
+	if (!r && others.n)
+		r = dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
+					     errlen);
+	free(all.names);
+	free(others.names);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_origin_device(const char *name, char *path, size_t len,
+			     char *err, size_t errlen)
+{
+	unsigned int major, minor;
+	char dev[64], uevent[128], line[256];
+	struct dm_node origin;
+	FILE *f;
+	int r = sc_dm_check_name(name, err, errlen);
+
+	if (r < 0)
+		return r;
+	sc_dm_begin();
+	r = dm_origin_get(&origin, name, dev, sizeof(dev), NULL, err, errlen);
+	sc_dm_end();
+	if (r < 0)
+		return r;
+	if (sscanf(dev, "%u:%u", &major, &minor) != 2)
+		return sc_errf(err, errlen, -EINVAL, "%s: origin device '%s' "
+			       "is not MAJ:MIN", name, dev);
+	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%u:%u/uevent", major,
+		 minor);
+	f = fopen(uevent, "re");
+	if (!f)
+		return sc_errf(err, errlen, -errno, "%s: %s", uevent,
+			       strerror(errno));
+	r = -ENOENT;
+	while (r && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(path, len, "/dev/%s", line + 8);
+			r = 0;
+		}
+	fclose(f);
+	return r ? sc_errf(err, errlen, r, "%s: no DEVNAME", uevent) : 0;
+}
