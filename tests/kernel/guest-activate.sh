@@ -23,6 +23,13 @@
 #   ls-after, ls-end         the dm devices left, from sysfs
 #   offline-status, export.sha256   snapctl on the images, after deactivate
 #   tables-po, dm-po, live-po    a PO pair on a zeroed COW
+#   tables-multi, tables-multi-3   origin m with m-snap (4K), m-snap2
+#                            (16K), then m-third (8K) added live
+#   mw/, multi-pause-model.sha256  the origin's workload and its model
+#                            when m-third was taken
+#   multi-{a,b,c,origin}.sha256, multi-m0.sha256   what each served
+#   multi*.{rc,out,err}      activate, snapshot, remove, deactivate and
+#                            their refusals; ls-multi, ls-multi-end
 #   cow.img, dmesg, timings
 #
 # dmsetup and python each cost about a second per start under TCG (a
@@ -149,6 +156,60 @@ try deactivate-missing "$S" deactivate t
 try live-missing "$S" status --live t
 losetup -d "$lo" "$lc"
 echo "refusals $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# Several snapshots of one origin with different chunk sizes (4 and 16
+# KiB from activate, 8 KiB added live with --as while an O_DIRECT
+# workload on the origin is paused halfway): each reads its model.
+t0=$(now_ms)
+mkdir -p "$SHARE/mw"
+workload gen "$w/m.img" $((4 << 20)) 301
+cp "$w/m.img" "$w/m0.img"
+for c in ma:4K mb:16K mc:8K mx:4K my:4K; do
+	truncate -s 6M "$w/${c%:*}.img"
+	"$S" create -q --chunk-size "${c#*:}" "$w/${c%:*}.img"
+done
+# mx holds an exception of another snapshot: refused as a new snapshot.
+"$S" write -q --fill 1 --length 1 "$w/m0.img" "$w/mx.img" 0 2>/dev/null ||
+	true
+cp "$w/m.img" "$w/m0.img"
+lm=$(losetup -f --show "$w/m.img")
+la=$(losetup -f --show "$w/ma.img")
+lb=$(losetup -f --show "$w/mb.img")
+lc3=$(losetup -f --show "$w/mc.img")
+lx=$(losetup -f --show "$w/mx.img")
+ly=$(losetup -f --show "$w/my.img")
+try multi "$S" activate m "$lm" "$la" "$lb"
+dmsetup table | grep '^m' >"$SHARE/tables-multi"
+rm -f "$w/m-pause"
+workload disk /dev/mapper/m "$w/m0.img" 303 60 "$SHARE/mw" 30 \
+	"$w/m-pause" "$SHARE/multi-pause-model.sha256" &
+wpid=$!
+for i in $(seq 600); do
+	[ -e "$w/m-pause" ] && break
+	sleep 0.1
+done
+try multi-add "$S" snapshot --as m-third m "$lc3"
+rm -f "$w/m-pause"
+wait "$wpid"
+try multi-taken "$S" snapshot --as m-snap m "$ly"
+try multi-used "$S" snapshot m "$lx"
+try multi-cow-busy "$S" snapshot m "$la"
+dmsetup table | grep '^m' >"$SHARE/tables-multi-3"
+workload hash 4096 /dev/mapper/m-snap "$SHARE/multi-a.sha256" \
+	/dev/mapper/m-snap2 "$SHARE/multi-b.sha256" \
+	/dev/mapper/m-third "$SHARE/multi-c.sha256" \
+	/dev/mapper/m "$SHARE/multi-origin.sha256"
+sha256sum <"$w/m0.img" | cut -d' ' -f1 >"$SHARE/multi-m0.sha256"
+exec 3</dev/mapper/m-snap2
+try multi-remove-busy "$S" remove m m-snap2
+exec 3<&-
+try multi-remove "$S" remove m m-snap2
+try multi-remove-missing "$S" remove m m-snap2
+dm_names >"$SHARE/ls-multi"
+try multi-down "$S" deactivate m
+dm_names >"$SHARE/ls-multi-end"
+losetup -d "$lm" "$la" "$lb" "$lc3" "$lx" "$ly"
+echo "multi $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 # Offline, on the images the kernel left.
 t0=$(now_ms)

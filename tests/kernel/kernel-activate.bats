@@ -183,3 +183,60 @@ shared_is() {
 	lp=$(cat "$SHARE/lp")
 	shared_is parts "${lp}p2 (COW) and ${lp}p1 (origin) share storage: ${lp}p2 is partition 2 of $lp (bytes 2097152..4194303); ${lp}p1 is partition 1 of $lp (bytes 1048576..3145727); both reach bytes 2097152..3145727 of $lp"
 }
+
+# --- several snapshots of one origin (issue 10 item 1)
+
+@test "activate with two COWs: m-snap (4K) and m-snap2 (16K) over one origin" {
+	rc_is multi 0
+	grep -q '^/dev/mapper/m-snap2: snapshot (COW .*, chunk size 16384 bytes, P)$' \
+		"$SHARE/multi.out"
+	[ "$(awk '{print $1, $4}' "$SHARE/tables-multi")" = "m: snapshot-origin
+m-snap: snapshot
+m-snap2: snapshot" ]
+	[ "$(awk '$1 == "m-snap:" {print $8} $1 == "m-snap2:" {print $8}' \
+		"$SHARE/tables-multi")" = "8
+32" ]
+}
+
+@test "snapshot --as m-third (8K) added live mid-workload reads the origin at that point" {
+	rc_is multi-add 0
+	grep -q '^/dev/mapper/m-third: snapshot (COW .*, chunk size 8192 bytes, P)$' \
+		"$SHARE/multi-add.out"
+	[ "$(awk '$1 == "m-third:" {print $4, $7, $8}' "$SHARE/tables-multi-3")" = "snapshot P 16" ]
+	# The workload's model when paused; m-third reads exactly that.
+	[ "$(total_hash "$SHARE/multi-c.sha256")" = "$(cat "$SHARE/multi-pause-model.sha256")" ]
+	[ "$(cat "$SHARE/multi-pause-model.sha256")" != "$(cat "$SHARE/mw/model.sha256")" ]
+}
+
+@test "every snapshot reads its model; the origin the workload's" {
+	[ "$(total_hash "$SHARE/multi-a.sha256")" = "$(cat "$SHARE/multi-m0.sha256")" ]
+	[ "$(total_hash "$SHARE/multi-b.sha256")" = "$(cat "$SHARE/multi-m0.sha256")" ]
+	[ "$(total_hash "$SHARE/multi-origin.sha256")" = "$(cat "$SHARE/mw/model.sha256")" ]
+}
+
+@test "snapshot refusals leave the tables as they were" {
+	rc_is multi-taken 1
+	grep -q 'm-snap: a device-mapper device of that name already exists' \
+		"$SHARE/multi-taken.err"
+	rc_is multi-used 1
+	grep -q 'holds 1 exception of an earlier snapshot: a new snapshot needs a new or empty COW' \
+		"$SHARE/multi-used.err"
+	rc_is multi-cow-busy 1
+	grep -q 'in use (the COW of an active snapshot, or mounted)' \
+		"$SHARE/multi-cow-busy.err"
+	# Three snapshots and the origin: nothing added by a refusal.
+	[ "$(wc -l <"$SHARE/tables-multi-3")" -eq 4 ]
+}
+
+@test "remove m m-snap2: refused while open, then gone; deactivate takes the rest" {
+	rc_is multi-remove-busy 1
+	grep -q 'm-snap2: in use (open count 1)' "$SHARE/multi-remove-busy.err"
+	rc_is multi-remove 0
+	rc_is multi-remove-missing 1
+	grep -q 'm-snap2: not a snapshot of m' "$SHARE/multi-remove-missing.err"
+	[ "$(grep '^m' "$SHARE/ls-multi")" = "m
+m-snap
+m-third" ]
+	rc_is multi-down 0
+	run ! grep -q '^m' "$SHARE/ls-multi-end"
+}
