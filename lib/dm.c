@@ -538,6 +538,7 @@ static int dm_status_of(struct snapcow_dm_status *st, char *err,
 		r = -ENXIO;
 		goto missing;
 	}
+	st->event_nr = info.event_nr;
 	r = dm_read_status(dmt, st, err, errlen);
 	goto out;
 missing:

@@ -800,6 +800,7 @@ struct snapcow_dm_status {
 	uint64_t sectors_allocated;
 	uint64_t total_sectors;
 	uint64_t metadata_sectors;
+	uint32_t event_nr;		/* the device's event counter */
 };
 
 /* 0 when NAME makes valid device names, else -EINVAL and *@why. */
@@ -847,6 +848,16 @@ int snapcow_dm_snapshot_remove(const char *name, const char *snap,
 /* The path of the block device under the active origin NAME. */
 int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 			     char *err, size_t errlen);
+/*
+ * Wait until the event counter of NAME-snap passes *@event_nr (the
+ * kernel's DM_DEV_WAIT: dm-snapshot raises an event when a snapshot is
+ * invalidated or a merge ends, not when its usage grows), then set
+ * *@event_nr to the new count.  A signal ends the wait with -EINTR.
+ * -ENXIO when the device is gone.  Holds the dm layer's lock meanwhile:
+ * for a single-threaded caller.
+ */
+int snapcow_dm_wait_event(const char *name, uint32_t *event_nr, char *err,
+			  size_t errlen);
 /* The live status of NAME-snap's target; -ENXIO when it does not exist. */
 int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		      char *err, size_t errlen);

@@ -35,6 +35,9 @@ static const struct cli cli = {
 
 struct status_opts {
 	int live;
+	int watch;
+	char *interval;		/* --interval SECONDS */
+	char *threshold;	/* --threshold PCT */
 	int json;
 	int ima;
 	char *origin;
@@ -158,20 +161,66 @@ static int run_live(const char *name, const struct status_opts *o)
 	r = need_dm("status --live");
 	if (r < 0)
 		return r;
+	if (o->watch) {
+		struct watch_opts w = { .json = o->json, .interval = 1,
+					.threshold = -1 };
+
+		if (o->interval)
+			w.interval = strtod(o->interval, NULL);
+		if (o->threshold)
+			w.threshold = strtod(o->threshold, NULL);
+		return watch_live(name, &w);
+	}
 	r = snapcow_dm_status(name, &st, err, sizeof(err));
 	if (r < 0) {
 		lib_error(r, err, "cannot read the live status of %s", name);
 		return r;
 	}
-	if (o->json)
-		return print_live_json(&st);
-	puts(st.line);
+	return print_live(&st, o->json);
+}
+
+int print_live(const struct snapcow_dm_status *st, bool json)
+{
+	if (json)
+		return print_live_json(st);
+	puts(st->line);
+	return flush_stdout() ? 0 : -EIO;
+}
+
+/* A number in [@min, @max]; false when @s is not one. */
+static bool number_in(const char *s, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	return !errno && end != s && !*end && v >= min && v <= max;
+}
+
+static int check_watch_opts(const struct status_opts *o)
+{
+	if (o->watch && !o->live)
+		return usage_error(&cli, "--watch needs --live");
+	if ((o->interval || o->threshold) && !o->watch)
+		return usage_error(&cli, "--interval and --threshold need "
+				   "--watch");
+	if (o->interval && !number_in(o->interval, 0.01, 3600))
+		return usage_error(&cli, "--interval: expected seconds from "
+				   "0.01 to 3600, not '%s'", o->interval);
+	if (o->threshold && !number_in(o->threshold, 0, 100))
+		return usage_error(&cli, "--threshold: expected a percentage "
+				   "from 0 to 100, not '%s'", o->threshold);
 	return 0;
 }
 
 /* Usage checks of the options; 0 or EXIT_USAGE. */
 static int check_opts(const struct status_opts *o)
 {
+	int rc = check_watch_opts(o);
+
+	if (rc)
+		return rc;
 	if (o->live && (o->ima || o->origin || o->chunk))
 		return usage_error(&cli, "--live takes no --ima, --origin "
 				   "or --chunk-size: the kernel has them");
@@ -194,6 +243,15 @@ int cmd_status(int argc, const char **argv)
 		{ "live", 'L', POPT_ARG_NONE, &o.live, 0,
 		  "the live kernel status of the activated snapshot NAME",
 		  NULL },
+		{ "watch", 'w', POPT_ARG_NONE, &o.watch, 0,
+		  "with --live: print the status again on each change of "
+		  "usage or state", NULL },
+		{ "interval", '\0', POPT_ARG_STRING, &o.interval, OPT_STRING,
+		  "with --watch: seconds between samples of the usage "
+		  "(default 1)", "SECONDS" },
+		{ "threshold", '\0', POPT_ARG_STRING, &o.threshold,
+		  OPT_STRING, "with --watch: exit 0 once usage reaches PCT "
+		  "percent", "PCT" },
 		{ "json", 'j', POPT_ARG_NONE, &o.json, 0,
 		  "print a JSON document (see snapctl(8))", NULL },
 		{ "ima", 'i', POPT_ARG_NONE, &o.ima, 0,
@@ -231,6 +289,8 @@ int cmd_status(int argc, const char **argv)
 		goto out;
 	rc = run(args[0], cs, &o) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
+	free(o.interval);
+	free(o.threshold);
 	free(o.origin);
 	free(o.chunk);
 	poptFreeContext(ctx);

@@ -58,6 +58,17 @@ int dm_snapshot(const char *name, const char *cow, const char *as,
 int dm_snapshot_added(const char *name, const char *cow, const char *as,
 		      uint32_t cs, bool overflow);
 int cmd_remove(int argc, const char **argv);
+
+/* tools/snapctl-watch.c: status --live --watch. */
+struct snapcow_dm_status;
+struct watch_opts {
+	bool json;
+	double interval;		/* seconds between samples */
+	double threshold;		/* percent; < 0: none */
+};
+int watch_live(const char *name, const struct watch_opts *o);
+/* One live status, as status --live prints it (flushed). */
+int print_live(const struct snapcow_dm_status *st, bool json);
 /* lvcreate's default snapshot chunk size, snapctl create's. */
 #define DEFAULT_CHUNK_SECTORS	8u
 

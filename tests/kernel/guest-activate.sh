@@ -30,6 +30,9 @@
 #   multi-{a,b,c,origin}.sha256, multi-m0.sha256   what each served
 #   multi*.{rc,out,err}      activate, snapshot, remove, deactivate and
 #                            their refusals; ls-multi, ls-multi-end
+#   watch.{json,err,rc}      status --live --watch --json t, from before
+#                            the writes until deactivate ends it
+#   threshold.{out,err,rc}   status --live --watch --threshold 2 t
 #   cow.img, dmesg, timings
 #
 # dmsetup and python each cost about a second per start under TCG (a
@@ -118,10 +121,21 @@ echo "activate $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 # Chunk-crossing O_DIRECT writes through both devices, no suspend/resume
 # of ours: activation must have left the origin splitting at 4 KiB.
+# Meanwhile status --watch prints every change (until deactivate ends
+# it) and --threshold 2 exits once 2% of the COW is allocated.
 t0=$(now_ms)
+"$S" status --live --watch --json --interval 0.2 t >"$SHARE/watch.json" \
+	2>"$SHARE/watch.err" &
+watch_pid=$!
+"$S" status --live --watch --threshold 2 --interval 0.2 t \
+	>"$SHARE/threshold.out" 2>"$SHARE/threshold.err" &
+threshold_pid=$!
 workload run --origin /dev/mapper/t --snap /dev/mapper/t-snap \
 	--image "$w/origin0.img" --chunk-sectors "$CS" --seed 202 --ops 300 \
 	--out "$SHARE"
+rc=0
+wait "$threshold_pid" || rc=$?
+echo "$rc" >"$SHARE/threshold.rc"
 workload hash 4096 /dev/mapper/t-snap "$SHARE/snap.sha256" \
 	/dev/mapper/t "$SHARE/origin.sha256"
 "$S" status --live t >"$SHARE/live"
@@ -151,6 +165,9 @@ try foreign "$S" deactivate foreign
 dmsetup remove foreign
 
 try deactivate "$S" deactivate t
+rc=0
+wait "$watch_pid" || rc=$?
+echo "$rc" >"$SHARE/watch.rc"
 dm_names >"$SHARE/ls-after"
 try deactivate-missing "$S" deactivate t
 try live-missing "$S" status --live t

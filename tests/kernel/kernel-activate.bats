@@ -240,3 +240,39 @@ m-third" ]
 	rc_is multi-down 0
 	run ! grep -q '^m' "$SHARE/ls-multi-end"
 }
+
+# --- status --live --watch (issue 10 item 4)
+
+@test "status --watch: a document per change, growing, the last the final status" {
+	# One JSON document per change, from the fresh pair to the last writes.
+	run -0 jq -s -r '.[].status' "$SHARE/watch.json"
+	[ "${#lines[@]}" -ge 3 ]
+	[ "${lines[0]}" = "16/8192 16" ]
+	[ "${lines[-1]}" = "$(cat "$SHARE/live")" ]
+	local i prev=0 a
+	for i in "${lines[@]}"; do
+		a=${i%%/*}
+		[ "$a" -gt "$prev" ] || [ "$prev" -eq 0 ]
+		prev=$a
+	done
+	# deactivate took the device away: the watch ends, saying so.
+	[ "$(cat "$SHARE/watch.rc")" = 1 ]
+	run -0 cat "$SHARE/watch.err"
+	[[ $output == "snapctl: stopped watching t: t-snap: not active"* ]]
+}
+
+@test "status --watch --threshold 2 exits 0 once 2% is allocated" {
+	[ "$(cat "$SHARE/threshold.rc")" = 0 ]
+	local last a b
+	last=$(tail -n 1 "$SHARE/threshold.out")
+	a=${last%%/*}
+	b=${last#*/}
+	b=${b%% *}
+	[ $((a * 100)) -ge $((b * 2)) ]
+	# Every line before the last was below 2%.
+	run -0 head -n -1 "$SHARE/threshold.out"
+	for last in "${lines[@]}"; do
+		a=${last%%/*}
+		[ $((a * 100)) -lt $((b * 2)) ]
+	done
+}
