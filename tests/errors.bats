@@ -231,7 +231,7 @@ hex_of() {
 	[ "$(jq -r .cow_name <<<"$output")" = "$T/c"$'x,y;z=w\\ \xef\xbf\xbd\xef\xbf\xbd' ]
 	run_status 0 "$SNAPDUMP" --json "$c"
 	valid_json <<<"$output"
-	[ "$(jq -r .status.cow_name_hex <<<"$output")" = "$(hex_of "$c")" ]
+	[ "$(jq -r .status_report.cow_name_hex <<<"$output")" = "$(hex_of "$c")" ]
 	run_status 0 "$SNAPDUMP" --json --origin "$o" --diff "$c"
 	valid_json <<<"$output"
 	run_status 0 "$SNAPCHECK" --json -n "$c"
