@@ -34,6 +34,17 @@ static int col_id(const struct tout_col *cols, size_t ncols, const char *name,
 	return -1;
 }
 
+/* The JSON key of a column: its name in lower case, as libsmartcols. */
+static void key_of(char key[TOUT_KEY_SIZE], const char *name)
+{
+	size_t k;
+
+	for (k = 0; name[k] && k + 1 < TOUT_KEY_SIZE; k++)
+		key[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ?
+				name[k] - 'A' + 'a' : name[k]);
+	key[k] = '\0';
+}
+
 static int add_columns(struct tout *t, size_t ncols, const char *list)
 {
 	const char *p = list, *end;
@@ -50,6 +61,7 @@ static int add_columns(struct tout *t, size_t ncols, const char *list)
 			error_msg("too many columns: %s", list);
 			return -EINVAL;
 		}
+		key_of(t->keys[t->nids], t->cols[id].name);
 		t->ids[t->nids++] = id;
 		p = end + 1;
 	} while (*end);
@@ -170,25 +182,68 @@ void tout_measure(struct tout *t, const char *const *cells)
 	}
 }
 
+/* A row is built here and written once: a million rows stay cheap. */
+struct row_buf {
+	char b[1024];
+	size_t n;
+	FILE *out;
+};
+
+static void put(struct row_buf *rb, const char *p, size_t len)
+{
+	if (rb->n + len > sizeof(rb->b)) {
+		fwrite(rb->b, 1, rb->n, rb->out);
+		rb->n = 0;
+	}
+	if (len > sizeof(rb->b)) {
+		fwrite(p, 1, len, rb->out);
+		return;
+	}
+	memcpy(rb->b + rb->n, p, len);
+	rb->n += len;
+}
+
+static void put_str(struct row_buf *rb, const char *p)
+{
+	put(rb, p, strlen(p));
+}
+
+static void pad(struct row_buf *rb, size_t n)
+{
+	static const char spaces[] = "                                ";
+
+	for (; n > sizeof(spaces) - 1; n -= sizeof(spaces) - 1)
+		put(rb, spaces, sizeof(spaces) - 1);
+	put(rb, spaces, n);
+}
+
+static void flush_row(struct row_buf *rb)
+{
+	fwrite(rb->b, 1, rb->n, rb->out);
+}
+
 static void text_line(struct tout *t, const char *const *cells, bool by_id)
 {
+	struct row_buf rb = { .out = t->out };
+	bool aligned = !t->o->raw, right;
 	const char *cell;
 	size_t i, n;
 
 	for (i = 0; i < t->nids; i++) {
 		cell = cells[by_id ? (size_t)t->ids[i] : i];
 		n = strlen(cell);
+		right = t->cols[t->ids[i]].right;
 		if (i)
-			fputc(' ', t->out);
-		if (!t->o->raw && t->cols[t->ids[i]].right)
-			fprintf(t->out, "%*s", (int)(t->width[i] - n), "");
-		fputs(cell, t->out);
+			put(&rb, " ", 1);
+		if (aligned && right)
+			pad(&rb, t->width[i] - n);
+		put(&rb, cell, n);
 		/* The last column is not padded. */
-		if (!t->o->raw && !t->cols[t->ids[i]].right &&
-		    i + 1 < t->nids)
-			fprintf(t->out, "%*s", (int)(t->width[i] - n), "");
+		if (aligned && !right && i + 1 < t->nids)
+			pad(&rb, t->width[i] - n);
 	}
-	fputc('\n', t->out);
+	put(&rb, "\n", 1);
+	flush_row(&rb);
 }
 
 int tout_begin(struct tout *t)
@@ -223,38 +278,38 @@ static void text_headings(struct tout *t)
 	text_line(t, names, false);
 }
 
-static void json_value(FILE *out, int type, const char *cell)
+static void json_value(struct row_buf *rb, int type, const char *cell)
 {
 	switch (type) {
 	case SCOLS_JSON_NUMBER:
-		fputs(*cell ? cell : "null", out);
+		put_str(rb, *cell ? cell : "null");
 		break;
 	case SCOLS_JSON_BOOLEAN:
-		fputs(!*cell || *cell == '0' || *cell == 'N' || *cell == 'n' ?
-		      "false" : "true", out);
+		put_str(rb, !*cell || *cell == '0' || *cell == 'N' ||
+			*cell == 'n' ? "false" : "true");
 		break;
 	default:
-		fprintf(out, "\"%s\"", cell);
+		put(rb, "\"", 1);
+		put_str(rb, cell);
+		put(rb, "\"", 1);
 	}
 }
 
 static void json_row(struct tout *t, const char *const *cells)
 {
-	char key[64];
-	size_t i, k;
+	struct row_buf rb = { .out = t->out };
+	size_t i;
 
-	fputs(t->rows ? INDENT INDENT "},{\n" : INDENT INDENT "{\n", t->out);
+	put_str(&rb, t->rows ? INDENT INDENT "},{\n" : INDENT INDENT "{\n");
 	for (i = 0; i < t->nids; i++) {
-		const struct tout_col *c = &t->cols[t->ids[i]];
-
-		for (k = 0; c->name[k] && k + 1 < sizeof(key); k++)
-			key[k] = (char)(c->name[k] >= 'A' && c->name[k] <= 'Z' ?
-					c->name[k] - 'A' + 'a' : c->name[k]);
-		key[k] = '\0';
-		fprintf(t->out, INDENT INDENT INDENT "\"%s\": ", key);
-		json_value(t->out, c->json_type, cells[t->ids[i]]);
-		fputs(i + 1 < t->nids ? ",\n" : "\n", t->out);
+		put_str(&rb, INDENT INDENT INDENT "\"");
+		put_str(&rb, t->keys[i]);
+		put_str(&rb, "\": ");
+		json_value(&rb, t->cols[t->ids[i]].json_type,
+			   cells[t->ids[i]]);
+		put_str(&rb, i + 1 < t->nids ? ",\n" : "\n");
 	}
+	flush_row(&rb);
 }
 
 int tout_row(struct tout *t, const char *const *cells)

@@ -19,6 +19,7 @@
 #include <libsmartcols.h>
 
 #define TOUT_MAX_COLS	8
+#define TOUT_KEY_SIZE	32
 
 /* A column a listing can show; its JSON key is @name lower-cased. */
 struct tout_col {
@@ -57,6 +58,7 @@ struct tout {
 	const struct tout_col *cols;	/* every column, by id */
 	size_t nids;
 	int ids[TOUT_MAX_COLS];		/* the chosen ones, in order */
+	char keys[TOUT_MAX_COLS][TOUT_KEY_SIZE];	/* their JSON keys */
 	const struct tout_opts *o;
 	struct tout_doc *doc;		/* NULL: a document of its own */
 	FILE *out;
