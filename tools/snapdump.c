@@ -37,7 +37,14 @@ static const struct cli cli = {
 		   "                     the chunks in which the snapshot and "
 		   "ORIGIN differ now:\n"
 		   "                     written on ORIGIN or into the "
-		   "snapshot since it was taken\n",
+		   "snapshot since it was taken\n\n"
+		   "Columns (--output; a JSON key is the name in lower "
+		   "case):\n"
+		   "  --areas       AREA CHUNK OFFSET_BYTES RECORD_COUNT "
+		   "FULL\n"
+		   "  --exceptions  OLD_CHUNK NEW_CHUNK AREA INDEX, and "
+		   "OFFSET_BYTES STATE\n"
+		   "  --diff        OLD_CHUNK NEW_CHUNK\n",
 };
 
 struct dump_opts {
