@@ -55,7 +55,7 @@ pair() {
 	"$SNAPCTL" create -q "$T/c" "$T/o"
 	run_status 1 "$SNAPCTL" write --snapshot --fill 1 --length 16K \
 		"$T/o" "$T/c" 0
-	[ "$output" = "snapctl: $T/c: snapshot write of 16384 bytes at offset 0 failed: $T/c: COW is full: snapshot invalidated" ]
+	[ "$output" = "snapctl: $T/c: snapshot write of 16384 bytes at offset 0 failed: COW is full: snapshot invalidated" ]
 	[ "$("$SNAPCTL" status "$T/c")" = Invalid ]
 }
 
