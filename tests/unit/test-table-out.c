@@ -38,56 +38,78 @@ static void cells_of(uint64_t i, char buf[NCOLS][24], const char **cells)
 		cells[c] = buf[c];
 }
 
+/* A listing printed into memory. */
+struct capture {
+	struct tout t;
+	char *text;
+	size_t len;
+	FILE *f;
+	char buf[NCOLS][24];
+	const char *cells[NCOLS];
+};
+
+static int capture_open(struct capture *c, const struct tout_opts *o,
+			const char *deflt, struct tout_doc *doc)
+{
+	c->text = NULL;
+	c->f = open_memstream(&c->text, &c->len);
+	if (doc)
+		doc->out = c->f;
+	return tout_init(&c->t, "exceptions", cols, NCOLS, deflt, o, doc,
+			 c->f);
+}
+
+static char *capture_close(struct capture *c)
+{
+	tout_free(&c->t);
+	fclose(c->f);
+	return c->text;
+}
+
+enum pass { ADD, MEASURE, ROW };
+
+/* Give every row to the table: held, measured or streamed. */
+static void each_row(struct capture *c, uint64_t rows, enum pass pass)
+{
+	uint64_t i;
+
+	for (i = 0; i < rows; i++) {
+		cells_of(i, c->buf, c->cells);
+		if (pass == ADD)
+			tout_add(&c->t, c->cells);
+		else if (pass == MEASURE)
+			tout_measure(&c->t, c->cells);
+		else
+			tout_row(&c->t, c->cells);
+	}
+}
+
 static char *by_libsmartcols(const struct tout_opts *o, const char *deflt,
 			     uint64_t rows, struct tout_doc *doc)
 {
-	char buf[NCOLS][24], *text = NULL;
-	const char *cells[NCOLS];
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-	struct tout t;
-	uint64_t i;
+	struct capture c;
 
-	if (tout_init(&t, "exceptions", cols, NCOLS, deflt, o, doc, f))
-		return NULL;
-	if (doc)
-		doc->out = f;
-	for (i = 0; i < rows; i++) {
-		cells_of(i, buf, cells);
-		tout_add(&t, cells);
+	if (!capture_open(&c, o, deflt, doc)) {
+		each_row(&c, rows, ADD);
+		tout_print(&c.t);
 	}
-	tout_print(&t);
-	tout_free(&t);
-	fclose(f);
-	return text;
+	return capture_close(&c);
 }
 
 static char *streamed(const struct tout_opts *o, const char *deflt,
 		      uint64_t rows, struct tout_doc *doc)
 {
-	char buf[NCOLS][24], *text = NULL;
-	const char *cells[NCOLS];
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-	struct tout t;
-	uint64_t i;
+	struct capture c;
 
-	if (tout_init(&t, "exceptions", cols, NCOLS, deflt, o, doc, f))
-		return NULL;
-	if (doc)
-		doc->out = f;
-	for (i = 0; i < rows && !o->json; i++) {
-		cells_of(i, buf, cells);
-		tout_measure(&t, cells);
+	if (!capture_open(&c, o, deflt, doc)) {
+		/* Aligned text: every row measured first, as snapdump does. */
+		if (!o->json)
+			each_row(&c, rows, MEASURE);
+		tout_begin(&c.t);
+		each_row(&c, rows, ROW);
+		tout_end(&c.t);
 	}
-	tout_begin(&t);
-	for (i = 0; i < rows; i++) {
-		cells_of(i, buf, cells);
-		tout_row(&t, cells);
-	}
-	tout_end(&t);
-	fclose(f);
-	return text;
+	return capture_close(&c);
 }
 
 static void same(const struct tout_opts *o, const char *deflt, uint64_t rows)
