@@ -355,6 +355,7 @@ struct record_row {
 	char num[E_STATE][21];
 	const char *cells[E_NCOLS];
 	bool measure;
+	bool write_failed;	/* reported by finish(), not as a read */
 };
 
 static int record_row(void *ctx, const struct snapcow_record_pos *rec)
@@ -367,10 +368,14 @@ static int record_row(void *ctx, const struct snapcow_record_pos *rec)
 	u64_str(row->num[E_INDEX], rec->slot);
 	u64_str(row->num[E_OFFSET], rec->offset);
 	row->cells[E_STATE] = rec->past_end ? "dead" : "live";
-	if (!row->measure)
-		return tout_row(&row->t, row->cells);
-	tout_measure(&row->t, row->cells);
-	return 0;
+	if (row->measure) {
+		tout_measure(&row->t, row->cells);
+		return 0;
+	}
+	if (!tout_row(&row->t, row->cells))
+		return 0;
+	row->write_failed = true;
+	return -EIO;
 }
 
 static int stream_exceptions(struct dump *d, struct record_row *row)
@@ -387,7 +392,7 @@ static int stream_exceptions(struct dump *d, struct record_row *row)
 	}
 	r = r ?: flush_members(d) ?: tout_begin(&row->t);
 	r = r ?: snapcow_store_foreach_record(d->s, all, record_row, row);
-	if (r < 0 && r != -EIO)
+	if (r < 0 && !row->write_failed)
 		lib_error(r, snapcow_store_error(d->s), "%s: cannot read the "
 			  "exception records", snapcow_dev_path(d->cow));
 	/* The array is closed even when the listing stopped half way. */
