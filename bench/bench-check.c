@@ -35,10 +35,8 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "bench-cow.h"
 
-#define CS		8u
-#define CB		(CS * 512u)
-#define EPA		(CB / 16u)
 #define COLD_RUNS	3
 #define HOT_RUNS	5
 
@@ -65,55 +63,6 @@ static long maxrss_kib(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_maxrss;
-}
-
-/* A bijection of [0, 2^bits): multiply by odd numbers, xor-shift. */
-static uint64_t scatter(uint64_t x, unsigned int bits)
-{
-	uint64_t mask = bits >= 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
-
-	x = (x * UINT64_C(0x9e3779b97f4a7c15)) & mask;
-	x ^= x >> (bits / 2 + 1);
-	x = (x * UINT64_C(0xff51afd7ed558ccd)) & mask;
-	x ^= x >> (bits / 2 + 1);
-	return x;
-}
-
-static int make_cow(const char *path, uint64_t n, unsigned int bits)
-{
-	uint64_t areas = n / EPA + 1, next = 2, g = 0, a, s;
-	unsigned char *buf = calloc(1, CB);
-	struct snapcow_header h = { SNAPCOW_MAGIC, 1, 1, CS };
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	int r = -1;
-
-	if (fd < 0 || !buf)
-		goto out;
-	if (ftruncate(fd, (off_t)(snapcow_area_chunk(CS, areas) + 2) * CB))
-		goto out;
-	snapcow_header_encode(&h, buf);
-	if (pwrite(fd, buf, CB, 0) != CB)
-		goto out;
-	for (a = 0; a < areas; a++) {
-		memset(buf, 0, CB);
-		for (s = 0; s < EPA && g < n; s++, g++) {
-			struct snapcow_record rec = { scatter(g, bits),
-						      next++ };
-
-			snapcow_record_encode(buf, s, &rec);
-			if (snapcow_chunk_is_metadata(CS, next))
-				next++;
-		}
-		if (pwrite(fd, buf, CB, (off_t)snapcow_area_chunk(CS, a) * CB) !=
-		    CB)
-			goto out;
-	}
-	r = fsync(fd);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return r;
 }
 
 /*

@@ -91,8 +91,9 @@ static int check_tail(struct snapcow_check *c, const void *buf, uint64_t area,
 	pos.new_chunk = rec.new_chunk;
 	pos.g = area * c->epa + first;
 	return sc_check_problem(c, rule, &pos, live, true,
-				"%llu records after the end at slot %llu",
-				(unsigned long long)live, (unsigned long long)end);
+				"%llu record%s after the end at slot %llu",
+				(unsigned long long)live, live == 1 ? "" : "s",
+				(unsigned long long)end);
 }
 
 
@@ -242,9 +243,9 @@ int sc_check_next_area(struct snapcow_check *c, void *buf)
 	if (!live)
 		return 0;
 	return sc_check_problem(c, SNAPCOW_RULE_STALE_AREA, NULL, live, true,
-				"area %llu (offset %llu): %llu live-looking records",
+				"area %llu (offset %llu): %llu live-looking record%s",
 				(unsigned long long)area,
 				(unsigned long long)sc_check_area_offset(c, area),
-				(unsigned long long)live);
+				(unsigned long long)live, live == 1 ? "" : "s");
 }
 

@@ -55,7 +55,7 @@ pair() {
 	"$SNAPCTL" create -q "$T/c" "$T/o"
 	run_status 1 "$SNAPCTL" write --snapshot --fill 1 --length 16K \
 		"$T/o" "$T/c" 0
-	[ "$output" = "snapctl: $T/c: snapshot write of 16384 bytes at offset 0 failed: $T/c: COW is full: snapshot invalidated" ]
+	[ "$output" = "snapctl: $T/c: snapshot write of 16384 bytes at offset 0 failed: COW is full: snapshot invalidated" ]
 	[ "$("$SNAPCTL" status "$T/c")" = Invalid ]
 }
 
@@ -231,7 +231,7 @@ hex_of() {
 	[ "$(jq -r .cow_name <<<"$output")" = "$T/c"$'x,y;z=w\\ \xef\xbf\xbd\xef\xbf\xbd' ]
 	run_status 0 "$SNAPDUMP" --json "$c"
 	valid_json <<<"$output"
-	[ "$(jq -r .status.cow_name_hex <<<"$output")" = "$(hex_of "$c")" ]
+	[ "$(jq -r .status_report.cow_name_hex <<<"$output")" = "$(hex_of "$c")" ]
 	run_status 0 "$SNAPDUMP" --json --origin "$o" --diff "$c"
 	valid_json <<<"$output"
 	run_status 0 "$SNAPCHECK" --json -n "$c"

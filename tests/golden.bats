@@ -38,7 +38,8 @@ golden() {
 
 	got=$("$SNAPDUMP" --json --exceptions "$img")
 	json_eq "$(jq .exceptions <<<"$got")" "$(cat "$T/$name.exc.json")"
-	json_eq "$(jq 'del(.status.percent_used)' <<<"$got" | jq .status)" \
+	json_eq "$(jq 'del(.status_report.percent_used)' <<<"$got" |
+		jq .status_report)" \
 		"$(jq 'del(.percent_used)' <<<"$(
 			"$SNAPCTL" status --json "$img")")"
 }
@@ -90,7 +91,7 @@ golden() {
 	[ "$("$SNAPCTL" status "$T/full.img")" = "2072/4096 24" ]
 	run "$SNAPDUMP" --json --areas "$T/full.img"
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.areas[] | [.area, .chunk, .records, .full]]' \
+	[ "$(jq -c '[.areas[] | [.area, .chunk, .record_count, .full]]' \
 		<<<"$output")" = '[[0,1,256,true],[1,258,0,false]]' ]
 }
 

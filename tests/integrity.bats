@@ -39,10 +39,12 @@ mkpair() {
 	mkpair
 	truncate -s $((12 * 4096)) "$T/cow"
 	remember
-	local why="cow: offset 4256 (area 0 slot 10): record 10 -> 12: COW chunk 12 ends past the device end (49152 bytes, 12 whole chunks of 4096 bytes): the COW was cut short"
+	local why=": offset 4256 (area 0 slot 10): record 10 -> 12: COW chunk 12 ends past the device end (49152 bytes, 12 whole chunks of 4096 bytes): the COW was cut short"
 	run -1 --separate-stderr "$SNAPCTL" status "$T/cow"
 	[ -z "$output" ]
 	[[ $stderr == *"$why"* ]]
+	# The path once: the library's message does not repeat it.
+	[[ $stderr == "snapctl: $T/cow: cannot load the COW$why"* ]]
 	run -1 --separate-stderr "$SNAPCTL" export "$T/origin" "$T/cow" "$T/out"
 	[[ $stderr == *"$why"* ]]
 	run -1 --separate-stderr "$SNAPCTL" merge --yes "$T/origin" "$T/cow"
@@ -66,7 +68,7 @@ mkpair() {
 	remember
 	run -1 --separate-stderr "$SNAPCTL" status "$T/cow"
 	[ -z "$output" ]
-	[[ $stderr == *"cow: offset 1056768: metadata area 1 (4096 bytes) ends past the device end (1058816 bytes): the COW was cut short; the kernel fails to activate it (reading its metadata: EIO)" ]]
+	[[ $stderr == *": offset 1056768: metadata area 1 (4096 bytes) ends past the device end (1058816 bytes): the COW was cut short; the kernel fails to activate it (reading its metadata: EIO)" ]]
 	run -1 --separate-stderr "$SNAPCTL" export "$T/origin" "$T/cow" "$T/out"
 	[[ $stderr == *"offset 1056768: metadata area 1"* ]]
 	unchanged
@@ -165,7 +167,7 @@ mkmerge() {
 	remember
 	run -1 --separate-stderr "$SNAPCTL" merge --backup "$T/other" \
 		"$T/origin" "$T/cow"
-	[ "$stderr" = "snapctl: $T/other: refusing the backup: $T/other: backup holds origin chunk 1 (origin offset 4096, backup offset 8192), but the origin there holds neither the backup's copy nor data merged from the COW: not the backup of this merge of $T/cow; give --backup a new file" ]
+	[ "$stderr" = "snapctl: $T/other: refusing the backup: backup holds origin chunk 1 (origin offset 4096, backup offset 8192), but the origin there holds neither the backup's copy nor data merged from the COW: not the backup of this merge of $T/cow; give --backup a new file" ]
 	unchanged
 }
 

@@ -81,19 +81,33 @@ void verbose_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Where @msg and @detail both start with the same "path: ", the length of
+ * that prefix in @detail: the path is said once.
+ */
+static size_t same_subject(const char *msg, const char *detail)
+{
+	const char *colon = strstr(msg, ": ");
+	size_t n = colon ? (size_t)(colon - msg) + 2 : 0;
+
+	return n && !strncmp(msg, detail, n) ? n : 0;
+}
+
 void lib_error(int err, const char *detail, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* The library's message names the offset and rule: prefer it. */
 	if (detail && *detail)
-		fprintf(stderr, ": %s\n", detail);
+		fprintf(stderr, "%s: %s: %s\n", prog_name, msg,
+			detail + same_subject(msg, detail));
 	else
-		fprintf(stderr, ": %s\n", strerror(err < 0 ? -err : err));
+		fprintf(stderr, "%s: %s: %s\n", prog_name, msg,
+			strerror(err < 0 ? -err : err));
 }
 
 int usage_error(const struct cli *cli, const char *fmt, ...)

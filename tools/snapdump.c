@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "table-out.h"
 
 /* Raw chunks are read and compared this much at a time. */
 #define PIECE_BYTES	(1u << 20)
@@ -36,11 +37,18 @@ static const struct cli cli = {
 		   "                     the chunks in which the snapshot and "
 		   "ORIGIN differ now:\n"
 		   "                     written on ORIGIN or into the "
-		   "snapshot since it was taken\n",
+		   "snapshot since it was taken\n\n"
+		   "Columns (--output; a JSON key is the name in lower "
+		   "case):\n"
+		   "  --areas       AREA CHUNK OFFSET_BYTES RECORD_COUNT "
+		   "FULL\n"
+		   "  --exceptions  OLD_CHUNK NEW_CHUNK AREA INDEX, and "
+		   "OFFSET_BYTES STATE\n"
+		   "  --diff        OLD_CHUNK NEW_CHUNK\n",
 };
 
 struct dump_opts {
-	int json;
+	struct tout_opts t;	/* --output, --noheadings, --raw, --json */
 	int header;
 	int areas;
 	int exceptions;
@@ -58,7 +66,9 @@ struct dump {
 	struct snapcow_dev *origin;
 	struct snapcow_store *s;	/* NULL when the COW did not load */
 	struct snapcow_store_info info;
-	struct json_object *root;	/* with --json */
+	struct json_object *root;	/* with --json: members not printed */
+	struct tout_doc doc;		/* with --json: the document */
+	bool titles;			/* text: several sections, titled */
 	uint32_t cs;			/* chunk size used for --raw-chunk */
 };
 
@@ -83,17 +93,6 @@ static int jadd_u64(struct json_object *o, const char *key, uint64_t v)
 static int jadd_null(struct json_object *o, const char *key)
 {
 	return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
-}
-
-static int jappend(struct json_object *array, struct json_object *v)
-{
-	if (!v || json_object_array_add(array, v) < 0) {
-		json_object_put(v);
-		error_msg("cannot build the JSON document: %s",
-			  strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 static const char *state_name(const struct dump *d,
@@ -202,12 +201,43 @@ static int dump_status(struct dump *d)
 	struct json_object *status;
 
 	if (!d->s)
-		return jadd_null(d->root, "status");
+		return jadd_null(d->root, "status_report");
 	status = snapcow_status_json(d->s, NULL);
-	return jadd(d->root, "status", status);
+	return jadd(d->root, "status_report", status);
+}
+
+/* Print the members gathered so far, ahead of a streamed table. */
+static int flush_members(struct dump *d)
+{
+	int r = 0;
+
+	if (!d->root)
+		return 0;
+	json_object_object_foreach(d->root, key, val)
+		if (!r)
+			r = tout_doc_object(&d->doc, key, val);
+	json_object_put(d->root);
+	d->root = json_object_new_object();
+	if (r || d->root)
+		return r;
+	error_msg("cannot build the JSON document: %s", strerror(ENOMEM));
+	return -ENOMEM;
 }
 
 /* ------------------------------------------------------------ areas */
+
+enum { A_AREA, A_CHUNK, A_OFFSET, A_RECORDS, A_FULL, A_NCOLS };
+
+/* Keys as in snapcow's JSON: chunk numbers, _bytes, _count. */
+static const struct tout_col area_cols[A_NCOLS] = {
+	[A_AREA] = { "AREA", SCOLS_JSON_NUMBER, true },
+	[A_CHUNK] = { "CHUNK", SCOLS_JSON_NUMBER, true },
+	[A_OFFSET] = { "OFFSET_BYTES", SCOLS_JSON_NUMBER, true },
+	[A_RECORDS] = { "RECORD_COUNT", SCOLS_JSON_NUMBER, true },
+	[A_FULL] = { "FULL", SCOLS_JSON_BOOLEAN, false },
+};
+
+#define AREA_COLS	"AREA,CHUNK,OFFSET_BYTES,RECORD_COUNT,FULL"
 
 struct area_count {
 	uint64_t *records;
@@ -223,69 +253,56 @@ static int count_record(void *ctx, const struct snapcow_record_pos *rec)
 	return 0;
 }
 
-static int area_json(struct json_object *array, uint64_t area,
-		     uint64_t chunk, uint64_t offset, uint64_t n, bool full)
+/* The decimal digits of @v in @buf (at least 21 bytes); returns @buf. */
+static char *u64_str(char *buf, uint64_t v)
 {
-	struct json_object *o = json_object_new_object();
-	int r;
+	char *p = buf + 20;
 
-	if (!o)
-		return jappend(array, NULL);
-	r = jadd_u64(o, "area", area);
-	r = r ?: jadd_u64(o, "chunk", chunk);
-	r = r ?: jadd_u64(o, "offset", offset);
-	r = r ?: jadd_u64(o, "records", n);
-	r = r ?: jadd(o, "full", json_object_new_boolean(full));
-	if (r) {
-		json_object_put(o);
-		return r;
-	}
-	return jappend(array, o);
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return memmove(buf, p, (size_t)(buf + 21 - p));
 }
 
 static int print_areas(struct dump *d, const struct area_count *c)
 {
-	struct json_object *array = NULL;
-	uint64_t a, chunk, offset;
-	bool full;
-	int r = 0;
+	char num[A_FULL][21];
+	const char *cells[A_NCOLS];
+	struct tout t;
+	uint64_t a;
+	int r, i;
 
-	if (d->root) {
-		array = json_object_new_array();
-		if (!array)
-			return jadd(d->root, "areas", NULL);
-	} else {
+	r = tout_init(&t, "areas", area_cols, A_NCOLS, AREA_COLS, &d->o->t,
+		      &d->doc, stdout);
+	if (r)
+		return r;
+	if (d->titles)
 		printf("%sareas: %" PRIu64 " (%" PRIu64 " exceptions per "
 		       "area)\n", d->o->header ? "\n" : "", c->nareas,
 		       d->info.exceptions_per_area);
-		printf("  %6s %12s %14s %8s %5s\n", "area", "chunk", "offset",
-		       "records", "full");
-	}
+	for (i = 0; i < A_FULL; i++)
+		cells[i] = num[i];
 	for (a = 0; a < c->nareas && !r; a++) {
-		chunk = snapcow_area_chunk(d->info.chunk_size, a);
-		offset = snapcow_area_offset(d->info.chunk_size, a);
-		full = c->records[a] == d->info.exceptions_per_area;
-		if (array)
-			r = area_json(array, a, chunk, offset, c->records[a],
-				      full);
-		else
-			printf("  %6" PRIu64 " %12" PRIu64 " %14" PRIu64
-			       " %8" PRIu64 " %5s\n", a, chunk, offset,
-			       c->records[a], full ? "yes" : "no");
+		u64_str(num[A_AREA], a);
+		u64_str(num[A_CHUNK],
+			snapcow_area_chunk(d->info.chunk_size, a));
+		u64_str(num[A_OFFSET],
+			snapcow_area_offset(d->info.chunk_size, a));
+		u64_str(num[A_RECORDS], c->records[a]);
+		cells[A_FULL] = c->records[a] == d->info.exceptions_per_area ?
+				"yes" : "no";
+		r = tout_add(&t, cells);
 	}
-	if (!array)
-		return r;
-	if (r) {
-		json_object_put(array);
-		return r;
-	}
-	return jadd(d->root, "areas", array);
+	r = r ?: tout_print(&t);
+	tout_free(&t);
+	return r;
 }
 
 /* The kernel does not read the areas of an invalid COW: neither do we. */
 static int not_read(struct dump *d, const char *what)
 {
-	if (d->root)
+	if (d->o->t.json)
 		return jadd_null(d->root, what);
 	printf("%s%s: not read: the snapshot is invalid\n",
 	       d->o->header || strcmp(what, "areas") ? "\n" : "", what);
@@ -309,76 +326,106 @@ static int dump_areas(struct dump *d)
 		lib_error(r, snapcow_store_error(d->s), "%s: cannot read the "
 			  "metadata areas", snapcow_dev_path(d->cow));
 	else
-		r = print_areas(d, &c);
+		r = flush_members(d) ?: print_areas(d, &c);
 	free(c.records);
 	return r;
 }
 
 /* ------------------------------------------------------- exceptions */
 
-static int record_json(void *ctx, const struct snapcow_record_pos *rec)
-{
-	struct json_object *array = ctx, *o = json_object_new_object();
-	int r;
+enum { E_OLD, E_NEW, E_AREA, E_INDEX, E_OFFSET, E_STATE, E_NCOLS };
 
-	if (!o)
-		return jappend(array, NULL);
-	r = jadd_u64(o, "old_chunk", rec->old_chunk);
-	r = r ?: jadd_u64(o, "new_chunk", rec->new_chunk);
-	r = r ?: jadd_u64(o, "area", rec->area);
-	r = r ?: jadd_u64(o, "slot", rec->slot);
-	r = r ?: jadd_u64(o, "offset", rec->offset);
-	r = r ?: jadd(o, "past_end", json_object_new_boolean(rec->past_end));
-	if (r) {
-		json_object_put(o);
-		return r;
+static const struct tout_col exception_cols[E_NCOLS] = {
+	[E_OLD] = { "OLD_CHUNK", SCOLS_JSON_NUMBER, true },
+	[E_NEW] = { "NEW_CHUNK", SCOLS_JSON_NUMBER, true },
+	[E_AREA] = { "AREA", SCOLS_JSON_NUMBER, true },
+	[E_INDEX] = { "INDEX", SCOLS_JSON_NUMBER, true },
+	[E_OFFSET] = { "OFFSET_BYTES", SCOLS_JSON_NUMBER, true },
+	[E_STATE] = { "STATE", SCOLS_JSON_STRING, false },
+};
+
+#define EXCEPTION_COLS	"OLD_CHUNK,NEW_CHUNK,AREA,INDEX"
+
+/*
+ * One row of the exception listing.  Streamed: a million records must
+ * not be held (libsmartcols would), text is measured in a first pass.
+ */
+struct record_row {
+	struct tout t;
+	char num[E_STATE][21];
+	const char *cells[E_NCOLS];
+	bool measure;
+	bool write_failed;	/* reported by finish(), not as a read */
+};
+
+static int record_row(void *ctx, const struct snapcow_record_pos *rec)
+{
+	struct record_row *row = ctx;
+
+	u64_str(row->num[E_OLD], rec->old_chunk);
+	u64_str(row->num[E_NEW], rec->new_chunk);
+	u64_str(row->num[E_AREA], rec->area);
+	u64_str(row->num[E_INDEX], rec->slot);
+	u64_str(row->num[E_OFFSET], rec->offset);
+	row->cells[E_STATE] = rec->past_end ? "dead" : "live";
+	if (row->measure) {
+		tout_measure(&row->t, row->cells);
+		return 0;
 	}
-	return jappend(array, o);
+	if (!tout_row(&row->t, row->cells))
+		return 0;
+	row->write_failed = true;
+	return -EIO;
 }
 
-static int record_text(void *ctx, const struct snapcow_record_pos *rec)
+static int stream_exceptions(struct dump *d, struct record_row *row)
 {
-	(void)ctx;
-	printf("  %12" PRIu64 " %12" PRIu64 " %6" PRIu64 " %6" PRIu64
-	       " %14" PRIu64 "%s\n", rec->old_chunk, rec->new_chunk,
-	       rec->area, rec->slot, rec->offset,
-	       rec->past_end ? "  past_end" : "");
-	return 0;
+	bool all = d->o->all_slots;
+	int r = 0, i;
+
+	for (i = 0; i < E_STATE; i++)
+		row->cells[i] = row->num[i];
+	if (!d->o->t.json) {
+		row->measure = true;
+		r = snapcow_store_foreach_record(d->s, all, record_row, row);
+		row->measure = false;
+	}
+	r = r ?: flush_members(d) ?: tout_begin(&row->t);
+	r = r ?: snapcow_store_foreach_record(d->s, all, record_row, row);
+	if (r < 0 && !row->write_failed)
+		lib_error(r, snapcow_store_error(d->s), "%s: cannot read the "
+			  "exception records", snapcow_dev_path(d->cow));
+	/* The array is closed even when the listing stopped half way. */
+	if (d->o->t.json || !r)
+		r = tout_end(&row->t) ?: r;
+	return r;
 }
 
 static int dump_exceptions(struct dump *d)
 {
-	struct json_object *array = NULL;
+	struct record_row *row;
 	int r;
 
 	if (d->info.state == SNAPCOW_STATE_INVALID)
 		return not_read(d, "exceptions");
-	if (d->root) {
-		array = json_object_new_array();
-		if (!array)
-			return jadd(d->root, "exceptions", NULL);
-	} else {
+	row = calloc(1, sizeof(*row));
+	if (!row) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	r = tout_init(&row->t, "exceptions", exception_cols, E_NCOLS,
+		      d->o->all_slots ? EXCEPTION_COLS ",STATE" :
+					EXCEPTION_COLS,
+		      &d->o->t, &d->doc, stdout);
+	if (!r && d->titles)
 		printf("%sexceptions: %" PRIu64 "%s\n",
 		       d->o->header || d->o->areas ? "\n" : "",
 		       d->info.exceptions,
 		       d->o->all_slots ? " (and every slot past the end)" :
 					 "");
-		printf("  %12s %12s %6s %6s %14s\n", "old_chunk", "new_chunk",
-		       "area", "slot", "offset");
-	}
-	r = snapcow_store_foreach_record(d->s, d->o->all_slots,
-					 array ? record_json : record_text,
-					 array);
-	if (r < 0 && r != -ENOMEM)
-		lib_error(r, snapcow_store_error(d->s), "%s: cannot read the "
-			  "exception records", snapcow_dev_path(d->cow));
-	if (!array)
-		return r;
-	if (r) {
-		json_object_put(array);
-		return r;
-	}
-	return jadd(d->root, "exceptions", array);
+	r = r ?: stream_exceptions(d, row);
+	free(row);
+	return r;
 }
 
 /* ------------------------------------------------------------ chunk */
@@ -487,7 +534,7 @@ static int dump_chunk(struct dump *d, uint64_t n)
 
 struct diff {
 	struct dump *d;
-	struct json_object *array;
+	struct tout t;		/* columns OLD_CHUNK, NEW_CHUNK */
 	unsigned char *a, *b;
 	uint64_t saved, differ;
 };
@@ -541,24 +588,13 @@ static int chunk_differs(struct diff *c, uint64_t old_chunk,
 static int report_diff(struct diff *c, uint64_t old_chunk,
 			  uint64_t new_chunk)
 {
-	struct json_object *o;
-	int r;
+	char num[2][21];
+	const char *cells[E_NCOLS] = { [E_OLD] = num[0], [E_NEW] = num[1] };
 
 	c->differ++;
-	if (!c->array) {
-		printf("  %12" PRIu64 " %12" PRIu64 "\n", old_chunk, new_chunk);
-		return 0;
-	}
-	o = json_object_new_object();
-	if (!o)
-		return jappend(c->array, NULL);
-	r = jadd_u64(o, "old_chunk", old_chunk);
-	r = r ?: jadd_u64(o, "new_chunk", new_chunk);
-	if (r) {
-		json_object_put(o);
-		return r;
-	}
-	return jappend(c->array, o);
+	u64_str(num[0], old_chunk);
+	u64_str(num[1], new_chunk);
+	return tout_add(&c->t, cells);
 }
 
 static int diff_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
@@ -582,32 +618,31 @@ static int diff_run(void *ctx, uint64_t old_chunk, uint64_t new_chunk,
 static int dump_diff(struct dump *d)
 {
 	struct diff c = { .d = d };
-	int r = -ENOMEM;
+	int r;
 
 	if (d->info.state == SNAPCOW_STATE_INVALID)
 		warn_msg("%s: snapshot is invalid: its exceptions are not "
 			 "read", snapcow_dev_path(d->cow));
+	/* The exception listing's columns: the two that make a diff. */
+	r = tout_init(&c.t, "diff", exception_cols, E_AREA,
+		      "OLD_CHUNK,NEW_CHUNK", &d->o->t, &d->doc, stdout);
+	if (r)
+		return r;
 	c.a = malloc(PIECE_BYTES);
 	c.b = malloc(PIECE_BYTES);
-	if (d->root)
-		c.array = json_object_new_array();
-	if (!c.a || !c.b || (d->root && !c.array)) {
+	if (!c.a || !c.b) {
 		error_msg("%s", strerror(ENOMEM));
+		r = -ENOMEM;
 		goto out;
 	}
-	if (!d->root)
-		printf("  %12s %12s\n", "old_chunk", "new_chunk");
 	r = snapcow_store_foreach_run(d->s, diff_run, &c);
 	if (r < 0)
 		goto out;
 	verbose_msg("%" PRIu64 " of %" PRIu64 " exceptions hold data that "
 		    "differs from the origin", c.differ, c.saved);
-	if (c.array) {
-		r = jadd(d->root, "diff", c.array);
-		c.array = NULL;
-	}
+	r = flush_members(d) ?: tout_print(&c.t);
 out:
-	json_object_put(c.array);
+	tout_free(&c.t);
 	free(c.a);
 	free(c.b);
 	return r;
@@ -676,21 +711,25 @@ static int run(const char *cow_path, uint32_t cs, const struct dump_opts *o)
 		snapcow_store_get_info(d.s, &d.info);
 		d.cs = d.info.chunk_size;
 	}
-	if (o->json && !o->chunk) {
+	d.titles = !o->t.json && o->header + o->areas + o->exceptions > 1;
+	if (o->t.json && !o->chunk) {
 		d.root = json_object_new_object();
 		if (!d.root) {
 			error_msg("%s", strerror(ENOMEM));
 			r = -ENOMEM;
 			goto out;
 		}
+		tout_doc_begin(&d.doc, stdout);
 	}
 	r = dump_mode(&d);
 	if (d.root) {
 		/* One document, even when the dump stopped half way. */
-		if (print_json(d.root) < 0 && !r)
-			r = -EIO;
+		int w = flush_members(&d) ?: tout_doc_end(&d.doc);
+
+		r = r ?: w;
 	}
 out:
+	json_object_put(d.root);
 	snapcow_store_free(d.s);
 	snapcow_dev_close(d.cow);
 	snapcow_dev_close(d.origin);
@@ -701,11 +740,17 @@ static int check_modes(struct dump_opts *o)
 {
 	bool sections = o->header || o->areas || o->exceptions ||
 			o->all_slots;
+	int listings = o->areas + (o->exceptions || o->all_slots) + o->diff;
+	bool table = o->t.output || o->t.raw || o->t.noheadings || o->t.json;
 	uint64_t n;
 
-	if (o->chunk && (sections || o->diff || o->json))
+	if (o->chunk && (sections || o->diff || table))
 		return usage_error(&cli, "--raw-chunk shows one raw chunk: no "
-				   "other selector or --json with it");
+				   "other selector or table option with it");
+	if (o->t.output && (listings != 1 || o->header))
+		return usage_error(&cli, "--output chooses the columns of one "
+				   "listing: give one of --areas, "
+				   "--exceptions, --diff");
 	if (o->chunk && parse_u64(o->chunk, &n) < 0)
 		return usage_error(&cli, "--raw-chunk %s: not a chunk number",
 				   o->chunk);
@@ -735,8 +780,10 @@ int main(int argc, char **argv)
 	uint32_t cs;
 	int n, rc;
 	struct poptOption options[] = {
-		{ "json", 'j', POPT_ARG_NONE, &o.json, 0,
-		  "print one JSON document (see snapdump(8))", NULL },
+		TOUT_OPTIONS(o.t),
+		/* -j, as snapctl has it, besides util-linux's -J. */
+		{ NULL, 'j', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN,
+		  &o.t.json, 0, NULL, NULL },
 		{ "header", 'H', POPT_ARG_NONE, &o.header, 0,
 		  "show the header", NULL },
 		{ "areas", 'a', POPT_ARG_NONE, &o.areas, 0,
@@ -745,7 +792,7 @@ int main(int argc, char **argv)
 		  "show every exception record, in disk order", NULL },
 		{ "all-slots", 'A', POPT_ARG_NONE, &o.all_slots, 0,
 		  "show the records past the list's end too", NULL },
-		{ "raw-chunk", 'r', POPT_ARG_STRING, &o.chunk, OPT_STRING,
+		{ "raw-chunk", 'R', POPT_ARG_STRING, &o.chunk, OPT_STRING,
 		  "write raw COW chunk N to standard output", "N" },
 		{ "hexdump", 'C', POPT_ARG_NONE, &o.hexdump, 0,
 		  "with --raw-chunk: print hexdump -C lines instead", NULL },
@@ -780,6 +827,7 @@ int main(int argc, char **argv)
 		goto out;
 	rc = run(args[0], cs, &o) < 0 ? EXIT_FAIL : EXIT_OK;
 out:
+	free(o.t.output);
 	free(o.chunk);
 	free(o.origin);
 	free(o.chunk_size);

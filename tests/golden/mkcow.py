@@ -122,15 +122,12 @@ class Layout:
     def exceptions(self, recs):
         out = []
         for i, (old, new) in enumerate(recs):
-            area, slot = divmod(i, self.epa)
+            area, index = divmod(i, self.epa)
             out.append({
                 "old_chunk": old,
                 "new_chunk": new,
                 "area": area,
-                "slot": slot,
-                "offset": self.area_chunk(area) * self.chunk_bytes +
-                slot * RECORD,
-                "past_end": False,
+                "index": index,
             })
         return out
 

@@ -95,7 +95,7 @@ check_snapdump() {
 	sort -n "$d/chunks.txt" >"$BATS_TEST_TMPDIR/want"
 	diff -u "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 	# ...where the kernel put them: same COW chunk, area and slot.
-	jq -c '[.exceptions[] | [.old_chunk, .new_chunk, .area, .slot]]' \
+	jq -c '[.exceptions[] | [.old_chunk, .new_chunk, .area, .index]]' \
 		<<<"$output" >"$BATS_TEST_TMPDIR/got"
 	cowinfo dump --json "$d/cow.img" |
 		jq -c '[.exceptions[] | [.old_chunk, .new_chunk, .area, .slot]]' \
