@@ -143,12 +143,13 @@ Try 'snapctl write --help' for more information." ]
 optionally followed by iB) or s (512-byte sectors): 4096, 4K, 4k, 4KiB
 and 8s are one size."
 	for cmd in "$SNAPCTL create" "$SNAPCTL status" "$SNAPCTL write" \
-		"$SNAPCTL export" "$SNAPCTL activate" "$SNAPDUMP"; do
+		"$SNAPCTL export" "$SNAPCTL merge" "$SNAPCTL activate" \
+		"$SNAPCTL snapshot" "$SNAPDUMP"; do
 		out=$($cmd --help)
 		[ "${out: -${#footer}}" = "$footer" ] ||
 			{ echo "no footer: $cmd" >&2; return 1; }
 	done
-	for cmd in "$SNAPCTL merge" "$SNAPCTL deactivate" "$SNAPCHECK"; do
+	for cmd in "$SNAPCTL deactivate" "$SNAPCTL remove" "$SNAPCHECK"; do
 		out=$($cmd --help)
 		[[ "$out" != *"Sizes take"* ]] ||
 			{ echo "footer: $cmd" >&2; return 1; }
@@ -170,7 +171,8 @@ and 8s are one size."
 
 @test "one name for one option: -c is --chunk-size in every tool" {
 	for cmd in "$SNAPCTL create" "$SNAPCTL status" "$SNAPCTL write" \
-		"$SNAPCTL export" "$SNAPCTL activate" "$SNAPDUMP"; do
+		"$SNAPCTL export" "$SNAPCTL activate" "$SNAPCTL snapshot" \
+		"$SNAPDUMP"; do
 		$cmd --help | grep -q -- '-c, --chunk-size=SIZE' ||
 			{ echo "$cmd" >&2; return 1; }
 	done
