@@ -51,6 +51,19 @@ int sc_dm_check_absent(struct dm_node *n, char *err, size_t errlen);
 /* -EPERM when @n was not made by snapcow, -EBUSY when it is open. */
 int sc_dm_check_removable(const struct dm_node *n, char *err,
 			  size_t errlen);
+/* The live status of the device st->device (a snapshot or merge target). */
+int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
+/* dm-snaps.c: the first target of @name's live table (type, params). */
+int sc_dm_live_table(const char *name, char *type, size_t tlen,
+		     char *params, size_t plen, uint64_t *sectors,
+		     char *err, size_t errlen);
+/* A node named @name with our uuid, for a lookup or a create. */
+void sc_dm_snap_node(struct dm_node *n, const char *name);
+/* Suspend @origin, run @fn, resume it whatever happened. */
+int sc_dm_with_origin_suspended(const char *origin,
+				int (*fn)(void *ctx, char *err,
+					  size_t errlen),
+				void *ctx, char *err, size_t errlen);
 /* dm-snaps.c: for deactivate, every snapshot of NAME but NAME-snap. */
 int sc_dm_remove_other_snaps(const char *origin_name, char *err,
 			     size_t errlen);

@@ -24,7 +24,7 @@
 #include "util.h"
 
 /* The first target of @name's live table: its type and parameters. */
-static int dm_live_table(const char *name, char *type, size_t tlen,
+int sc_dm_live_table(const char *name, char *type, size_t tlen,
 			 char *params, size_t plen, uint64_t *sectors,
 			 char *err, size_t errlen)
 {
@@ -76,7 +76,7 @@ static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
 		return sc_errf(err, errlen, -EPERM, "%s: not activated by "
 			       "snapcow (uuid '%s', not '%s'): leaving it "
 			       "alone", name, o->uuid, o->want_uuid);
-	r = dm_live_table(name, type, sizeof(type), dev, devlen, sectors,
+	r = sc_dm_live_table(name, type, sizeof(type), dev, devlen, sectors,
 			  err, errlen);
 	if (r < 0)
 		return r;
@@ -111,7 +111,7 @@ static bool dm_is_snapshot_of(const char *name, const char *dev)
 	char type[32], params[256];
 	size_t len = strlen(dev);
 
-	if (dm_live_table(name, type, sizeof(type), params, sizeof(params),
+	if (sc_dm_live_table(name, type, sizeof(type), params, sizeof(params),
 			  NULL, NULL, 0) < 0)
 		return false;
 	return (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")) &&
@@ -153,7 +153,7 @@ out:
 }
 
 /* Suspend @origin, run @fn, resume it whatever happened. */
-static int dm_with_origin_suspended(const char *origin,
+int sc_dm_with_origin_suspended(const char *origin,
 				    int (*fn)(void *ctx, char *err,
 					      size_t errlen),
 				    void *ctx, char *err, size_t errlen)
@@ -187,7 +187,7 @@ static int dm_add_run(void *ctx, char *err, size_t errlen)
 }
 
 /* @name passed snapcow_dm_name_check: both fit. */
-static void dm_snap_node(struct dm_node *n, const char *name)
+void sc_dm_snap_node(struct dm_node *n, const char *name)
 {
 	int len = (int)sizeof(n->name) - 1;
 
@@ -209,7 +209,7 @@ static int dm_pick_snap_name(const char *origin, const char *want,
 		if (snapcow_dm_name_check(want, &why) < 0)
 			return sc_errf(err, errlen, -EINVAL, "'%s': %s", want,
 				       why);
-		dm_snap_node(n, want);
+		sc_dm_snap_node(n, want);
 		return sc_dm_check_absent(n, err, errlen);
 	}
 	for (unsigned int i = 1; i < 1000; i++) {
@@ -221,7 +221,7 @@ static int dm_pick_snap_name(const char *origin, const char *want,
 		if (snapcow_dm_name_check(name, &why) < 0)
 			return sc_errf(err, errlen, -EINVAL, "'%s': %s", name,
 				       why);
-		dm_snap_node(n, name);
+		sc_dm_snap_node(n, name);
 		r = sc_dm_node_get(n, err, errlen);
 		if (r < 0 || !n->info.exists)
 			return r;
@@ -275,7 +275,7 @@ int snapcow_dm_snapshot_add(const struct snapcow_dm_snap_spec *spec,
 	r = r ?: dm_pick_snap_name(spec->origin_name, spec->snap_name,
 				   &a.snap, err, errlen);
 	r = r ?: dm_add_table(spec, dev, sectors, &a, err, errlen);
-	r = r ?: dm_with_origin_suspended(origin.name, dm_add_run, &a, err,
+	r = r ?: sc_dm_with_origin_suspended(origin.name, dm_add_run, &a, err,
 					  errlen);
 	sc_dm_end();
 	if (!r && snap_name)
@@ -308,7 +308,7 @@ static int dm_snaps_removable(const struct dm_snaps *l, char *err,
 	int r = 0;
 
 	for (size_t i = 0; i < l->n && !r; i++) {
-		dm_snap_node(&n, l->names[i]);
+		sc_dm_snap_node(&n, l->names[i]);
 		r = sc_dm_node_get(&n, err, errlen);
 		r = r ?: sc_dm_check_removable(&n, err, errlen);
 	}
@@ -348,7 +348,7 @@ static int dm_snaps_remove(const char *origin_name, const char *only,
 	}
 	r = r ?: dm_snaps_removable(d.l, err, errlen);
 	if (!r && d.l->n)
-		r = dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
+		r = sc_dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
 					     errlen);
 out:
 	free(all.names);
@@ -394,7 +394,7 @@ int sc_dm_remove_other_snaps(const char *origin_name, char *err,
 			    sc_errf(err, errlen, -ENOMEM, "out of memory") : 0;
 	r = r ?: dm_snaps_removable(&others, err, errlen);
 	if (!r && others.n)
-		r = dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
+		r = sc_dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
 					     errlen);
 	free(all.names);
 	free(others.names);

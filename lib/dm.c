@@ -515,8 +515,7 @@ static int dm_read_status(struct dm_task *dmt, struct snapcow_dm_status *st,
 	return 0;
 }
 
-static int dm_status_of(struct snapcow_dm_status *st, char *err,
-			size_t errlen)
+int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_STATUS);
 	struct dm_info info;
@@ -561,7 +560,7 @@ int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		return r;
 	snprintf(st->device, sizeof(st->device), "%s" SNAP_SUFFIX, name);
 	sc_dm_begin();
-	r = dm_status_of(st, err, errlen);
+	r = sc_dm_status_of(st, err, errlen);
 	sc_dm_end();
 	return r;
 }

@@ -845,6 +845,20 @@ int snapcow_dm_snapshot_add(const struct snapcow_dm_snap_spec *spec,
 /* Remove snapshot @snap of NAME, with NAME suspended meanwhile. */
 int snapcow_dm_snapshot_remove(const char *name, const char *snap,
 			       char *err, size_t errlen);
+/*
+ * Live merge of snapshot SNAP into the active origin NAME, as lvconvert
+ * --merge (lib/dm-merge.c): start switches NAME to snapshot-merge (the
+ * kernel's handover from SNAP) and removes SNAP; *@resumed when NAME was
+ * already merging (a stopped run's steps are finished).  Follow it with
+ * merge_status (NAME's target status: done when sectors_allocated ==
+ * metadata_sectors), then merge_finish, which reloads NAME as a plain
+ * origin (-EBUSY before the end).
+ */
+int snapcow_dm_merge_start(const char *name, const char *snap, bool *resumed,
+			   char *err, size_t errlen);
+int snapcow_dm_merge_status(const char *name, struct snapcow_dm_status *st,
+			    char *err, size_t errlen);
+int snapcow_dm_merge_finish(const char *name, char *err, size_t errlen);
 /* The path of the block device under the active origin NAME. */
 int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 			     char *err, size_t errlen);

@@ -25,7 +25,7 @@
 
 static const struct cli cli = {
 	.cmd = "snapctl merge",
-	.args = "[OPTION...] ORIGIN COW",
+	.args = "[OPTION...] ORIGIN COW | --live NAME SNAP",
 	.summary = "Merge the snapshot on COW back into ORIGIN, as the "
 		   "kernel's snapshot-merge target\ndoes: afterwards ORIGIN "
 		   "holds the snapshot's image and COW is empty.  Crash-safe:"
@@ -48,6 +48,7 @@ struct merge_opts {
 	char **keep;		/* POPT_ARG_ARGV: strdup'd, NULL-ended */
 	char *batch;		/* --batch SIZE */
 	uint64_t batch_bytes;
+	int live;		/* --live NAME SNAP */
 };
 
 struct merge_devs {
@@ -449,6 +450,24 @@ out:
 	return r;
 }
 
+/* --live takes none of the offline merge's options. */
+static int run_live(const char **args, const struct merge_opts *o)
+{
+	struct live_merge_opts lo = { .progress = o->progress && !o->json,
+				      .interval = 0.5 };
+	int rc;
+
+	if (o->yes || o->backup || o->keep || o->batch || o->json)
+		return usage_error(&cli, "--live takes no --yes, --backup, "
+				   "--keep, --batch or --json: the kernel "
+				   "merges");
+	rc = check_dm_name(&cli, args[0]);
+	rc = rc ?: check_dm_name(&cli, args[1]);
+	if (rc)
+		return rc;
+	return live_merge(args[0], args[1], &lo) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_merge(int argc, const char **argv)
 {
 	struct merge_opts o = { .progress = 1 };
@@ -462,6 +481,9 @@ int cmd_merge(int argc, const char **argv)
 		  "keep the origin's overwritten chunks in a new COW "
 		  "(created, or resumed)", "BACKUP_COW" },
 		KEEP_OPTION(&o.keep),
+		{ "live", 'L', POPT_ARG_NONE, &o.live, 0,
+		  "merge the activated snapshot SNAP into the active origin "
+		  "NAME in the kernel", NULL },
 		{ "batch", '\0', POPT_ARG_STRING, &o.batch, OPT_STRING,
 		  "data copied to the origin between two commits (default "
 		  "64M; 1: one run per commit, as the kernel)", "SIZE" },
@@ -482,8 +504,12 @@ int cmd_merge(int argc, const char **argv)
 		goto out;
 	args = cli_args(ctx, &n);
 	if (n != 2) {
-		rc = usage_error(&cli, n > 2 ? "too many arguments" :
-				 "expected ORIGIN COW");
+		rc = usage_error(&cli, n > 2 ? "too many arguments" : o.live ?
+				 "expected NAME SNAP" : "expected ORIGIN COW");
+		goto out;
+	}
+	if (o.live) {
+		rc = run_live(args, &o);
 		goto out;
 	}
 	if (o.batch && (parse_size(o.batch, &o.batch_bytes) < 0 ||

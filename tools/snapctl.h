@@ -59,6 +59,14 @@ int dm_snapshot_added(const char *name, const char *cow, const char *as,
 		      uint32_t cs, bool overflow);
 int cmd_remove(int argc, const char **argv);
 
+/* tools/snapctl-livemerge.c: merge --live NAME SNAP. */
+struct live_merge_opts {
+	bool progress;
+	double interval;		/* seconds between status reads */
+};
+int live_merge(const char *name, const char *snap,
+	       const struct live_merge_opts *o);
+
 /* tools/snapctl-watch.c: status --live --watch. */
 struct snapcow_dm_status;
 struct watch_opts {

@@ -33,6 +33,10 @@
 #   watch.{json,err,rc}      status --live --watch --json t, from before
 #                            the writes until deactivate ends it
 #   threshold.{out,err,rc}   status --live --watch --threshold 2 t
+#   lmerge*                  merge --live m m-snap: refusals (open,
+#                            missing), the table when killed, a snapshot
+#                            refused meanwhile, the resumed run, tables,
+#                            what m and m-third read after, the COW
 #   cow.img, dmesg, timings
 #
 # dmsetup and python each cost about a second per start under TCG (a
@@ -223,7 +227,27 @@ exec 3<&-
 try multi-remove "$S" remove m m-snap2
 try multi-remove-missing "$S" remove m m-snap2
 dm_names >"$SHARE/ls-multi"
+
+# merge --live m-snap into m while m-third stays: killed (-9) once the
+# kernel merges, a snapshot refused meanwhile, then run again to the end.
+exec 3</dev/mapper/m-snap
+try lmerge-busy "$S" merge --live m m-snap
+exec 3<&-
+try lmerge-missing "$S" merge --live m m-snap2
+# Dies (as a kill -9 would) right after the kernel started merging.
+rc=0
+SNAPCOW_KILL_AFTER_MERGE_START=1 "$S" merge --live --no-progress -v m m-snap \
+	>"$SHARE/lmerge-1.out" 2>"$SHARE/lmerge-1.err" || rc=$?
+echo "$rc" >"$SHARE/lmerge-1.rc"
+dmsetup table m >"$SHARE/lmerge-killed-table"
+try lmerge-snap "$S" snapshot m "$ly"
+try lmerge "$S" merge --live --no-progress -v m m-snap
+dmsetup table | grep '^m' >"$SHARE/tables-lmerge"
+dmsetup status m-third >"$SHARE/lmerge-third-status"
+workload hash 4096 /dev/mapper/m "$SHARE/lmerge-origin.sha256" \
+	/dev/mapper/m-third "$SHARE/lmerge-third.sha256"
 try multi-down "$S" deactivate m
+"$S" status "$w/ma.img" >"$SHARE/lmerge-cow-status"
 dm_names >"$SHARE/ls-multi-end"
 losetup -d "$lm" "$la" "$lb" "$lc3" "$lx" "$ly"
 echo "multi $(( $(now_ms) - t0 ))" >>"$SHARE/timings"

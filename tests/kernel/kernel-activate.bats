@@ -276,3 +276,33 @@ m-third" ]
 		[ $((a * 100)) -lt $((b * 2)) ]
 	done
 }
+
+# --- merge --live (issue 10 item 2)
+
+@test "merge --live: refused for an open or a missing snapshot" {
+	rc_is lmerge-busy 1
+	grep -q 'm-snap: in use (open count 1)' "$SHARE/lmerge-busy.err"
+	rc_is lmerge-missing 1
+	grep -q 'm-snap2: not active' "$SHARE/lmerge-missing.err"
+}
+
+@test "merge --live killed while the kernel merges: a snapshot is refused, a second run finishes" {
+	rc_is lmerge-1 137
+	grep -q 'm: started the merge of m-snap' "$SHARE/lmerge-1.err"
+	grep -q ' snapshot-merge ' "$SHARE/lmerge-killed-table"
+	rc_is lmerge-snap 1
+	grep -q 'm: merging a snapshot (snapshot-merge table)' "$SHARE/lmerge-snap.err"
+	rc_is lmerge 0
+	grep -q 'm: resuming the merge of m-snap' "$SHARE/lmerge.err"
+	grep -q '^m: merged m-snap; m is a plain origin again$' "$SHARE/lmerge.out"
+}
+
+@test "merge --live: m reads m-snap's image, m-third its own, m-snap gone" {
+	[ "$(awk '{print $1, $4}' "$SHARE/tables-lmerge")" = "m: snapshot-origin
+m-third: snapshot" ]
+	[ "$(total_hash "$SHARE/lmerge-origin.sha256")" = "$(cat "$SHARE/multi-m0.sha256")" ]
+	[ "$(total_hash "$SHARE/lmerge-third.sha256")" = "$(cat "$SHARE/multi-pause-model.sha256")" ]
+	run ! grep -q Invalid "$SHARE/lmerge-third-status"
+	# The merged COW is empty: only the header and the first area.
+	[ "$(cat "$SHARE/lmerge-cow-status")" = "16/12288 16" ]
+}
