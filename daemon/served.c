@@ -85,7 +85,8 @@ unsigned int served_count(void)
 
 static char *json_text(struct json_object *j)
 {
-	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	const char *s = json_object_to_json_string_ext(j,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *out = s ? strdup(s) : NULL;
 
 	json_object_put(j);
