@@ -9,6 +9,8 @@
 #   nodes                    'b' for each /dev/mapper node that is a block dev
 #   tables-0, uuids          'dmsetup table' and name/uuid of every device
 #   live-0, dm-0             snapctl status --live, 'dmsetup status', fresh
+#   list.json, list.txt, list-devs   snapctl list --json and list with
+#                            the pair up after the writes; its loop devices
 #   ops.txt, model-*.sha256  workload.py's writes through the pair and model
 #   live, live.json, dm      the same after the writes
 #   snap.sha256, origin.sha256   what /dev/mapper/t-snap and t served
@@ -141,6 +143,10 @@ workload hash 4096 /dev/mapper/t-snap "$SHARE/snap.sha256" \
 "$S" status --live t >"$SHARE/live"
 "$S" status --live --json t >"$SHARE/live.json"
 dmsetup status >"$SHARE/dm"
+# snapctl list: the pair, a dm row (no D-Bus here: no served rows).
+"$S" list --json >"$SHARE/list.json" 2>&1
+"$S" list >"$SHARE/list.txt" 2>&1
+echo "$lo $lc" >"$SHARE/list-devs"
 echo "writes $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 # Refusals while the pair is up.

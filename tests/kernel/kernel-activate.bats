@@ -71,6 +71,19 @@ rc_is() {
 		"$(dm_status dm t-snap)" ]
 }
 
+@test "snapctl list --json: the activated pair, as status --live sees it" {
+	command -v jq >/dev/null || skip "jq not installed"
+	local j=$SHARE/list.json lo lc
+	read -r lo lc <"$SHARE/list-devs"
+	[ "$(jq -c '[.snapshots[] | [.kind, .name, .dm_name, .vol, .origin_vol, .origin, .cow, .chunk_size_sectors, .state]]' "$j")" = \
+		"[[\"dm\",\"t\",\"t-snap\",null,null,\"$lo\",\"$lc\",8,\"valid\"]]" ]
+	[ "$(jq -r '.snapshots[0].status' "$j")" = "$(dm_status dm t-snap)" ]
+	[ "$(jq -r '.snapshots[0] | "\(.sectors_allocated)/\(.cow_sectors) \(.metadata_sectors)"' "$j")" = \
+		"$(dm_status dm t-snap)" ]
+	[ "$(wc -l <"$SHARE/list.txt")" = 2 ]
+	grep -qE "^dm +t +$lo +$lc +4K +[0-9.]+ +$(dm_status dm t-snap)\$" "$SHARE/list.txt"
+}
+
 @test "the kernel served the model's images through the activated pair" {
 	[ "$(total_hash "$SHARE/snap.sha256")" = "$(cat "$SHARE/model-snap.sha256")" ]
 	[ "$(total_hash "$SHARE/origin.sha256")" = "$(cat "$SHARE/model-origin.sha256")" ]
