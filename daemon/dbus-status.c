@@ -147,12 +147,17 @@ unsigned int dbus_status_events(struct dbus_status *s)
 	return dbus_poll_events(s->bus);
 }
 
-int dbus_status_process(struct dbus_status *s)
+int dbus_bus_process(struct sd_bus *bus)
 {
 	int r;
 
 	do
-		r = sd_bus_process(s->bus, NULL);
+		r = sd_bus_process(bus, NULL);
 	while (r > 0);
 	return r;
+}
+
+int dbus_status_process(struct dbus_status *s)
+{
+	return dbus_bus_process(s->bus);
 }

@@ -42,7 +42,9 @@ unsigned int dbus_status_events(struct dbus_status *s);
 /* Run every queued message; 0 or -errno (the connection is gone). */
 int dbus_status_process(struct dbus_status *s);
 
-/* EPOLLIN / EPOLLOUT as @bus wants them (any sd-bus connection). */
+/* For any sd-bus connection: EPOLLIN / EPOLLOUT as @bus wants them. */
 unsigned int dbus_poll_events(struct sd_bus *bus);
+/* Every queued message of @bus; 0 or -errno. */
+int dbus_bus_process(struct sd_bus *bus);
 
 #endif /* SNAPCOWD_DBUS_STATUS_H */

@@ -166,10 +166,5 @@ unsigned int dbus_service_events(struct dbus_service *d)
 
 int dbus_service_process(struct dbus_service *d)
 {
-	int r;
-
-	do
-		r = sd_bus_process(d->bus, NULL);
-	while (r > 0);
-	return r;
+	return dbus_bus_process(d->bus);
 }

@@ -273,6 +273,19 @@ static int start(struct luns *ls, struct tnl **nl)
 	return r;
 }
 
+/* A bus connection's fd into the loop; 0 or -errno, logged. */
+static int bus_watch(struct luns *ls, int fd, unsigned int events, void *tag)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
+	int r = 0;
+
+	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		log_err("D-Bus: epoll: %s", strerror(-r));
+	}
+	return r;
+}
+
 /*
  * On the system bus for targetcli.  Not fatal: without a bus (a minimal
  * system) or with tcmu-runner owning the name, devices are still served
@@ -281,7 +294,6 @@ static int start(struct luns *ls, struct tnl **nl)
 static struct dbus_service *start_dbus(struct luns *ls,
 				       const struct policy *policy)
 {
-	struct epoll_event ev = { .data.ptr = &tag_dbus };
 	struct dbus_service *db;
 	char err[256];
 	int r;
@@ -291,9 +303,8 @@ static struct dbus_service *start_dbus(struct luns *ls,
 		log_warn("%s; targetcli will not list user:snapcow", err);
 		return NULL;
 	}
-	ev.events = dbus_service_events(db);
-	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, dbus_service_fd(db), &ev) < 0) {
-		log_err("D-Bus: epoll: %s", strerror(errno));
+	if (bus_watch(ls, dbus_service_fd(db), dbus_service_events(db),
+		      &tag_dbus)) {
 		dbus_service_close(db);
 		return NULL;
 	}
@@ -304,7 +315,6 @@ static struct dbus_service *start_dbus(struct luns *ls,
 /* For snapctl list and status --served; not fatal either. */
 static struct dbus_status *start_status(struct luns *ls)
 {
-	struct epoll_event ev = { .data.ptr = &tag_status };
 	struct dbus_status *st;
 	char err[256];
 
@@ -312,9 +322,8 @@ static struct dbus_status *start_status(struct luns *ls)
 		log_warn("%s; snapctl list will not see this daemon", err);
 		return NULL;
 	}
-	ev.events = dbus_status_events(st);
-	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, dbus_status_fd(st), &ev) < 0) {
-		log_err("D-Bus: epoll: %s", strerror(errno));
+	if (bus_watch(ls, dbus_status_fd(st), dbus_status_events(st),
+		      &tag_status)) {
 		dbus_status_close(st);
 		return NULL;
 	}
