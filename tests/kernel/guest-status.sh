@@ -15,6 +15,35 @@
 #   list.json, list.txt      snapctl list --json, snapctl list
 #   nope.out/.rc, many.out/.rc   an unknown VOL; ovol without --cow
 #   s1-offline.json          status --json of s1 once snapcowd stopped
+#   notify                   what snapcowd sent to $NOTIFY_SOCKET, one
+#                            message a line
+
+# notify_listen: receive snapcowd's sd_notify messages from now on (the
+# daemons started later inherit NOTIFY_SOCKET).
+notify_listen() {
+	mkdir -p "$SHARE/status"
+	export NOTIFY_SOCKET=$w/notify.sock
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    print("ready", file=f, flush=True)
+    while True:
+        print(s.recv(4096).decode().replace("\n", " "), file=f, flush=True)
+ "$NOTIFY_SOCKET" "$SHARE/status/notify" &
+	notify_pid=$!
+	for _ in $(seq 100); do
+		[ -s "$SHARE/status/notify" ] && return 0
+		sleep 0.1
+	done
+	echo "guest: no notify listener" >&2
+}
+
+notify_stop() {
+	kill "$notify_pid" 2>/dev/null
+	wait "$notify_pid" 2>/dev/null || true
+}
 
 # served_status OSD SSD: the origin's and svol's sd disks.
 served_status() {

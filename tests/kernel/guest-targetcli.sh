@@ -77,6 +77,7 @@ echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 
 t0=$(now_ms)
+notify_listen
 start_daemon
 tcli >"$SHARE/ls-backstores" 2>&1 <<EOF
 ls /backstores 1
@@ -202,4 +203,5 @@ rc=0
 wait "$dpid" || rc=$?
 echo "$rc" >"$SHARE/term.rc"
 served_status_offline
+notify_stop
 dmesg >"$SHARE/dmesg"

@@ -123,6 +123,17 @@ delta() {
 	grep -qE '^served +ovol +/tmp/tcli/ovol.img +/tmp/tcli/s3.cow +4K +0.29 +48/16384 16$' "$s/list.txt"
 }
 
+@test "sd_notify: READY=1, then STATUS=serving N devices whenever N changes" {
+	local n=$SHARE/status/notify
+	[ "$(sed -n 2,3p "$n" | tr '\n' '|')" = "READY=1|STATUS=serving 0 devices|" ]
+	[ "$(grep -c '^READY=1$' "$n")" = 2 ]
+	grep -qx 'STATUS=serving 1 device' "$n"
+	grep -qx 'STATUS=serving 2 devices' "$n"
+	grep -qx 'STATUS=serving 3 devices' "$n"
+	# Only changes: no message repeats the one before it.
+	[ -z "$(uniq -d "$n")" ]
+}
+
 @test "SIGTERM at the end: exit 0; no failed I/O or sanitizer report" {
 	[ "$(cat "$SHARE/term.rc")" = 0 ]
 	! grep -E 'malformed|broken|failed|Sanitizer|runtime error' "$SHARE/daemon.log"
