@@ -31,7 +31,7 @@ with open(sys.argv[2], "a") as f:
     print("ready", file=f, flush=True)
     while True:
         print(s.recv(4096).decode().replace("\n", " "), file=f, flush=True)
- "$NOTIFY_SOCKET" "$SHARE/status/notify" &
+' "$NOTIFY_SOCKET" "$SHARE/status/notify" &
 	notify_pid=$!
 	for _ in $(seq 100); do
 		[ -s "$SHARE/status/notify" ] && return 0
