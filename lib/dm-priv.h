@@ -42,6 +42,18 @@ int sc_dm_run(int type, const char *name, const char *uuid,
 	      const struct dm_table *t, const char *step, char *err,
 	      size_t errlen);
 int sc_dm_node_get(struct dm_node *n, char *err, size_t errlen);
+/*
+ * @fn for the name of every device-mapper device, until one returns
+ * non-zero (returned); -errno with @err when they cannot be listed.
+ */
+int sc_dm_each(int (*fn)(void *ctx, const char *name), void *ctx,
+	       char *err, size_t errlen);
+/* The status of the snapshot target @st->device; -ENXIO when missing. */
+int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
+/* The first target of @name's live table: its type and parameters. */
+int sc_dm_live_table(const char *name, char *type, size_t tlen,
+		     char *params, size_t plen, uint64_t *sectors, char *err,
+		     size_t errlen);
 /* The name's rules and the control node. */
 int sc_dm_check_name(const char *name, char *err, size_t errlen);
 int sc_dm_open_block(const char *path, const char *role,

@@ -181,6 +181,34 @@ out:
 	return r;
 }
 
+int sc_dm_each(int (*fn)(void *ctx, const char *name), void *ctx,
+	       char *err, size_t errlen)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
+	struct dm_names *names;
+	unsigned int next = 0;
+	int r = 0;
+
+	if (!dmt || !dm_task_run(dmt)) {
+		r = dmt ? -(dm_task_get_errno(dmt) ?: EIO) : -ENOMEM;
+		sc_errf(err, errlen, r, "cannot list device-mapper devices: "
+			"%s", sc_dm_why(r));
+		goto out;
+	}
+	names = dm_task_get_names(dmt);
+	if (!names || !names->dev)
+		goto out;
+	do {
+		names = (struct dm_names *)((char *)names + next);
+		r = fn(ctx, names->name);
+		next = names->next;
+	} while (!r && next);
+out:
+	if (dmt)
+		dm_task_destroy(dmt);
+	return r;
+}
+
 static void dm_pair_names(const char *name, struct dm_node *origin,
 			  struct dm_node *snap)
 {
@@ -515,8 +543,7 @@ static int dm_read_status(struct dm_task *dmt, struct snapcow_dm_status *st,
 	return 0;
 }
 
-static int dm_status_of(struct snapcow_dm_status *st, char *err,
-			size_t errlen)
+int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_STATUS);
 	struct dm_info info;
@@ -561,156 +588,7 @@ int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		return r;
 	snprintf(st->device, sizeof(st->device), "%s" SNAP_SUFFIX, name);
 	sc_dm_begin();
-	r = dm_status_of(st, err, errlen);
+	r = sc_dm_status_of(st, err, errlen);
 	sc_dm_end();
 	return r;
-}
-
-/* ---------------------------------------------------------------- list */
-
-/* "253:11" as the node udev or libdm made for it, else unchanged. */
-static void dm_dev_path(const char *majmin, char *out, size_t len)
-{
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(out, len, "%s", majmin);
-	snprintf(path, sizeof(path), "/sys/dev/block/%s/uevent", majmin);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "DEVNAME=", 8)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "/dev/%s", line + 8);
-			break;
-		}
-	fclose(f);
-}
-
-/* Ours: uuid "SNAPCOW-<name>", name "NAME-snap", a snapshot table. */
-static bool dm_list_ours(struct dm_task *dmt, const char *name)
-{
-	const char *uuid = dm_task_get_uuid(dmt);
-	size_t n = strlen(name), sn = strlen(SNAP_SUFFIX);
-
-	return uuid && !strncmp(uuid, UUID_PREFIX, strlen(UUID_PREFIX)) &&
-	       !strcmp(uuid + strlen(UUID_PREFIX), name) && n > sn &&
-	       !strcmp(name + n - sn, SNAP_SUFFIX);
-}
-
-/* The table of @name: 1 and @d's table part when it is ours, else 0. */
-static int dm_list_table(const char *name, struct snapcow_dm_snapshot *d)
-{
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
-	char *type = NULL, *params = NULL, origin[32], cow[32], mode[8];
-	uint64_t start, length;
-	unsigned int cs;
-	int r = 0;
-
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
-	    !dm_list_ours(dmt, name))
-		goto out;
-	dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-	if (!type || !params || (strcmp(type, "snapshot") &&
-				 strcmp(type, "snapshot-merge")) ||
-	    sscanf(params, "%31s %31s %7s %u", origin, cow, mode, &cs) != 4)
-		goto out;
-	snprintf(d->name, sizeof(d->name), "%.*s",
-		 (int)(strlen(name) - strlen(SNAP_SUFFIX)), name);
-	dm_dev_path(origin, d->origin, sizeof(d->origin));
-	dm_dev_path(cow, d->cow, sizeof(d->cow));
-	d->overflow = !strcmp(mode, "PO");
-	d->chunk_sectors = cs;
-	r = 1;
-out:
-	dm_task_destroy(dmt);
-	return r;
-}
-
-/* One device of the list: appended to @l when it is ours. */
-static int dm_list_one(const char *name, struct snapcow_dm_snapshot **l,
-		       size_t *n, char *err, size_t errlen)
-{
-	struct snapcow_dm_snapshot d, *grown;
-	int r;
-
-	memset(&d, 0, sizeof(d));
-	r = dm_list_table(name, &d);
-	if (r <= 0)
-		return r;
-	snprintf(d.status.device, sizeof(d.status.device), "%s", name);
-	r = dm_status_of(&d.status, err, errlen);
-	if (r == -ENXIO)
-		return 0;		/* removed meanwhile */
-	if (r < 0)
-		return r;
-	grown = realloc(*l, (*n + 1) * sizeof(**l));
-	if (!grown)
-		return -ENOMEM;
-	*l = grown;
-	(*l)[(*n)++] = d;
-	return 0;
-}
-
-static int dm_list_cmp(const void *a, const void *b)
-{
-	const struct snapcow_dm_snapshot *x = a, *y = b;
-
-	return strcmp(x->name, y->name);
-}
-
-static int dm_list_all(struct snapcow_dm_snapshot **l, size_t *n, char *err,
-		       size_t errlen)
-{
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
-	struct dm_names *names;
-	unsigned int next = 0;
-	int r = 0;
-
-	if (!dmt)
-		return sc_errf(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
-	if (!dm_task_run(dmt) || !(names = dm_task_get_names(dmt))) {
-		r = -(dm_task_get_errno(dmt) ?: EIO);
-		sc_errf(err, errlen, r, "cannot list the device-mapper "
-			"devices: %s", dm_why(r));
-		goto out;
-	}
-	if (!names->dev)
-		goto out;
-	do {
-		names = (struct dm_names *)((char *)names + next);
-		r = dm_list_one(names->name, l, n, err, errlen);
-		next = names->next;
-	} while (!r && next);
-	if (r == -ENOMEM)
-		sc_errf(err, errlen, r, "%s", strerror(ENOMEM));
-out:
-	dm_task_destroy(dmt);
-	return r;
-}
-
-SNAPCOW_EXPORT
-int snapcow_dm_list(struct snapcow_dm_snapshot **list, size_t *n, char *err,
-		    size_t errlen)
-{
-	int r;
-
-	*list = NULL;
-	*n = 0;
-	if (snapcow_dm_available(NULL, 0) < 0)
-		return 0;
-	dm_begin();
-	r = dm_list_all(list, n, err, errlen);
-	dm_end();
-	if (r < 0) {
-		free(*list);
-		*list = NULL;
-		*n = 0;
-		return r;
-	}
-	qsort(*list, *n, sizeof(**list), dm_list_cmp);
-	return 0;
 }

@@ -894,20 +894,22 @@ int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 /* "valid", "invalid", "overflow", "merge_failed", "unknown". */
 const char *snapcow_dm_state_name(enum snapcow_dm_state state);
 
-/* A pair snapcow_dm_activate made, as the kernel has it now. */
+/* A snapshot snapcow put live, as the kernel has it now. */
 struct snapcow_dm_snapshot {
-	char name[128];			/* NAME: NAME-snap is the snapshot */
+	char name[128];			/* its active origin NAME ("": none) */
 	char origin[PATH_MAX];		/* /dev/... (else "major:minor") */
 	char cow[PATH_MAX];
 	uint32_t chunk_sectors;		/* the table's */
 	bool overflow;			/* "PO" */
-	struct snapcow_dm_status status;
+	struct snapcow_dm_status status;	/* .device: its dm name */
 };
 
 /*
- * Every snapshot snapcow_dm_activate made (dm uuid "SNAPCOW-NAME-snap"),
- * in name order: *@list (free() it) of *@n.  0 with none when
- * device-mapper is not available; else -errno with the reason in @err.
+ * Every snapshot device snapcow made (dm uuid "SNAPCOW-<its name>", a
+ * snapshot table: NAME-snap, NAME-snap2, ...), with the origin NAME
+ * over the same device, by NAME then device name: *@list (free() it) of
+ * *@n.  0 with none when device-mapper is not available; else -errno
+ * with the reason in @err.
  */
 int snapcow_dm_list(struct snapcow_dm_snapshot **list, size_t *n, char *err,
 		    size_t errlen);
@@ -922,8 +924,8 @@ int snapcow_dm_list(struct snapcow_dm_snapshot **list, size_t *n, char *err,
  */
 struct snapcow_list_row {
 	const char *kind;		/* "dm" or "served" */
-	const char *name;		/* what status --live / --served takes */
-	const char *dm_name;		/* NAME-snap; NULL when served */
+	const char *name;		/* dm: the origin NAME; served: a VOL */
+	const char *dm_name;		/* the snapshot's dm device, or NULL */
 	const char *vol;		/* the snapshot's LUN, NULL when none */
 	const char *origin_vol;		/* the origin's LUN, NULL when none */
 	const char *origin;

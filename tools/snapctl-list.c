@@ -26,9 +26,9 @@ static const struct cli cli = {
 	.args = "[OPTION...]",
 	.summary = "List every live snapshot: activated with device-mapper "
 		   "(kind dm) or served by\nsnapcowd (kind served).",
-	.details = "NAME is what 'snapctl status --live' (dm) or 'snapctl "
-		   "status --served' (served)\ntakes. Device-mapper needs "
-		   "root; without snapcowd on the system bus no served\n"
+	.details = "NAME: the active origin (dm, activate's NAME) or the VOL "
+		   "'snapctl status\n--served' takes (served). Device-mapper "
+		   "needs root; without snapcowd on the\nsystem bus no served "
 		   "device is listed (-v says so).\n",
 };
 
@@ -48,7 +48,7 @@ static int add_dm_rows(struct json_object *rows)
 	for (i = 0; !r && i < n; i++) {
 		struct snapcow_list_row row = {
 			.kind = "dm",
-			.name = l[i].name,
+			.name = l[i].name[0] ? l[i].name : NULL,
 			.dm_name = l[i].status.device,
 			.origin = l[i].origin,
 			.cow = l[i].cow,
