@@ -12,6 +12,7 @@
 #include <systemd/sd-bus.h>
 
 #include "dbus.h"
+#include "dbus-status.h"
 #include "log.h"
 
 #define SUBTYPE_PREFIX	"snapcow/"
@@ -160,22 +161,10 @@ int dbus_service_fd(struct dbus_service *d)
 
 unsigned int dbus_service_events(struct dbus_service *d)
 {
-	int ev = sd_bus_get_events(d->bus);
-	unsigned int e = 0;
-
-	if (ev > 0 && (ev & POLLIN))
-		e |= EPOLLIN;
-	if (ev > 0 && (ev & POLLOUT))
-		e |= EPOLLOUT;
-	return e ? e : EPOLLIN;
+	return dbus_poll_events(d->bus);
 }
 
 int dbus_service_process(struct dbus_service *d)
 {
-	int r;
-
-	do
-		r = sd_bus_process(d->bus, NULL);
-	while (r > 0);
-	return r;
+	return dbus_bus_process(d->bus);
 }

@@ -188,6 +188,10 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 				  sense[2] & 0x0f, sense[12], sense[13]);
 		return (uint8_t)status;
 	}
+	if (io.kind == SCSI_IO_READ)
+		__atomic_add_fetch(&d->reads, 1, __ATOMIC_RELAXED);
+	else if (io.kind == SCSI_IO_WRITE)
+		__atomic_add_fetch(&d->writes, 1, __ATOMIC_RELAXED);
 	r = device_run(d, &io, cmd);
 	if (r) {
 		__atomic_add_fetch(&d->errors, 1, __ATOMIC_RELAXED);
@@ -198,6 +202,13 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 			io.length, io.offset, strerror(-r));
 	}
 	return (uint8_t)scsi_io_status(&io, r, sense);
+}
+
+void device_counters(const struct device *d, struct device_counters *c)
+{
+	c->reads = __atomic_load_n(&d->reads, __ATOMIC_RELAXED);
+	c->writes = __atomic_load_n(&d->writes, __ATOMIC_RELAXED);
+	c->errors = __atomic_load_n(&d->errors, __ATOMIC_RELAXED);
 }
 
 static void device_bad(void *ctx, const struct ring_cmd *cmd)

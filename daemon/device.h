@@ -46,8 +46,19 @@ struct device {
 	bool write_back;	/* writes sit in the page cache until flushed */
 	char name[256];		/* "user_<hba>/<name>", for the log */
 	char *cfgstring;
-	uint64_t cmds, errors;	/* counted by concurrent workers: atomics */
+	/* Counted by concurrent workers: atomics (device_counters reads). */
+	uint64_t cmds, errors;
+	uint64_t reads, writes;	/* READ and WRITE commands that ran */
 };
+
+/* What snapctl status --served reports of a LUN, read atomically. */
+struct device_counters {
+	uint64_t reads;
+	uint64_t writes;
+	uint64_t errors;	/* failed data commands, malformed entries */
+};
+
+void device_counters(const struct device *d, struct device_counters *c);
 
 /* What the kernel says about the LUN (configfs attributes). */
 struct device_params {

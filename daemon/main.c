@@ -23,6 +23,7 @@
 
 #include "cfgstring.h"
 #include "dbus.h"
+#include "dbus-status.h"
 #include "log.h"
 #include "lun.h"
 #include "netlink.h"
@@ -33,7 +34,7 @@
 #define SNAPCOWD_STR(x)		SNAPCOWD_XSTR(x)
 
 /* epoll tags for the fds that are not LUNs. */
-static char tag_signal, tag_netlink, tag_dbus;
+static char tag_signal, tag_netlink, tag_dbus, tag_status;
 
 struct options {
 	char *config;		/* NULL: the default file */
@@ -148,20 +149,47 @@ static bool on_signal(int fd)
 	return false;
 }
 
-/* D-Bus messages; then wait for what sd-bus wants next. */
-static void on_dbus(struct luns *ls, struct dbus_service *db)
+/* After a connection's messages: wait for what sd-bus wants next. */
+static void bus_rearm(struct luns *ls, int fd, int r, unsigned int events,
+		      void *tag, const char *name)
 {
-	struct epoll_event ev = { .data.ptr = &tag_dbus };
-	int r;
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
 
-	r = dbus_service_process(db);
 	if (r < 0) {
-		log_err("D-Bus: %s: no longer on the bus", strerror(-r));
-		epoll_ctl(ls->epfd, EPOLL_CTL_DEL, dbus_service_fd(db), NULL);
+		log_err("D-Bus: %s: %s: no longer on the bus", name,
+			strerror(-r));
+		epoll_ctl(ls->epfd, EPOLL_CTL_DEL, fd, NULL);
 		return;
 	}
-	ev.events = dbus_service_events(db);
-	epoll_ctl(ls->epfd, EPOLL_CTL_MOD, dbus_service_fd(db), &ev);
+	epoll_ctl(ls->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static void on_dbus(struct luns *ls, struct dbus_service *db)
+{
+	int r = dbus_service_process(db);
+
+	bus_rearm(ls, dbus_service_fd(db), r, dbus_service_events(db),
+		  &tag_dbus, DBUS_SERVICE);
+}
+
+static void on_status(struct luns *ls, struct dbus_status *st)
+{
+	int r = dbus_status_process(st);
+
+	bus_rearm(ls, dbus_status_fd(st), r, dbus_status_events(st),
+		  &tag_status, STATUS_SERVICE);
+}
+
+/* systemd's STATUS=, whenever the number of LUNs served changed. */
+static void notify_count(const struct luns *ls)
+{
+	static unsigned int told = -1u;
+	unsigned int n = lun_count(ls);
+
+	if (n == told)
+		return;
+	sd_notifyf(0, "STATUS=serving %u device%s", n, n == 1 ? "" : "s");
+	told = n;
 }
 
 /*
@@ -194,7 +222,7 @@ static int watchdog_ping(void)
 }
 
 static int run(struct luns *ls, struct tnl *nl, struct dbus_service *db,
-	       int sigfd)
+	       struct dbus_status *st, int sigfd)
 {
 	struct epoll_event evs[32];
 	int i, n;
@@ -213,8 +241,11 @@ static int run(struct luns *ls, struct tnl *nl, struct dbus_service *db,
 					return 0;
 			} else if (p == &tag_netlink) {
 				tnl_dispatch(nl);
+				notify_count(ls);
 			} else if (p == &tag_dbus) {
 				on_dbus(ls, db);
+			} else if (p == &tag_status) {
+				on_status(ls, st);
 			} else {
 				lun_serve(ls, p);
 			}
@@ -242,6 +273,19 @@ static int start(struct luns *ls, struct tnl **nl)
 	return r;
 }
 
+/* A bus connection's fd into the loop; 0 or -errno, logged. */
+static int bus_watch(struct luns *ls, int fd, unsigned int events, void *tag)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
+	int r = 0;
+
+	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		log_err("D-Bus: epoll: %s", strerror(-r));
+	}
+	return r;
+}
+
 /*
  * On the system bus for targetcli.  Not fatal: without a bus (a minimal
  * system) or with tcmu-runner owning the name, devices are still served
@@ -250,7 +294,6 @@ static int start(struct luns *ls, struct tnl **nl)
 static struct dbus_service *start_dbus(struct luns *ls,
 				       const struct policy *policy)
 {
-	struct epoll_event ev = { .data.ptr = &tag_dbus };
 	struct dbus_service *db;
 	char err[256];
 	int r;
@@ -260,14 +303,33 @@ static struct dbus_service *start_dbus(struct luns *ls,
 		log_warn("%s; targetcli will not list user:snapcow", err);
 		return NULL;
 	}
-	ev.events = dbus_service_events(db);
-	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, dbus_service_fd(db), &ev) < 0) {
-		log_err("D-Bus: epoll: %s", strerror(errno));
+	if (bus_watch(ls, dbus_service_fd(db), dbus_service_events(db),
+		      &tag_dbus)) {
 		dbus_service_close(db);
 		return NULL;
 	}
 	log_info("D-Bus: %s owned, handler %s", DBUS_SERVICE, DBUS_HANDLER);
 	return db;
+}
+
+/* For snapctl list and status --served; not fatal either. */
+static struct dbus_status *start_status(struct luns *ls)
+{
+	struct dbus_status *st;
+	char err[256];
+
+	if (dbus_status_open(&st, err, sizeof(err))) {
+		log_warn("%s; snapctl list will not see this daemon", err);
+		return NULL;
+	}
+	if (bus_watch(ls, dbus_status_fd(st), dbus_status_events(st),
+		      &tag_status)) {
+		dbus_status_close(st);
+		return NULL;
+	}
+	log_info("D-Bus: %s owned, status object %s", STATUS_SERVICE,
+		 STATUS_PATH);
+	return st;
 }
 
 int main(int argc, const char **argv)
@@ -277,6 +339,7 @@ int main(int argc, const char **argv)
 	struct luns ls = { .policy = &policy, .epfd = -1 };
 	struct tnl *nl = NULL;
 	struct dbus_service *db = NULL;
+	struct dbus_status *st = NULL;
 	char err[PATH_MAX + 128];
 	int sigfd = -1, r;
 
@@ -301,16 +364,18 @@ int main(int argc, const char **argv)
 	if (r)
 		goto out;
 	db = start_dbus(&ls, &policy);
+	st = start_status(&ls);
 	log_info("ready (%d allowed image director%s, %u worker thread%s)",
 		 policy.n_allow, policy.n_allow == 1 ? "y" : "ies",
 		 pool_workers(ls.pool), pool_workers(ls.pool) == 1 ? "" : "s");
-	sd_notifyf(0, "READY=1\nSTATUS=serving %u device%s", lun_count(&ls),
-		   lun_count(&ls) == 1 ? "" : "s");
-	r = run(&ls, nl, db, sigfd);
+	sd_notify(0, "READY=1");
+	notify_count(&ls);
+	r = run(&ls, nl, db, st, sigfd);
 	sd_notify(0, "STOPPING=1");
 out:
 	lun_stop_all(&ls);
 	pool_free(ls.pool);
+	dbus_status_close(st);
 	dbus_service_close(db);
 	tnl_close(nl);
 	if (sigfd >= 0)

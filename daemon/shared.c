@@ -80,6 +80,11 @@ static const char *so_user(const struct shared_origin *so)
 	return "?";
 }
 
+const struct shared_origin *shared_origins(void)
+{
+	return origins;
+}
+
 static const char *so_path(const struct shared_origin *so)
 {
 	return snapcow_dev_path(so->dev);

@@ -77,5 +77,7 @@ int shared_reconfig(struct device *d, const struct snapcow_cfgstring *cfg,
 		    const struct shared_ref *ref, char *err, size_t len);
 /* Drop @ref; what no LUN uses any more is flushed and released. */
 void shared_detach(struct shared_ref *ref);
+/* Every origin served (main thread only), for status reports. */
+const struct shared_origin *shared_origins(void);
 
 #endif /* SNAPCOWD_SHARED_H */

@@ -42,6 +42,18 @@ int sc_dm_run(int type, const char *name, const char *uuid,
 	      const struct dm_table *t, const char *step, char *err,
 	      size_t errlen);
 int sc_dm_node_get(struct dm_node *n, char *err, size_t errlen);
+/*
+ * @fn for the name of every device-mapper device, until one returns
+ * non-zero (returned); -errno with @err when they cannot be listed.
+ */
+int sc_dm_each(int (*fn)(void *ctx, const char *name), void *ctx,
+	       char *err, size_t errlen);
+/* The status of @st->device (a snapshot or merge target); -ENXIO when missing. */
+int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
+/* The first target of @name's live table: its type and parameters. */
+int sc_dm_live_table(const char *name, char *type, size_t tlen,
+		     char *params, size_t plen, uint64_t *sectors, char *err,
+		     size_t errlen);
 /* The name's rules and the control node. */
 int sc_dm_check_name(const char *name, char *err, size_t errlen);
 int sc_dm_open_block(const char *path, const char *role,
@@ -51,12 +63,6 @@ int sc_dm_check_absent(struct dm_node *n, char *err, size_t errlen);
 /* -EPERM when @n was not made by snapcow, -EBUSY when it is open. */
 int sc_dm_check_removable(const struct dm_node *n, char *err,
 			  size_t errlen);
-/* The live status of the device st->device (a snapshot or merge target). */
-int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
-/* dm-snaps.c: the first target of @name's live table (type, params). */
-int sc_dm_live_table(const char *name, char *type, size_t tlen,
-		     char *params, size_t plen, uint64_t *sectors,
-		     char *err, size_t errlen);
 /* A node named @name with our uuid, for a lookup or a create. */
 void sc_dm_snap_node(struct dm_node *n, const char *name);
 /* Suspend @origin, run @fn, resume it whatever happened. */

@@ -23,10 +23,9 @@
 #include "dm-priv.h"
 #include "util.h"
 
-/* The first target of @name's live table: its type and parameters. */
 int sc_dm_live_table(const char *name, char *type, size_t tlen,
-			 char *params, size_t plen, uint64_t *sectors,
-			 char *err, size_t errlen)
+		     char *params, size_t plen, uint64_t *sectors, char *err,
+		     size_t errlen)
 {
 	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
 	char *t = NULL, *p = NULL;
@@ -77,7 +76,7 @@ static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
 			       "snapcow (uuid '%s', not '%s'): leaving it "
 			       "alone", name, o->uuid, o->want_uuid);
 	r = sc_dm_live_table(name, type, sizeof(type), dev, devlen, sectors,
-			  err, errlen);
+			     err, errlen);
 	if (r < 0)
 		return r;
 	if (!strcmp(type, "snapshot-merge"))
@@ -112,43 +111,37 @@ static bool dm_is_snapshot_of(const char *name, const char *dev)
 	size_t len = strlen(dev);
 
 	if (sc_dm_live_table(name, type, sizeof(type), params, sizeof(params),
-			  NULL, NULL, 0) < 0)
+			     NULL, NULL, 0) < 0)
 		return false;
 	return (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")) &&
 	       !strncmp(params, dev, len) && params[len] == ' ';
+}
+
+struct dm_snaps_walk {
+	const char *dev;
+	struct dm_snaps *l;
+};
+
+static int dm_snaps_one(void *ctx, const char *name)
+{
+	struct dm_snaps_walk *w = ctx;
+
+	if (dm_is_snapshot_of(name, w->dev) && dm_snaps_add(w->l, name))
+		return -ENOMEM;
+	return 0;
 }
 
 /* Every device that is a snapshot of @dev, by its live table. */
 static int dm_snaps_of(const char *dev, struct dm_snaps *l, char *err,
 		       size_t errlen)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
-	struct dm_names *names;
-	unsigned int next = 0;
-	int r = 0;
+	struct dm_snaps_walk w = { .dev = dev, .l = l };
+	int r;
 
 	memset(l, 0, sizeof(*l));
-	if (!dmt || !dm_task_run(dmt)) {
-		r = dmt ? -(dm_task_get_errno(dmt) ?: EIO) : -ENOMEM;
-		sc_errf(err, errlen, r, "cannot list device-mapper devices: "
-			"%s", sc_dm_why(r));
-		goto out;
-	}
-	names = dm_task_get_names(dmt);
-	if (!names || !names->dev)
-		goto out;
-	do {
-		names = (struct dm_names *)((char *)names + next);
-		if (dm_is_snapshot_of(names->name, dev) &&
-		    dm_snaps_add(l, names->name)) {
-			r = sc_errf(err, errlen, -ENOMEM, "out of memory");
-			break;
-		}
-		next = names->next;
-	} while (next);
-out:
-	if (dmt)
-		dm_task_destroy(dmt);
+	r = sc_dm_each(dm_snaps_one, &w, err, errlen);
+	if (r == -ENOMEM)
+		sc_errf(err, errlen, r, "out of memory");
 	return r;
 }
 

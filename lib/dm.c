@@ -181,6 +181,34 @@ out:
 	return r;
 }
 
+int sc_dm_each(int (*fn)(void *ctx, const char *name), void *ctx,
+	       char *err, size_t errlen)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_LIST);
+	struct dm_names *names;
+	unsigned int next = 0;
+	int r = 0;
+
+	if (!dmt || !dm_task_run(dmt)) {
+		r = dmt ? -(dm_task_get_errno(dmt) ?: EIO) : -ENOMEM;
+		sc_errf(err, errlen, r, "cannot list device-mapper devices: "
+			"%s", sc_dm_why(r));
+		goto out;
+	}
+	names = dm_task_get_names(dmt);
+	if (!names || !names->dev)
+		goto out;
+	do {
+		names = (struct dm_names *)((char *)names + next);
+		r = fn(ctx, names->name);
+		next = names->next;
+	} while (!r && next);
+out:
+	if (dmt)
+		dm_task_destroy(dmt);
+	return r;
+}
+
 static void dm_pair_names(const char *name, struct dm_node *origin,
 			  struct dm_node *snap)
 {

@@ -179,8 +179,11 @@ static void eng_commit_batch(struct snapcow_origin *o, struct eng_snap *sn)
 		if (eng_publish(sn, sn->qhead, r, msg, sizeof(msg)))
 			bad = -EIO;
 	o->stats.commits++;
-	if (!r)
+	sn->stats.commits++;
+	if (!r) {
 		o->stats.exceptions += n;
+		sn->stats.exceptions += n;
+	}
 	sn->committing = false;
 	if (r || bad) {
 		snprintf(sn->commit_err, sizeof(sn->commit_err), "%s", msg);

@@ -205,6 +205,7 @@ static int eng_copy_all(struct eng_op *op, char *err, size_t errlen)
 	pthread_mutex_lock(&o->lock);
 	o->stats.copies += op->npes;
 	for (unsigned int i = 0; i < op->npes; i++) {
+		op->pes[i].snap->stats.copies++;
 		rc = eng_complete(o, &op->pes[i], res ? res[i] : -ENOMEM,
 				  r ? NULL : err, r ? 0 : errlen);
 		if (rc && rc != -ECANCELED && !r)

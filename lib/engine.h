@@ -36,6 +36,7 @@ struct eng_snap {
 	unsigned int users;		/* snapshot reads and writes */
 	struct eng_pending *qhead;	/* in allocation order */
 	struct eng_pending *qtail;
+	struct snapcow_snap_stats stats;	/* this COW's share of o->stats */
 	char commit_err[SNAPCOW_ERRBUF_SIZE];	/* the last failed commit */
 };
 

@@ -466,6 +466,33 @@ int snapcow_origin_flush(struct snapcow_origin *o, char *err, size_t errlen);
 void snapcow_origin_get_stats(struct snapcow_origin *o,
 			      struct snapcow_engine_stats *stats);
 
+struct json_object;
+
+/* One snapshot's share of the engine's counters. */
+struct snapcow_snap_stats {
+	uint64_t copies;		/* chunks copied from the origin into it */
+	uint64_t exceptions;		/* exceptions committed */
+	uint64_t commits;		/* group commits (one area write each) */
+};
+
+/*
+ * What a served snapshot looks like now, taken under the origin's lock so
+ * that no commit is half seen: its store's info and counters (either may
+ * be NULL).  0, or -ENODEV when @s is not a snapshot of @o.
+ */
+int snapcow_origin_snapshot_info(struct snapcow_origin *o,
+				 const struct snapcow_store *s,
+				 struct snapcow_store_info *info,
+				 struct snapcow_snap_stats *stats);
+/*
+ * snapcow_status_json() of @s, built under the origin's lock (the same
+ * document as the offline status).  NULL when out of memory or when @s
+ * is not a snapshot of @o.
+ */
+struct json_object *snapcow_origin_status_json(struct snapcow_origin *o,
+					       const struct snapcow_store *s,
+					       const char *origin_name);
+
 /* -------------------------------------------------------------- merge */
 
 /*
@@ -554,6 +581,9 @@ struct json_object;
 /* The kernel's status line: "a/b m", "Invalid".  Returns length. */
 int snapcow_status_line(const struct snapcow_store *s, char *buf,
 			size_t len);
+/* The same from a store's info (snapcow_origin_snapshot_info's). */
+int snapcow_status_line_info(const struct snapcow_store_info *info, char *buf,
+			     size_t len);
 /*
  * Make every string in the JSON document @o valid UTF-8, in place: a
  * string that is not gets each byte starting no valid sequence replaced
@@ -875,6 +905,60 @@ int snapcow_dm_wait_event(const char *name, uint32_t *event_nr, char *err,
 /* The live status of NAME-snap's target; -ENXIO when it does not exist. */
 int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		      char *err, size_t errlen);
+/* "valid", "invalid", "overflow", "merge_failed", "unknown". */
+const char *snapcow_dm_state_name(enum snapcow_dm_state state);
+
+/* A snapshot snapcow put live, as the kernel has it now. */
+struct snapcow_dm_snapshot {
+	char name[128];			/* its active origin NAME ("": none) */
+	char origin[PATH_MAX];		/* /dev/... (else "major:minor") */
+	char cow[PATH_MAX];
+	uint32_t chunk_sectors;		/* the table's */
+	bool overflow;			/* "PO" */
+	struct snapcow_dm_status status;	/* .device: its dm name */
+};
+
+/*
+ * Every snapshot device snapcow made (dm uuid "SNAPCOW-<its name>", a
+ * snapshot table: NAME-snap, NAME-snap2, ...), with the origin NAME
+ * over the same device, by NAME then device name: *@list (free() it) of
+ * *@n.  0 with none when device-mapper is not available; else -errno
+ * with the reason in @err.
+ */
+int snapcow_dm_list(struct snapcow_dm_snapshot **list, size_t *n, char *err,
+		    size_t errlen);
+
+/* --------------------------------------------------------------- list */
+
+/*
+ * One row of `snapctl list`: a live snapshot, activated with
+ * device-mapper (kind "dm") or served by snapcowd (kind "served").  The
+ * caller sets the names (NULL: JSON null), then the rest from a store's
+ * info or a dm snapshot.
+ */
+struct snapcow_list_row {
+	const char *kind;		/* "dm" or "served" */
+	const char *name;		/* dm: the origin NAME; served: a VOL */
+	const char *dm_name;		/* the snapshot's dm device, or NULL */
+	const char *vol;		/* the snapshot's LUN, NULL when none */
+	const char *origin_vol;		/* the origin's LUN, NULL when none */
+	const char *origin;
+	const char *cow;
+	uint32_t chunk_sectors;		/* 0: unknown */
+	const char *state;
+	char line[128];			/* the kernel's status line */
+	bool has_usage;			/* the three below are known */
+	uint64_t sectors_allocated;
+	uint64_t cow_sectors;
+	uint64_t metadata_sectors;
+};
+
+int snapcow_list_row_info(struct snapcow_list_row *row,
+			  const struct snapcow_store_info *info);
+void snapcow_list_row_dm(struct snapcow_list_row *row,
+			 const struct snapcow_dm_snapshot *d);
+/* The row as a JSON object (keys as above); NULL when out of memory. */
+struct json_object *snapcow_list_row_json(const struct snapcow_list_row *row);
 
 #ifdef __cplusplus
 }

@@ -30,26 +30,34 @@ static int finish_print(int n, size_t len)
 }
 
 SNAPCOW_EXPORT
-int snapcow_status_line(const struct snapcow_store *s, char *buf, size_t len)
+int snapcow_status_line_info(const struct snapcow_store_info *info, char *buf,
+			     size_t len)
 {
-	struct snapcow_store_info info;
 	int n;
 
-	snapcow_store_get_info(s, &info);
 	/*
 	 * "Merge failed" and "Overflow" are states of a live target; an
 	 * offline COW is either invalidated on disk or reports its usage.
 	 * A new COW reports what the kernel shows right after formatting
 	 * it on activation, which get_info already describes.
 	 */
-	if (info.state == SNAPCOW_STATE_INVALID)
+	if (info->state == SNAPCOW_STATE_INVALID)
 		n = snprintf(buf, len, "Invalid");
 	else
 		n = snprintf(buf, len, "%llu/%llu %llu",
-			     (unsigned long long)info.sectors_allocated,
-			     (unsigned long long)info.cow_sectors,
-			     (unsigned long long)info.metadata_sectors);
+			     (unsigned long long)info->sectors_allocated,
+			     (unsigned long long)info->cow_sectors,
+			     (unsigned long long)info->metadata_sectors);
 	return finish_print(n, len);
+}
+
+SNAPCOW_EXPORT
+int snapcow_status_line(const struct snapcow_store *s, char *buf, size_t len)
+{
+	struct snapcow_store_info info;
+
+	snapcow_store_get_info(s, &info);
+	return snapcow_status_line_info(&info, buf, len);
 }
 
 /*
@@ -158,17 +166,16 @@ static int add_str(struct json_object *o, const char *key, const char *v)
  * metadata is 0, a full one 100, anything in between is never rounded to
  * either end so that "0.00" and "100.00" keep their meaning.
  */
-static double percent_used(const struct snapcow_store_info *info)
+static double percent_used(uint64_t allocated, uint64_t total,
+			   uint64_t metadata)
 {
 	double pct;
 
-	if (!info->cow_sectors ||
-	    info->sectors_allocated == info->metadata_sectors)
+	if (!total || allocated == metadata)
 		return 0.0;
-	if (info->sectors_allocated >= info->cow_sectors)
+	if (allocated >= total)
 		return 100.0;
-	pct = (double)info->sectors_allocated * 100.0 /
-	      (double)info->cow_sectors;
+	pct = (double)allocated * 100.0 / (double)total;
 	if (pct < 0.01)
 		return 0.01;
 	if (pct > 99.99)
@@ -176,15 +183,15 @@ static double percent_used(const struct snapcow_store_info *info)
 	return pct;
 }
 
-static int add_percent(struct json_object *o,
-		       const struct snapcow_store_info *info, bool known)
+static int add_percent(struct json_object *o, uint64_t allocated,
+		       uint64_t total, uint64_t metadata, bool known)
 {
 	char text[16];
 	double pct;
 
 	if (!known)
 		return add(o, "percent_used", NULL, true);
-	pct = percent_used(info);
+	pct = percent_used(allocated, total, metadata);
 	/* Serialise exactly two decimals rather than json-c's %.17g. */
 	snprintf(text, sizeof(text), "%.2f", pct);
 	return add(o, "percent_used", json_object_new_double_s(pct, text),
@@ -206,7 +213,8 @@ static int fill_usage(struct json_object *o,
 			 loaded);
 	r = r ?: add_u64(o, "total_sectors", info->cow_sectors, true);
 	r = r ?: add_u64(o, "metadata_sectors", info->metadata_sectors, loaded);
-	r = r ?: add_percent(o, info, loaded);
+	r = r ?: add_percent(o, info->sectors_allocated, info->cow_sectors,
+			     info->metadata_sectors, loaded);
 	return r;
 }
 
@@ -259,6 +267,100 @@ struct json_object *snapcow_status_json(const struct snapcow_store *s,
 	if (!o)
 		return NULL;
 	if (fill_status(o, s, origin_name) < 0 || snapcow_json_utf8(o) < 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---------------------------------------------------------------- list */
+
+SNAPCOW_EXPORT
+const char *snapcow_dm_state_name(enum snapcow_dm_state state)
+{
+	switch (state) {
+	case SNAPCOW_DM_VALID:
+		return "valid";
+	case SNAPCOW_DM_INVALID:
+		return "invalid";
+	case SNAPCOW_DM_OVERFLOW:
+		return "overflow";
+	case SNAPCOW_DM_MERGE_FAILED:
+		return "merge_failed";
+	case SNAPCOW_DM_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+SNAPCOW_EXPORT
+int snapcow_list_row_info(struct snapcow_list_row *row,
+			  const struct snapcow_store_info *info)
+{
+	bool loaded = info->state != SNAPCOW_STATE_INVALID;
+	int r;
+
+	r = snapcow_status_line_info(info, row->line, sizeof(row->line));
+	if (r < 0)
+		return r;
+	row->chunk_sectors = info->chunk_size;
+	row->state = state_name(info->state);
+	row->has_usage = loaded;
+	row->sectors_allocated = info->sectors_allocated;
+	row->cow_sectors = info->cow_sectors;
+	row->metadata_sectors = info->metadata_sectors;
+	return 0;
+}
+
+SNAPCOW_EXPORT
+void snapcow_list_row_dm(struct snapcow_list_row *row,
+			 const struct snapcow_dm_snapshot *d)
+{
+	const struct snapcow_dm_status *st = &d->status;
+
+	snprintf(row->line, sizeof(row->line), "%s", st->line);
+	row->chunk_sectors = d->chunk_sectors;
+	row->state = snapcow_dm_state_name(st->state);
+	row->has_usage = st->has_usage;
+	row->sectors_allocated = st->sectors_allocated;
+	row->cow_sectors = st->total_sectors;
+	row->metadata_sectors = st->metadata_sectors;
+}
+
+static int fill_row(struct json_object *o, const struct snapcow_list_row *row)
+{
+	uint64_t cs = row->chunk_sectors;
+	bool u = row->has_usage;
+	int r = 0;
+
+	r = r ?: add_str(o, "kind", row->kind);
+	r = r ?: add_str(o, "name", row->name);
+	r = r ?: add_str(o, "dm_name", row->dm_name);
+	r = r ?: add_str(o, "vol", row->vol);
+	r = r ?: add_str(o, "origin_vol", row->origin_vol);
+	r = r ?: add_str(o, "origin", row->origin);
+	r = r ?: add_str(o, "cow", row->cow);
+	r = r ?: add_u64(o, "chunk_size_sectors", cs, cs);
+	r = r ?: add_u64(o, "chunk_size_bytes", cs << SNAPCOW_SECTOR_SHIFT,
+			 cs);
+	r = r ?: add_str(o, "state", row->state);
+	r = r ?: add_str(o, "status", row->line);
+	r = r ?: add_u64(o, "sectors_allocated", row->sectors_allocated, u);
+	r = r ?: add_u64(o, "cow_sectors", row->cow_sectors, u);
+	r = r ?: add_u64(o, "metadata_sectors", row->metadata_sectors, u);
+	r = r ?: add_percent(o, row->sectors_allocated, row->cow_sectors,
+			     row->metadata_sectors, u);
+	return r;
+}
+
+SNAPCOW_EXPORT
+struct json_object *snapcow_list_row_json(const struct snapcow_list_row *row)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (fill_row(o, row) < 0 || snapcow_json_utf8(o) < 0) {
 		json_object_put(o);
 		return NULL;
 	}

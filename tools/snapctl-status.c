@@ -20,7 +20,7 @@
 
 static const struct cli cli = {
 	.cmd = "snapctl status",
-	.args = "[OPTION...] COW | --live NAME",
+	.args = "[OPTION...] COW | --live NAME | --served VOL",
 	.summary = "Print the kernel's status line for a snapshot on COW "
 		   "(\"used/total metadata\" in\nsectors, or \"Invalid\"), its "
 		   "IMA measurement string, or a JSON document.",
@@ -38,6 +38,8 @@ struct status_opts {
 	int watch;
 	char *interval;		/* --interval SECONDS */
 	char *threshold;	/* --threshold PCT */
+	int served;
+	char *cow;
 	int json;
 	int ima;
 	char *origin;
@@ -103,23 +105,6 @@ out:
 	return r;
 }
 
-static const char *live_state(enum snapcow_dm_state state)
-{
-	switch (state) {
-	case SNAPCOW_DM_VALID:
-		return "valid";
-	case SNAPCOW_DM_INVALID:
-		return "invalid";
-	case SNAPCOW_DM_OVERFLOW:
-		return "overflow";
-	case SNAPCOW_DM_MERGE_FAILED:
-		return "merge_failed";
-	case SNAPCOW_DM_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
 static json_object *live_u64(bool known, uint64_t v)
 {
 	return known ? json_object_new_uint64(v) : NULL;
@@ -142,7 +127,8 @@ static int print_live_json(const struct snapcow_dm_status *st)
 			       json_object_new_uint64(st->length));
 	json_object_object_add(o, "status", json_object_new_string(st->line));
 	json_object_object_add(o, "state",
-			       json_object_new_string(live_state(st->state)));
+			       json_object_new_string(
+				       snapcow_dm_state_name(st->state)));
 	json_object_object_add(o, "sectors_allocated",
 			       live_u64(u, st->sectors_allocated));
 	json_object_object_add(o, "total_sectors",
@@ -214,6 +200,40 @@ static int check_watch_opts(const struct status_opts *o)
 	return 0;
 }
 
+/* The document's @key (a string) on its own line. */
+static int print_member(struct json_object *doc, const char *key)
+{
+	struct json_object *v;
+	int r = 0;
+
+	if (json_object_object_get_ex(doc, key, &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		puts(json_object_get_string(v));
+	} else {
+		error_msg("snapcowd's answer has no \"%s\"", key);
+		r = -EPROTO;
+	}
+	json_object_put(doc);
+	return r;
+}
+
+static int run_served(const char *vol, const struct status_opts *o)
+{
+	char cow[PATH_MAX];
+	struct json_object *doc;
+	int r;
+
+	/* snapcowd knows its COWs by their canonical paths. */
+	if (o->cow && !realpath(o->cow, cow))
+		snprintf(cow, sizeof(cow), "%s", o->cow);
+	r = served_status(vol, o->cow ? cow : NULL, &doc);
+	if (r < 0)
+		return r;
+	if (o->json)
+		return print_json(doc);
+	return print_member(doc, o->ima ? "ima" : "status");
+}
+
 /* Usage checks of the options; 0 or EXIT_USAGE. */
 static int check_opts(const struct status_opts *o)
 {
@@ -221,13 +241,18 @@ static int check_opts(const struct status_opts *o)
 
 	if (rc)
 		return rc;
+	if (o->served && (o->live || o->origin || o->chunk))
+		return usage_error(&cli, "--served takes no --live, --origin "
+				   "or --chunk-size: snapcowd has them");
+	if (o->cow && !o->served)
+		return usage_error(&cli, "--cow needs --served");
 	if (o->live && (o->ima || o->origin || o->chunk))
 		return usage_error(&cli, "--live takes no --ima, --origin "
 				   "or --chunk-size: the kernel has them");
 	if (o->ima && o->json)
 		return usage_error(&cli, "--ima and --json exclude each other "
 				   "(the JSON document holds \"ima\")");
-	if (o->ima && !o->origin)
+	if (o->ima && !o->origin && !o->served)
 		return usage_error(&cli, "--ima needs --origin: the IMA string "
 				   "names the origin device");
 	return 0;
@@ -252,6 +277,10 @@ int cmd_status(int argc, const char **argv)
 		{ "threshold", '\0', POPT_ARG_STRING, &o.threshold,
 		  OPT_STRING, "with --watch: exit 0 once usage reaches PCT "
 		  "percent", "PCT" },
+		{ "served", 'S', POPT_ARG_NONE, &o.served, 0,
+		  "the status of VOL, a device snapcowd serves", NULL },
+		{ "cow", 'C', POPT_ARG_STRING, &o.cow, OPT_STRING,
+		  "with --served: which snapshot of the origin VOL", "COW" },
 		{ "json", 'j', POPT_ARG_NONE, &o.json, 0,
 		  "print a JSON document (see snapctl(8))", NULL },
 		{ "ima", 'i', POPT_ARG_NONE, &o.ima, 0,
@@ -273,15 +302,17 @@ int cmd_status(int argc, const char **argv)
 	args = cli_args(ctx, &n);
 	if (n != 1) {
 		rc = usage_error(&cli, n ? "too many arguments" : o.live ?
-				 "no NAME given" : "no COW device given");
+				 "no NAME given" : o.served ? "no VOL given" :
+				 "no COW device given");
 		goto out;
 	}
 	rc = check_opts(&o);
 	rc = rc ?: o.live ? check_dm_name(&cli, args[0]) : 0;
 	if (rc)
 		goto out;
-	if (o.live) {
-		rc = run_live(args[0], &o) < 0 ? EXIT_FAIL : EXIT_OK;
+	if (o.live || o.served) {
+		rc = (o.live ? run_live(args[0], &o) : run_served(args[0], &o))
+		     < 0 ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
 	rc = cli_chunk_size(&cli, args[0], o.chunk, 0, &cs);
@@ -293,6 +324,7 @@ out:
 	free(o.threshold);
 	free(o.origin);
 	free(o.chunk);
+	free(o.cow);
 	poptFreeContext(ctx);
 	return rc;
 }

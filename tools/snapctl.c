@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	  "served origin" },
 	{ "remove", cmd_remove, "remove one live snapshot of an active "
 	  "origin" },
+	{ "list", cmd_list, "list every live snapshot: device-mapper and "
+	  "snapcowd's" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

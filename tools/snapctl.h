@@ -15,6 +15,22 @@ int cmd_merge(int argc, const char **argv);
 int cmd_activate(int argc, const char **argv);
 int cmd_deactivate(int argc, const char **argv);
 int cmd_snapshot(int argc, const char **argv);
+int cmd_list(int argc, const char **argv);
+
+/* tools/snapctl-served.c: snapcowd's status object on the system bus. */
+struct json_object;
+
+/*
+ * The rows of every snapshot snapcowd serves (a JSON array; empty when
+ * no snapcowd is on the bus).  0 or -errno after printing why.
+ */
+int served_list(struct json_object **rows);
+/*
+ * The status document of VOL (its COW @cow, NULL: its only one), as
+ * `snapctl status --json` prints it plus "counters".  0 or -errno after
+ * printing why: the daemon's refusal, or which bus has no snapcowd.
+ */
+int served_status(const char *vol, const char *cow, struct json_object **doc);
 
 /* tools/snapctl-activate.c, shared with create --activate, status --live. */
 struct cli;

@@ -9,6 +9,9 @@
 #   nodes                    'b' for each /dev/mapper node that is a block dev
 #   tables-0, uuids          'dmsetup table' and name/uuid of every device
 #   live-0, dm-0             snapctl status --live, 'dmsetup status', fresh
+#   list.json, list.txt, list-devs   snapctl list --json and list with
+#                            the pair up after the writes and a second
+#                            snapshot t-snap2; their loop devices
 #   ops.txt, model-*.sha256  workload.py's writes through the pair and model
 #   live, live.json, dm      the same after the writes
 #   snap.sha256, origin.sha256   what /dev/mapper/t-snap and t served
@@ -145,6 +148,16 @@ workload hash 4096 /dev/mapper/t-snap "$SHARE/snap.sha256" \
 "$S" status --live t >"$SHARE/live"
 "$S" status --live --json t >"$SHARE/live.json"
 dmsetup status >"$SHARE/dm"
+# snapctl list: a dm row each for t-snap and a second snapshot t-snap2
+# (no D-Bus here: no served rows), which goes again.
+truncate -s 1M "$w/cow2.img"
+lc2=$(losetup -f --show "$w/cow2.img")
+"$S" snapshot -q -c 4K t "$lc2" >"$SHARE/list-snap.out" 2>&1
+"$S" list --json >"$SHARE/list.json" 2>&1
+"$S" list >"$SHARE/list.txt" 2>&1
+echo "$lo $lc $lc2" >"$SHARE/list-devs"
+"$S" remove t t-snap2 >>"$SHARE/list-snap.out" 2>&1
+losetup -d "$lc2"
 echo "writes $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 # Refusals while the pair is up.

@@ -41,6 +41,8 @@
 . "$SNAPCOW_KERNEL_DIR/guest-snapcowd.sh"
 # shellcheck source=guest-tcmu-cow.sh
 . "$SNAPCOW_KERNEL_DIR/guest-tcmu-cow.sh"
+# shellcheck source=guest-status.sh
+. "$SNAPCOW_KERNEL_DIR/guest-status.sh"
 
 D=${1:?usage: guest-targetcli.sh SNAPCOWD}
 w=/tmp/tcli
@@ -75,6 +77,7 @@ echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 
 t0=$(now_ms)
+notify_listen
 start_daemon
 tcli >"$SHARE/ls-backstores" 2>&1 <<EOF
 ls /backstores 1
@@ -182,11 +185,15 @@ workload hash 8192 "/dev/$osd" "$SHARE/after-origin.sha256" \
 	"/dev/$s2sd" "$SHARE/after-snap2.sha256"
 echo "restore $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
-# A live snapshot taken and removed again: dev_config as it was.
+# A live snapshot taken and removed again: dev_config as it was.  While
+# s3 is there, snapctl list and status --served (guest-status.sh).
 rc=0
-{ "$sc" snapshot --served ovol "$w/s3.cow" &&
-	"$sc" snapshot --served --remove ovol "$w/s3.cow"; } \
-	>"$SHARE/s3.out" 2>&1 || rc=$?
+"$sc" snapshot --served ovol "$w/s3.cow" >"$SHARE/s3.out" 2>&1 || rc=$?
+t0=$(now_ms)
+served_status "$osd" "$ssd"
+echo "status $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+[ "$rc" = 0 ] && { "$sc" snapshot --served --remove ovol "$w/s3.cow" \
+	>>"$SHARE/s3.out" 2>&1 || rc=$?; }
 echo "$rc" >"$SHARE/s3.rc"
 cat "$C"/../user_*/ovol/attrib/dev_config >"$SHARE/s3-config"
 
@@ -195,4 +202,6 @@ kill -TERM "$dpid"
 rc=0
 wait "$dpid" || rc=$?
 echo "$rc" >"$SHARE/term.rc"
+served_status_offline
+notify_stop
 dmesg >"$SHARE/dmesg"

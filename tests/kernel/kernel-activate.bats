@@ -71,6 +71,22 @@ rc_is() {
 		"$(dm_status dm t-snap)" ]
 }
 
+@test "snapctl list --json: t-snap and a second snapshot of t, as the kernel sees them" {
+	command -v jq >/dev/null || skip "jq not installed"
+	local j=$SHARE/list.json lo lc lc2
+	read -r lo lc lc2 <"$SHARE/list-devs"
+	[ "$(jq -c '[.snapshots[] | [.kind, .name, .dm_name, .vol, .origin_vol, .origin, .cow, .chunk_size_sectors, .state]]' "$j")" = \
+		"[[\"dm\",\"t\",\"t-snap\",null,null,\"$lo\",\"$lc\",8,\"valid\"],[\"dm\",\"t\",\"t-snap2\",null,null,\"$lo\",\"$lc2\",8,\"valid\"]]" ]
+	[ "$(jq -r '.snapshots[0].status' "$j")" = "$(dm_status dm t-snap)" ]
+	[ "$(jq -r '.snapshots[0] | "\(.sectors_allocated)/\(.cow_sectors) \(.metadata_sectors)"' "$j")" = \
+		"$(dm_status dm t-snap)" ]
+	# The new 1 MiB COW: header and area 0.
+	[ "$(jq -r '.snapshots[1].status' "$j")" = "16/2048 16" ]
+	[ "$(wc -l <"$SHARE/list.txt")" = 3 ]
+	grep -qE "^dm +t +$lo +$lc +4K +[0-9.]+ +$(dm_status dm t-snap)\$" "$SHARE/list.txt"
+	grep -qE "^dm +t +$lo +$lc2 +4K +0.00 +16/2048 16\$" "$SHARE/list.txt"
+}
+
 @test "the kernel served the model's images through the activated pair" {
 	[ "$(total_hash "$SHARE/snap.sha256")" = "$(cat "$SHARE/model-snap.sha256")" ]
 	[ "$(total_hash "$SHARE/origin.sha256")" = "$(cat "$SHARE/model-origin.sha256")" ]

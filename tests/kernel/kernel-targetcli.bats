@@ -8,7 +8,8 @@
 # tcm_loop; a live snapshot taken with snapctl snapshot --served in the
 # middle of the origin's O_DIRECT workload reads the origin at that point
 # and is exported too; after clearconfig, a daemon restart and
-# restoreconfig the disks serve the same data.
+# restoreconfig the disks serve the same data; snapctl list and status
+# --served report a known workload's counts (guest-status.sh).
 
 load helpers
 
@@ -79,6 +80,58 @@ setup_file() {
 	grep -qF "ovol: snapshot /tmp/tcli/s3.cow removed (dev_config snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow)" "$SHARE/s3.out"
 	[ "$(cat "$SHARE/s3-config")" = "snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow" ]
 	grep -qF "/ovol: now serving origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow;cow=/tmp/tcli/s3.cow" "$SHARE/daemon.log"
+}
+
+# guest-status.sh: s3 just taken, four 4 KiB origin writes in four of its
+# chunks, three 4 KiB reads of svol.
+delta() {
+	jq -n --slurpfile a "$SHARE/status/$1-0.json" \
+		--slurpfile b "$SHARE/status/$1-1.json" \
+		"[\$b[0].counters, \$a[0].counters] | [.[0].$2 - .[1].$2]" | jq -c '.[0]'
+}
+
+@test "status --served: counters of a known workload; the offline document" {
+	local s=$SHARE/status
+	grep -q 'D-Bus: org.snapcow.Daemon1 owned, status object /org/snapcow/Daemon1' "$SHARE/daemon.log"
+	# s3 is new: absolute copies and commits, one each per write.
+	[ "$(jq -c '[.counters.copy_count, .counters.commit_count, .status]' "$s/ovol-0.json")" = '[0,0,"16/16384 16"]' ]
+	[ "$(jq -c '[.counters.copy_count, .counters.commit_count, .status]' "$s/ovol-1.json")" = '[4,4,"48/16384 16"]' ]
+	[ "$(delta ovol write_count)" = 4 ]
+	[ "$(delta ovol read_count)" = 0 ]
+	[ "$(delta svol read_count)" = 3 ]
+	[ "$(delta svol write_count)" = 0 ]
+	[ "$(jq -c '[.counters.error_count]' "$s/ovol-1.json" "$s/svol-1.json" | tr -d '\n')" = '[0][0]' ]
+	# Text and IMA are the document's; the IMA names the served files.
+	[ "$(cat "$s/svol.txt")" = "$(jq -r .status "$s/svol-1.json")" ]
+	[ "$(cat "$s/svol.ima")" = "$(jq -r .ima "$s/svol-1.json")" ]
+	[[ $(cat "$s/svol.ima") == "target_name=snapshot,target_version=1.16.0,snap_origin_name=/tmp/tcli/ovol.img,snap_cow_name=/tmp/tcli/s1.cow,snap_valid=y,snap_merge_failed=n,snapshot_overflowed=n;" ]]
+	# Less its counters, the offline status of s1 once snapcowd let go.
+	[ "$(jq -S 'del(.counters)' "$s/svol-1.json")" = "$(jq -S . "$s/s1-offline.json")" ]
+	[ "$(cat "$s/nope.rc")" = 1 ]
+	[ "$(cat "$s/nope.out")" = "snapctl: nope: snapcowd serves no device of that name" ]
+	[ "$(cat "$s/many.rc")" = 1 ]
+	[ "$(cat "$s/many.out")" = "snapctl: ovol: origin /tmp/tcli/ovol.img has 3 snapshots: name one with --cow" ]
+}
+
+@test "snapctl list --json: the three served snapshots, by COW" {
+	local s=$SHARE/status
+	[ "$(jq -c '[.snapshots[] | [.kind, .name, .vol, .origin_vol, .origin, .cow, .chunk_size_sectors]]' "$s/list.json")" = '[["served","svol","svol","ovol","/tmp/tcli/ovol.img","/tmp/tcli/s1.cow",16],["served","s2vol","s2vol","ovol","/tmp/tcli/ovol.img","/tmp/tcli/s2.cow",8],["served","ovol",null,"ovol","/tmp/tcli/ovol.img","/tmp/tcli/s3.cow",8]]' ]
+	[ "$(jq -c '.snapshots[2] | [.state, .status, .sectors_allocated, .cow_sectors, .metadata_sectors, .percent_used]' "$s/list.json")" = '["valid","48/16384 16",48,16384,16,0.29]' ]
+	[ "$(jq -r '.snapshots[0].status' "$s/list.json")" = "$(jq -r .status "$s/svol-1.json")" ]
+	[ "$(wc -l <"$s/list.txt")" = 4 ]
+	grep -qE '^KIND +NAME +ORIGIN +COW +CHUNK +USE% +STATUS$' "$s/list.txt"
+	grep -qE '^served +ovol +/tmp/tcli/ovol.img +/tmp/tcli/s3.cow +4K +0.29 +48/16384 16$' "$s/list.txt"
+}
+
+@test "sd_notify: READY=1, then STATUS=serving N devices whenever N changes" {
+	local n=$SHARE/status/notify
+	[ "$(sed -n 2,3p "$n" | tr '\n' '|')" = "READY=1|STATUS=serving 0 devices|" ]
+	[ "$(grep -c '^READY=1$' "$n")" = 2 ]
+	grep -qx 'STATUS=serving 1 device' "$n"
+	grep -qx 'STATUS=serving 2 devices' "$n"
+	grep -qx 'STATUS=serving 3 devices' "$n"
+	# Only changes: no message repeats the one before it.
+	[ -z "$(uniq -d "$n")" ]
 }
 
 @test "SIGTERM at the end: exit 0; no failed I/O or sanitizer report" {

@@ -86,6 +86,18 @@ static inline bool fakelun_good(struct fakelun *l, uint16_t id)
 	       fakelun_res(l, id)->status == SCSI_GOOD;
 }
 
+/* Queue one command, serve it and collect its answer: its id. */
+static inline uint16_t fakelun_run(struct fakelun *l, const uint8_t *cdb,
+				   size_t len, const void *out,
+				   uint32_t data_len)
+{
+	uint16_t id = fakelun_queue(l, cdb, len, out, data_len);
+
+	fakelun_serve(l);
+	fakelun_reap(l);
+	return id;
+}
+
 /* A 10-byte READ/WRITE/SYNCHRONIZE CACHE CDB. */
 static inline void cdb10(uint8_t *c, uint8_t op, uint32_t lba, uint16_t n,
 			 uint8_t flags)

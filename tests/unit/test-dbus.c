@@ -26,40 +26,13 @@
 
 #include "dbus.h"
 #include "tap.h"
+#include "testbus.h"
 
 static char top[64], img[160], allowed[128];
 static struct policy policy;
 static pid_t bus_pid;
 static atomic_int server_state;		/* 0 starting, 1 up, -1 failed */
 static atomic_int stop_server;
-
-/* Start dbus-daemon on a socket of our own; returns its address. */
-static int start_bus(char *addr, size_t len)
-{
-	int fds[2];
-	ssize_t n;
-
-	if (access("/usr/bin/dbus-daemon", X_OK) || pipe(fds))
-		return -1;
-	bus_pid = fork();
-	if (bus_pid == 0) {
-		char path[160];
-
-		snprintf(path, sizeof(path), "--address=unix:path=%s/bus", top);
-		dup2(fds[1], 1);
-		execl("/usr/bin/dbus-daemon", "dbus-daemon", "--session",
-		      "--nofork", "--print-address=1", path, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	n = read(fds[0], addr, len - 1);
-	close(fds[0]);
-	if (n <= 0)
-		return -1;
-	addr[n] = '\0';
-	addr[strcspn(addr, "\n")] = '\0';
-	return 0;
-}
 
 static void *serve(void *arg)
 {
@@ -269,10 +242,7 @@ static void cleanup(void)
 {
 	char cmd[128];
 
-	if (bus_pid > 0) {
-		kill(bus_pid, SIGTERM);
-		waitpid(bus_pid, NULL, 0);
-	}
+	testbus_stop(bus_pid);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	if (system(cmd))
 		printf("# could not remove %s\n", top);
@@ -286,12 +256,12 @@ int main(void)
 	int i;
 
 	setup();
-	if (start_bus(addr, sizeof(addr))) {
+	bus_pid = testbus_start(top, addr, sizeof(addr));
+	if (bus_pid < 0) {
 		printf("1..0 # SKIP dbus-daemon not installed (apt-get install dbus)\n");
 		cleanup();
 		return 0;
 	}
-	setenv("DBUS_SYSTEM_BUS_ADDRESS", addr, 1);
 	pthread_create(&th, NULL, serve, NULL);
 	for (i = 0; i < 200 && !server_state; i++)
 		usleep(10000);
