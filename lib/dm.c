@@ -111,6 +111,16 @@ static int dm_task_setup(struct dm_task *dmt, const char *name,
 }
 
 /*
+ * With udev running, its rules make and remove the /dev/mapper links (as
+ * dmsetup and lvm2 leave them to it); libdm's own nodes would race them.
+ */
+static uint16_t dm_udev_flags(void)
+{
+	return dm_udev_get_sync_support() ? DM_UDEV_DISABLE_LIBRARY_FALLBACK :
+					    0;
+}
+
+/*
  * Run one task of @type on device @name; @uuid for a create, @t for a
  * create (then libdm also loads and resumes) or a reload.  On failure the
  * message names the device and @step.
@@ -134,7 +144,7 @@ int sc_dm_run(int type, const char *name, const char *uuid,
 		goto fail;
 	}
 	if (dm_task_wants_cookie(type, t)) {
-		if (!dm_task_set_cookie(dmt, &cookie, 0)) {
+		if (!dm_task_set_cookie(dmt, &cookie, dm_udev_flags())) {
 			r = -EIO;
 			goto fail;
 		}
