@@ -102,25 +102,6 @@ tcli >"$SHARE/create.out" 2>&1 <<EOF
 EOF
 echo "create $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
-# sd_at LUN: the tcm_loop disk at LUN (the two snapshots share a model).
-sd_at() {
-	local i f
-	for i in $(seq 100); do
-		for f in /sys/block/sd*/device; do
-			[ -e "$f" ] || continue
-			case $(basename "$(readlink "$f")") in
-			*:"$1")
-				f=$(basename "$(dirname "$f")")
-				[ -b "/dev/$f" ] && { echo "$f"; return 0; }
-				;;
-			esac
-		done
-		sleep 0.1
-	done
-	echo "guest: no sd disk at LUN $1" >&2
-	return 1
-}
-
 # The origin's workload pauses after 20 of its 40 writes: a live
 # snapshot s2 (a new COW: snapctl formats it) is taken then, and must
 # read the model at that point; the svol snapshot disk is written too.
