@@ -46,10 +46,6 @@ snapcowd_use "$D"
 NAA=naa.5001405000000d01
 rpid=
 
-tcli() {
-	/usr/bin/python3 /usr/bin/targetcli
-}
-
 # owner NAME: the unique name owning NAME on the bus (fails when none).
 owner() {
 	busctl call org.freedesktop.DBus /org/freedesktop/DBus \
@@ -105,14 +101,9 @@ race() {
 }
 
 t0=$(now_ms)
-for m in target_core_user tcm_loop sd_mod; do
-	modprobe "$m" || { echo "guest: cannot load $m" >&2; exit 1; }
-done
-mkdir -p "$w/runner-logs" /run/dbus
-cp "$SNAPCOW_KERNEL_DIR/../../daemon/snapcowd-dbus.conf" /etc/dbus-1/system.d/
-# tcmu-runner is started by hand, not by the bus.
-rm -f /usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
-dbus-daemon --system --fork --nopidfile 2>"$SHARE/dbus.log"
+mkdir -p "$w/runner-logs"
+# tcmu-runner is started by hand below, not by the bus.
+guest_bus
 workload gen "$w/ovol.img" "$SIZE" 61
 workload gen "$w/q.img" "$SIZE" 62
 cp "$w/ovol.img" "$w/ovol0.img"
