@@ -54,13 +54,15 @@ setup_file() {
 		failed=$((failed + 1))
 	done <"$SHARE/race.txt"
 	echo "# $failed of 4 enables failed with tcmu-runner's answer (2 with ours late, 2 racing)" >&3
-	# A device we took whose enable failed is let go (3 and 4 when
-	# tcmu-runner won: the kernel dropped the uio device).
-	for n in 3 4; do
+	# A device whose enable failed is not kept: snapcowd found its uio
+	# gone already (1 and 2; refused) or let it go when the kernel
+	# dropped it, and held no race device at its stop.
+	for n in 1 2 3 4; do
 		if grep -q "^$n 1 " "$SHARE/race.txt"; then
-			grep -q "user_9/race$n: uio[0-9]* went away without a REMOVED_DEVICE: released" "$SHARE/daemon.log"
+			grep -Eq "race$n(/snapcow/origin=/tmp/co/race.img\)|): (refused: |uio[0-9]+ went away without a REMOVED_DEVICE: released)" "$SHARE/daemon.log"
 		fi
 	done
+	run ! grep -q 'user_9/race[0-9]: released$' "$SHARE/daemon.log"
 	# Both daemons answered each snapcow add: the kernel refused the
 	# later answer of each race, and both of ovol's (nl_reply_supported=-1:
 	# it waited for none).
