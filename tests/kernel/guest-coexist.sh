@@ -56,13 +56,13 @@ owner() {
 # Only its qcow handler: the rbd handler's libraries (librados) take
 # long to load over 9p under TCG.
 start_runner() {
-	local i
+	local _
 	mkdir -p "$w/handlers"
 	cp /usr/lib/x86_64-linux-gnu/tcmu-runner/handler_qcow.so "$w/handlers/"
 	/usr/bin/tcmu-runner --debug -l "$w/runner-logs" \
 		--handler-path "$w/handlers" >>"$RLOG" 2>&1 &
 	rpid=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		owner org.kernel.TCMUService1 >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
@@ -72,8 +72,8 @@ start_runner() {
 
 # wait_log PATTERN COUNT: until the daemon's log holds COUNT lines.
 wait_log() {
-	local i
-	for i in $(seq 200); do
+	local _
+	for _ in $(seq 200); do
 		[ "$(grep -c "$1" "$LOG")" -ge "$2" ] && return 0
 		sleep 0.1
 	done

@@ -18,14 +18,15 @@
 #   live.out, live.rc     snapctl snapshot --served ovol s4.cow
 #   served.sha256         what the iSCSI disk served after the workload
 
+# shellcheck disable=SC2154 # w and sc are guest-targetcli.sh's
 IQN=iqn.2026-12.org.snapcow:ovol
 IQN_INIT=iqn.2026-12.org.snapcow:guest
 ISCSI=$SHARE/iscsi
 
 # iscsi_disk: the disk of the one iSCSI session (waits for it).
 iscsi_disk() {
-	local i d
-	for i in $(seq 100); do
+	local _ d
+	for _ in $(seq 100); do
 		d=$(iscsiadm -m session -P 3 2>/dev/null |
 			awk '/Attached scsi disk/ { print $4; exit }')
 		[ -n "$d" ] && [ -b "/dev/$d" ] && { echo "$d"; return 0; }
@@ -40,8 +41,10 @@ iscsi_disk() {
 iscsi_start() {
 	local rc=0
 	mkdir -p "$ISCSI"
-	modprobe iscsi_target_mod && modprobe iscsi_tcp ||
-		{ echo "guest: no iSCSI modules" >&2; return 1; }
+	if ! modprobe iscsi_target_mod || ! modprobe iscsi_tcp; then
+		echo "guest: no iSCSI modules" >&2
+		return 1
+	fi
 	tcli >"$ISCSI/target.out" 2>&1 <<EOF2
 /iscsi create $IQN
 /iscsi/$IQN/tpg1/portals delete 0.0.0.0 3260

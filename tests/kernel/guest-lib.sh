@@ -40,8 +40,8 @@ dm_status() {
 # wait_file FILE: until FILE exists (a paused workload creates it), at
 # most a minute.
 wait_file() {
-	local i
-	for i in $(seq 600); do
+	local _
+	for _ in $(seq 600); do
 		[ -e "$1" ] && return 0
 		sleep 0.1
 	done
