@@ -11,6 +11,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "dbus-register.h"
 #include "dbus.h"
 #include "dbus-status.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct dbus_service {
 	sd_bus *bus;
 	sd_bus_slot *manager;
 	sd_bus_slot *handler;
+	struct dbus_register *reg;	/* registered with tcmu-runner */
 	const struct policy *policy;
 };
 
@@ -111,6 +113,19 @@ static int dbus_export(struct dbus_service *d, char *err, size_t len)
 	return r;
 }
 
+/*
+ * tcmu-runner owns the name: our objects under it would never be asked;
+ * register with tcmu-runner instead.
+ */
+static int dbus_register_instead(struct dbus_service *d, char *err,
+				 size_t len)
+{
+	d->handler = sd_bus_slot_unref(d->handler);
+	d->manager = sd_bus_slot_unref(d->manager);
+	return dbus_register_open(&d->reg, d->bus, handler_vtable, d,
+				  config_desc, err, len);
+}
+
 int dbus_service_open(struct dbus_service **out, const struct policy *policy,
 		      char *err, size_t len)
 {
@@ -131,12 +146,16 @@ int dbus_service_open(struct dbus_service **out, const struct policy *policy,
 	if (r < 0)
 		goto fail;
 	r = sd_bus_request_name(d->bus, DBUS_SERVICE, 0);
-	if (r < 0) {
-		snprintf(err, len, "D-Bus: cannot own %s: %s%s", DBUS_SERVICE,
-			 strerror(-r),
-			 r == -EEXIST ? " (tcmu-runner runs?)" : "");
+	if (r == -EEXIST)
+		r = dbus_register_instead(d, err, len);
+	else if (r < 0)
+		snprintf(err, len, "D-Bus: cannot own %s: %s", DBUS_SERVICE,
+			 strerror(-r));
+	else
+		log_info("D-Bus: %s owned, handler %s", DBUS_SERVICE,
+			 DBUS_HANDLER);
+	if (r < 0)
 		goto fail;
-	}
 	*out = d;
 	return 0;
 fail:
@@ -148,6 +167,7 @@ void dbus_service_close(struct dbus_service *d)
 {
 	if (!d)
 		return;
+	dbus_register_close(d->reg);
 	sd_bus_slot_unref(d->handler);
 	sd_bus_slot_unref(d->manager);
 	sd_bus_flush_close_unref(d->bus);

@@ -8,7 +8,8 @@
  * CheckConfig(s "snapcow/<cfgstring>") -> (b ok, s reason).  tcmu-runner
  * provides the same interface for its handlers; targetcli lists a
  * `user:<subtype>` backstore for each object and refuses a `create` whose
- * CheckConfig says false, printing the reason.
+ * CheckConfig says false, printing the reason.  When tcmu-runner owns the
+ * name, snapcowd registers with it instead (dbus-register.h).
  *
  * sd-bus, on the main thread only: the fd goes into the daemon's epoll.
  */
@@ -28,9 +29,9 @@ struct dbus_service;
 
 /*
  * Connect to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), export
- * the objects and claim the name.  Returns 0, -EEXIST when another
- * daemon (tcmu-runner) owns the name (nothing is exported then), or
- * -errno with @err saying why.  @policy is what CheckConfig applies.
+ * the objects and claim the name; when another daemon (tcmu-runner) owns
+ * it, register with that one instead.  Returns 0 or -errno with @err
+ * saying why.  @policy is what CheckConfig applies.
  */
 int dbus_service_open(struct dbus_service **out, const struct policy *policy,
 		      char *err, size_t len);

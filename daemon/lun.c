@@ -13,6 +13,9 @@
 #include "lun.h"
 #include "tcmu.h"
 
+static void lun_drain(struct luns *ls, struct lun *l);
+static bool lun_gone(struct luns *ls, struct lun *l);
+
 static struct lun *lun_find(struct luns *ls, int minor)
 {
 	struct lun *l;
@@ -141,7 +144,8 @@ int lun_add(struct luns *ls, int minor, const char *name, bool recover)
 	struct lun *l;
 	int r;
 
-	if (lun_find(ls, minor))
+	l = lun_find(ls, minor);
+	if (l && !lun_gone(ls, l))
 		return 0;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -156,17 +160,17 @@ int lun_add(struct luns *ls, int minor, const char *name, bool recover)
 	l->next = ls->list;
 	ls->list = l;
 	/* Commands queued before we opened raised no event: look now. */
-	lun_serve(ls, l);
+	lun_drain(ls, l);
 	return 0;
 }
 
-void lun_serve(struct luns *ls, struct lun *l)
+/* Take and run what the ring holds; stop polling a broken ring. */
+static void lun_drain(struct luns *ls, struct lun *l)
 {
 	int r;
 
 	if (l->stopped)
 		return;
-	uio_ack(&l->uio);
 	r = pool_ring_serve(&l->pr);
 	if (r == -EIO) {
 		log_err("%s: command ring broken (%s): no longer served",
@@ -178,19 +182,68 @@ void lun_serve(struct luns *ls, struct lun *l)
 	}
 }
 
+static void lun_unlink(struct luns *ls, struct lun *l);
+
+/*
+ * The kernel unregistered the uio device before any REMOVED_DEVICE
+ * reached us: its add failed after we accepted it (another daemon's
+ * answer came first), or a removal the kernel does not wait for is under
+ * way.  Either way, let go of the volumes now (and of the minor, which
+ * the kernel reuses).  True when @l was so freed.
+ */
+static bool lun_gone(struct luns *ls, struct lun *l)
+{
+	if (l->stopped || uio_ack(&l->uio) != -EIO)
+		return false;
+	log_warn("%s: uio%d went away without a REMOVED_DEVICE: released (its enable got another daemon's answer, or it is being removed)",
+		 l->dev->name, l->uio.minor);
+	lun_unlink(ls, l);
+	return true;
+}
+
+static bool lun_listed(const struct luns *ls, const struct lun *l)
+{
+	const struct lun *i;
+
+	for (i = ls->list; i && i != l; i = i->next)
+		;
+	return i != NULL;
+}
+
+void lun_serve(struct luns *ls, struct lun *l)
+{
+	/*
+	 * An earlier event of the same epoll batch may have freed @l: a
+	 * REMOVED_DEVICE, or its uio gone, which another daemon's answer
+	 * lets happen before we read the event.
+	 */
+	if (lun_listed(ls, l) && !lun_gone(ls, l))
+		lun_drain(ls, l);
+}
+
+/* Out of the list and the epoll set, its commands answered, freed. */
+static void lun_unlink(struct luns *ls, struct lun *l)
+{
+	struct lun **p;
+
+	for (p = &ls->list; *p && *p != l; p = &(*p)->next)
+		;
+	if (*p)
+		*p = l->next;
+	epoll_ctl(ls->epfd, EPOLL_CTL_DEL, l->uio.fd, NULL);
+	lun_free(l);
+}
+
 static void lun_remove(struct luns *ls, int minor)
 {
-	struct lun **p, *l;
+	struct lun *l;
 
-	for (p = &ls->list; *p; p = &(*p)->next) {
-		l = *p;
+	for (l = ls->list; l; l = l->next) {
 		if (l->uio.minor != minor)
 			continue;
-		*p = l->next;
-		lun_serve(ls, l);
-		epoll_ctl(ls->epfd, EPOLL_CTL_DEL, l->uio.fd, NULL);
+		lun_drain(ls, l);
 		log_info("%s: removed", l->dev->name);
-		lun_free(l);
+		lun_unlink(ls, l);
 		return;
 	}
 }
@@ -201,7 +254,7 @@ void lun_stop_all(struct luns *ls)
 
 	/* Every ring's commands to the pool first: they run together. */
 	for (l = ls->list; l; l = l->next)
-		lun_serve(ls, l);
+		lun_drain(ls, l);
 	while ((l = ls->list)) {
 		ls->list = l->next;
 		pool_ring_quiesce(&l->pr);

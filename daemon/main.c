@@ -287,9 +287,9 @@ static int bus_watch(struct luns *ls, int fd, unsigned int events, void *tag)
 }
 
 /*
- * On the system bus for targetcli.  Not fatal: without a bus (a minimal
- * system) or with tcmu-runner owning the name, devices are still served
- * when configured through configfs.
+ * On the system bus for targetcli, on its own or registered with
+ * tcmu-runner.  Not fatal: without a bus (a minimal system) devices are
+ * still served when configured through configfs.
  */
 static struct dbus_service *start_dbus(struct luns *ls,
 				       const struct policy *policy)
@@ -308,7 +308,6 @@ static struct dbus_service *start_dbus(struct luns *ls,
 		dbus_service_close(db);
 		return NULL;
 	}
-	log_info("D-Bus: %s owned, handler %s", DBUS_SERVICE, DBUS_HANDLER);
 	return db;
 }
 

@@ -55,6 +55,8 @@ static int nl_errno(int nlerr)
 		return -EINVAL;
 	case NLE_OBJ_NOTFOUND:
 		return -ENOENT;
+	case NLE_NODEV:
+		return -ENODEV;
 	case NLE_AGAIN:
 		return -EAGAIN;
 	default:
@@ -132,6 +134,41 @@ static void tnl_parse(struct nlattr **a, struct tnl_event *ev)
 			  nla_get_u8(a[TCMU_ATTR_WRITECACHE]) : -1;
 }
 
+static const char *cmd_name(int cmd)
+{
+	switch (cmd) {
+	case TCMU_CMD_ADDED_DEVICE:
+		return "ADDED_DEVICE";
+	case TCMU_CMD_REMOVED_DEVICE:
+		return "REMOVED_DEVICE";
+	case TCMU_CMD_RECONFIG_DEVICE:
+		return "RECONFIG_DEVICE";
+	default:
+		return "an unknown command";
+	}
+}
+
+/*
+ * The kernel took no answer from us: it waits for one answer per
+ * command and takes the first.  ENODEV: nothing waited (the backstore
+ * has nl_reply_supported=-1, or another TCMU daemon answered first:
+ * tcmu-runner answers every subtype, ENOENT for ours, and an enable
+ * then fails with its answer, not ours).  EINVAL: it waited for another
+ * command.
+ */
+static void answer_refused(const struct tnl_event *ev, int status, int r)
+{
+	const char *dev = ev->device ? ev->device : "?";
+
+	if (r == -ENODEV)
+		log_warn("netlink: the kernel was not waiting for our answer to %s of %s (status %d): another TCMU daemon (tcmu-runner?) answered first, or the backstore has nl_reply_supported=-1; its result is not ours (snapcowd(8), WITH TCMU-RUNNER)",
+			 cmd_name(ev->cmd), dev, status);
+	else
+		log_err("netlink: the kernel refused our answer to %s of %s (device id %u, status %d): %s",
+			cmd_name(ev->cmd), dev, ev->dev_id, status,
+			strerror(-r));
+}
+
 static int tnl_event(struct nl_msg *msg, void *arg)
 {
 	struct tnl *t = arg;
@@ -164,8 +201,7 @@ static int tnl_event(struct nl_msg *msg, void *arg)
 	done.status = r;
 	r = tnl_request(t, (uint8_t)done_cmd(ev.cmd), fill_done, &done);
 	if (r)
-		log_err("netlink: answer %d for device id %u: %s",
-			done_cmd(ev.cmd), ev.dev_id, strerror(-r));
+		answer_refused(&ev, done.status, r);
 	return NL_OK;
 }
 

@@ -166,13 +166,14 @@ void uio_close(struct uio_dev *u)
 	u->fd = -1;
 }
 
-void uio_ack(struct uio_dev *u)
+int uio_ack(struct uio_dev *u)
 {
 	uint32_t events;
 
 	/* Non-blocking: a spurious wake-up finds nothing and moves on. */
-	if (read(u->fd, &events, sizeof(events)) < 0)
-		return;
+	if (read(u->fd, &events, sizeof(events)) < 0 && errno == EIO)
+		return -EIO;
+	return 0;
 }
 
 int uio_kick(struct uio_dev *u)

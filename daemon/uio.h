@@ -49,8 +49,11 @@ int uio_scan(int (*fn)(void *arg, int minor, const char *name), void *arg);
 int uio_open(struct uio_dev *u, int minor, char *err, size_t len);
 void uio_close(struct uio_dev *u);
 
-/* Clear the pending event count (after poll says readable). */
-void uio_ack(struct uio_dev *u);
+/*
+ * Clear the pending event count (after poll says readable).  -EIO: the
+ * kernel unregistered the device.
+ */
+int uio_ack(struct uio_dev *u);
 /* Tell the kernel cmd_tail moved. */
 int uio_kick(struct uio_dev *u);
 

@@ -88,7 +88,7 @@ teardown() { teardown_common; }
 	! grep -q '^BusName=' "$unit"
 }
 
-@test "the D-Bus policy lets root alone own and call org.kernel.TCMUService1 and org.snapcow.Daemon1" {
+@test "the D-Bus policy lets root alone own and call org.kernel.TCMUService1, org.snapcow.Daemon1 and the handler name registered with tcmu-runner" {
 	run python3 - "$TESTS_SRCDIR/../daemon/snapcowd-dbus.conf" <<'PY'
 import sys
 import xml.etree.ElementTree as ET
@@ -103,6 +103,9 @@ PY
 root allow send_destination=org.kernel.TCMUService1
 root allow own=org.snapcow.Daemon1
 root allow send_destination=org.snapcow.Daemon1
+root allow own=org.kernel.TCMUService1.HandlerManager1.snapcow
+root allow send_destination=org.kernel.TCMUService1.HandlerManager1.snapcow
 default deny send_destination=org.kernel.TCMUService1
-default deny send_destination=org.snapcow.Daemon1" ]
+default deny send_destination=org.snapcow.Daemon1
+default deny send_destination=org.kernel.TCMUService1.HandlerManager1.snapcow" ]
 }

@@ -37,6 +37,17 @@ dm_status() {
 	dmsetup status "$1" | cut -d' ' -f4-
 }
 
+# wait_file FILE: until FILE exists (a paused workload creates it), at
+# most a minute.
+wait_file() {
+	local _
+	for _ in $(seq 600); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # now_ms: milliseconds since boot, for the timings file.
 now_ms() {
 	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime

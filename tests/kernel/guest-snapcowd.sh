@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 #
 # Running the host's snapcowd in the guest, for the guest scripts that
-# serve devices (guest-tcmu.sh, guest-targetcli.sh).  The caller sets
+# serve devices (guest-tcmu.sh, guest-targetcli.sh, guest-coexist.sh),
+# and the guest's own system bus and targetcli for those that need them.  The caller sets
 # $w (the allowed image folder) and $LOG, then calls snapcowd_use.
 
 dpid=
@@ -51,14 +52,31 @@ start_daemon() {
 # PAUSE_FILE, kill -9 the daemon, note how many writes ACKED lists then
 # in KILLED_AT, and start another daemon (which recovers the rings).
 restart_at() {
-	local i
-	for i in $(seq 600); do
-		[ -e "$1" ] && break
-		sleep 0.1
-	done
+	wait_file "$1" || true
 	kill -9 "$dpid"
 	wc -l <"$2" >"$3"
 	wait "$dpid" || true
 	sleep 0.5
 	start_daemon
+}
+
+# tcli: one targetcli process for a batch of commands on stdin (a call
+# costs seconds under TCG).
+tcli() {
+	/usr/bin/python3 /usr/bin/targetcli
+}
+
+# guest_bus: target_core_user, tcm_loop and sd_mod loaded, and a system
+# D-Bus of the guest's own with snapcowd's policy, where nothing is
+# started by activation (tcmu-runner would be, for its name).
+guest_bus() {
+	local m
+	for m in target_core_user tcm_loop sd_mod; do
+		modprobe "$m" || { echo "guest: cannot load $m" >&2; return 1; }
+	done
+	mkdir -p /run/dbus
+	cp "$SNAPCOW_KERNEL_DIR/../../daemon/snapcowd-dbus.conf" \
+		/etc/dbus-1/system.d/
+	rm -f /usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
+	dbus-daemon --system --fork --nopidfile 2>"$SHARE/dbus.log"
 }

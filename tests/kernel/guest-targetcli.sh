@@ -8,7 +8,10 @@
 # and exported through tcm_loop, a live snapshot is taken with
 # `snapctl snapshot --served` in the middle of the origin's workload and
 # exported too, and targetcli's saveconfig / restoreconfig bring them
-# back after the daemon restarted.
+# back after the daemon restarted; then the origin is exported over
+# iSCSI and written through open-iscsi's disk while another live
+# snapshot is taken (guest-iscsi.sh); at the end the kernel's
+# dm-snapshot serves each snapshot's image from its COW.
 # Argument: the snapcowd to run (the host's build).
 #
 # Output in /share:
@@ -33,6 +36,10 @@
 #                                 after restoreconfig
 #   restore.out, restore.rc       restoreconfig after the restart
 #   saved.json                    targetcli's saved configuration
+#   iscsi/                        the iSCSI part (guest-iscsi.sh)
+#   dm-s{1,2,4}.{sha256,status}   the kernel's dm-snapshot over s1, s2, s4
+#                                 after snapcowd stopped
+#   origin.sha256                 the origin image then
 #   timings
 
 # shellcheck source=guest-lib.sh
@@ -43,6 +50,8 @@
 . "$SNAPCOW_KERNEL_DIR/guest-tcmu-cow.sh"
 # shellcheck source=guest-status.sh
 . "$SNAPCOW_KERNEL_DIR/guest-status.sh"
+# shellcheck source=guest-iscsi.sh
+. "$SNAPCOW_KERNEL_DIR/guest-iscsi.sh"
 
 D=${1:?usage: guest-targetcli.sh SNAPCOWD}
 w=/tmp/tcli
@@ -52,22 +61,10 @@ LOG=$SHARE/daemon.log
 snapcowd_use "$D"
 NAA=naa.5001405000000c01
 
-# tcli: one targetcli process for a batch of commands on stdin (a call
-# costs seconds under TCG).
-tcli() {
-	/usr/bin/python3 /usr/bin/targetcli
-}
-
 t0=$(now_ms)
-for m in target_core_user tcm_loop sd_mod; do
-	modprobe "$m" || { echo "guest: cannot load $m" >&2; exit 1; }
-done
-mkdir -p "$w" /run/dbus
-# Our bus policy, and no activation of tcmu-runner: snapcowd must own
-# the name by itself.
-cp "$SNAPCOW_KERNEL_DIR/../../daemon/snapcowd-dbus.conf" /etc/dbus-1/system.d/
-rm -f /usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
-dbus-daemon --system --fork --nopidfile 2>"$SHARE/dbus.log"
+mkdir -p "$w"
+# No tcmu-runner: snapcowd must own the name by itself.
+guest_bus
 workload gen "$w/ovol.img" "$SIZE" 41
 cp "$w/ovol.img" "$w/ovol0.img"
 truncate -s 8M "$w/s1.cow" "$w/s2.cow" "$w/s3.cow"
@@ -105,25 +102,6 @@ tcli >"$SHARE/create.out" 2>&1 <<EOF
 EOF
 echo "create $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
-# sd_at LUN: the tcm_loop disk at LUN (the two snapshots share a model).
-sd_at() {
-	local i f
-	for i in $(seq 100); do
-		for f in /sys/block/sd*/device; do
-			[ -e "$f" ] || continue
-			case $(basename "$(readlink "$f")") in
-			*:"$1")
-				f=$(basename "$(dirname "$f")")
-				[ -b "/dev/$f" ] && { echo "$f"; return 0; }
-				;;
-			esac
-		done
-		sleep 0.1
-	done
-	echo "guest: no sd disk at LUN $1" >&2
-	return 1
-}
-
 # The origin's workload pauses after 20 of its 40 writes: a live
 # snapshot s2 (a new COW: snapctl formats it) is taken then, and must
 # read the model at that point; the svol snapshot disk is written too.
@@ -136,10 +114,7 @@ rm -f "$w/live-pause"
 workload disk "/dev/$osd" "$w/ovol0.img" 51 40 "$SHARE/wlo" 20 \
 	"$w/live-pause" "$SHARE/live-model.sha256" &
 wpid=$!
-for i in $(seq 600); do
-	[ -e "$w/live-pause" ] && break
-	sleep 0.1
-done
+wait_file "$w/live-pause"
 rc=0
 "$sc" snapshot --served ovol "$w/s2.cow" >"$SHARE/live.out" 2>&1 || rc=$?
 echo "$rc" >"$SHARE/live.rc"
@@ -197,6 +172,13 @@ echo "status $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 echo "$rc" >"$SHARE/s3.rc"
 cat "$C"/../user_*/ovol/attrib/dev_config >"$SHARE/s3-config"
 
+# The origin exported over iSCSI too: workload and live snapshot s4.
+t0=$(now_ms)
+iscsi_start
+iscsi_run
+iscsi_stop
+echo "iscsi $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
 echo "clearconfig confirm=True" | tcli >>"$SHARE/clear.out" 2>&1
 kill -TERM "$dpid"
 rc=0
@@ -204,4 +186,13 @@ wait "$dpid" || rc=$?
 echo "$rc" >"$SHARE/term.rc"
 served_status_offline
 notify_stop
+
+# The kernel's dm-snapshot over every snapshot's COW, snapcowd gone.
+t0=$(now_ms)
+load_modules
+dm_cow_hash "$w/ovol.img" "$w/s1.cow" 16 tcli-s1 "$SHARE/dm-s1"
+dm_cow_hash "$w/ovol.img" "$w/s2.cow" 8 tcli-s2 "$SHARE/dm-s2"
+dm_cow_hash "$w/ovol.img" "$w/s4.cow" 8 tcli-s4 "$SHARE/dm-s4"
+sha256sum "$w/ovol.img" | cut -d' ' -f1 >"$SHARE/origin.sha256"
+echo "dm $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 dmesg >"$SHARE/dmesg"

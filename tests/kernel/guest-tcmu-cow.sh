@@ -62,6 +62,26 @@ sd_of() {
 	return 1
 }
 
+# sd_at LUN: the disk at LUN of the one SCSI target (when two disks share
+# a model).
+sd_at() {
+	local i f
+	for i in $(seq 100); do
+		for f in /sys/block/sd*/device; do
+			[ -e "$f" ] || continue
+			case $(basename "$(readlink "$f")") in
+			*:"$1")
+				f=$(basename "$(dirname "$f")")
+				[ -b "/dev/$f" ] && { echo "$f"; return 0; }
+				;;
+			esac
+		done
+		sleep 0.1
+	done
+	echo "guest: no sd disk at LUN $1" >&2
+	return 1
+}
+
 cow_refusals() {
 	local o=$w/ovol.img s1=$w/s1.cow
 	truncate -s 1M "$w/other.img" "$w/new.cow"
@@ -115,21 +135,29 @@ cow_phase() {
 	unexport_luns "$LC"
 }
 
+# dm_cow_hash ORIGIN COW CHUNK_SECTORS NAME OUT: the kernel's dm-snapshot
+# NAME over ORIGIN and COW (image files, on loop devices) serves the
+# snapshot image: its hashes go to OUT.sha256, its status to OUT.status.
+dm_cow_hash() {
+	local lo lc sectors=$(( $(stat -c %s "$1") / 512 ))
+	lo=$(losetup -f --show "$1")
+	lc=$(losetup -f --show "$2")
+	dm_create "$4" "0 $sectors snapshot $lo $lc P $3"
+	dm_status "$4" >"$5.status"
+	workload hash 8192 "/dev/mapper/$4" "$5.sha256"
+	dmsetup remove "$4"
+	losetup -d "$lc"
+	losetup -d "$lo"
+}
+
 # After the daemon stopped: the kernel reads what snapcowd wrote.
 kernel_reads_cows() {
-	local lo lc n sectors=$((SIZE / 512)) cs
+	local n
 	load_modules
-	lo=$(losetup -f --show "$w/ovol.img")
 	for n in 1 2; do
-		cs=$((n * 16))
-		lc=$(losetup -f --show "$w/s$n.cow")
-		dm_create "tcmu-s$n" "0 $sectors snapshot $lo $lc P $cs"
-		dm_status "tcmu-s$n" >"$SHARE/cow/dm-s$n.status"
-		workload hash 8192 "/dev/mapper/tcmu-s$n" "$SHARE/cow/dm-s$n.sha256"
-		dmsetup remove "tcmu-s$n"
-		losetup -d "$lc"
+		dm_cow_hash "$w/ovol.img" "$w/s$n.cow" $((n * 16)) "tcmu-s$n" \
+			"$SHARE/cow/dm-s$n"
 		copy_out "$w/s$n.cow" "$SHARE/cow/s$n.cow"
 	done
-	losetup -d "$lo"
 	copy_out "$w/ovol.img" "$SHARE/cow/ovol.img"
 }

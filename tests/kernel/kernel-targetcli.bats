@@ -9,7 +9,10 @@
 # middle of the origin's O_DIRECT workload reads the origin at that point
 # and is exported too; after clearconfig, a daemon restart and
 # restoreconfig the disks serve the same data; snapctl list and status
-# --served report a known workload's counts (guest-status.sh).
+# --served report a known workload's counts (guest-status.sh).  The
+# origin is then exported over iSCSI on 127.0.0.1 and written through
+# open-iscsi's disk while another live snapshot is taken; at the end the
+# kernel's dm-snapshot serves every snapshot's image from its COW.
 
 load helpers
 
@@ -19,6 +22,7 @@ setup_file() {
 	[ -x "$SNAPCOWD" ] || skip "snapcowd not built"
 	[ -x /usr/bin/targetcli ] || skip "targetcli not installed (tests/kernel/setup installs targetcli-fb)"
 	command -v dbus-daemon >/dev/null || skip "dbus-daemon not installed"
+	[ -x /usr/sbin/iscsiadm ] || skip "open-iscsi not installed (tests/kernel/setup installs it)"
 	boot_guest guest-targetcli.sh "$(realpath "$SNAPCOWD")"
 }
 
@@ -30,8 +34,8 @@ setup_file() {
 
 @test "a bad cfgstring: targetcli says snapcowd's reason, nothing is created" {
 	grep -q 'cfgstring invalid: origin=tcli/ovol.img: paths must be absolute' "$SHARE/bad.out"
-	! grep -q "o- bad " "$SHARE/bad.out"
-	! grep -q 'user_[0-9]*/bad' "$SHARE/daemon.log"
+	run ! grep -q "o- bad " "$SHARE/bad.out"
+	run ! grep -q 'user_[0-9]*/bad' "$SHARE/daemon.log"
 }
 
 @test "targetcli creates an origin with its snapshot and the snapshot; both attach" {
@@ -134,7 +138,42 @@ delta() {
 	[ -z "$(uniq -d "$n")" ]
 }
 
+@test "iSCSI: targetcli exports the origin on 127.0.0.1, open-iscsi logs in, the disk serves the workload" {
+	local I=$SHARE/iscsi
+	grep -q "Created target iqn.2026-12.org.snapcow:ovol." "$I/target.out"
+	grep -q "Created network portal 127.0.0.1:3260." "$I/target.out"
+	grep -q "Created LUN 0." "$I/target.out"
+	grep -qx "127.0.0.1:3260,1 iqn.2026-12.org.snapcow:ovol" "$I/discovery.out"
+	[ "$(cat "$I/login.rc")" = 0 ]
+	grep -q "Login to \[iface: default, target: iqn.2026-12.org.snapcow:ovol, portal: 127.0.0.1,3260\] successful." "$I/login.out"
+	read -r disk driver <"$I/disk"
+	[ -n "$disk" ] && [ "$driver" = iscsi_tcp ]
+	[ "$(cat "$I/wl.rc")" = 0 ]
+	[ "$(total_hash "$I/served.sha256")" = "$(cat "$I/wl/model.sha256")" ]
+	[ "$(cat "$I/logout.rc")" = 0 ]
+	grep -q "Logout of \[sid: [0-9]*, target: iqn.2026-12.org.snapcow:ovol, portal: 127.0.0.1,3260\] successful." "$I/logout.out"
+}
+
+@test "iSCSI: a live snapshot taken mid-workload reads the origin as it was then" {
+	local I=$SHARE/iscsi
+	[ "$(cat "$I/live.rc")" = 0 ]
+	grep -qF "ovol: snapshot /tmp/tcli/s4.cow taken (dev_config snapcow/origin=/tmp/tcli/ovol.img;cow=/tmp/tcli/s1.cow;cow=/tmp/tcli/s2.cow;cow=/tmp/tcli/s4.cow)" "$I/live.out"
+	[ "$(cat "$I/live-model.sha256")" != "$(cat "$I/wl/model.sha256")" ]
+	[ "$(total_hash "$SHARE/dm-s4.sha256")" = "$(cat "$I/live-model.sha256")" ]
+}
+
+@test "the kernel's dm-snapshot loads every COW snapcowd served and serves the same images" {
+	[ "$(cat "$SHARE/origin.sha256")" = "$(cat "$SHARE/iscsi/wl/model.sha256")" ]
+	[ "$(total_hash "$SHARE/dm-s1.sha256")" = "$(cat "$SHARE/wls/model.sha256")" ]
+	[ "$(total_hash "$SHARE/dm-s2.sha256")" = "$(cat "$SHARE/live-model.sha256")" ]
+	[ "$(total_hash "$SHARE/dm-s4.sha256")" = "$(cat "$SHARE/iscsi/live-model.sha256")" ]
+	local n
+	for n in 1 2 4; do
+		grep -Eqx '[0-9]+/16384 [0-9]+' "$SHARE/dm-s$n.status"
+	done
+}
+
 @test "SIGTERM at the end: exit 0; no failed I/O or sanitizer report" {
 	[ "$(cat "$SHARE/term.rc")" = 0 ]
-	! grep -E 'malformed|broken|failed|Sanitizer|runtime error' "$SHARE/daemon.log"
+	run ! grep -E 'malformed|broken|failed|Sanitizer|runtime error' "$SHARE/daemon.log"
 }
