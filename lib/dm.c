@@ -478,18 +478,19 @@ static void dm_parse_status(struct snapcow_dm_status *st)
 	char end;
 
 	st->has_usage = false;
-	st->state = SNAPCOW_DM_UNKNOWN;
+	st->state = SNAPCOW_STATE_UNKNOWN;
 	if (!strcmp(st->line, "Invalid"))
-		st->state = SNAPCOW_DM_INVALID;
+		st->state = SNAPCOW_STATE_INVALID;
 	else if (!strcmp(st->line, "Overflow"))
-		st->state = SNAPCOW_DM_OVERFLOW;
+		st->state = SNAPCOW_STATE_OVERFLOW;
 	else if (!strcmp(st->line, "Merge failed"))
-		st->state = SNAPCOW_DM_MERGE_FAILED;
+		st->state = SNAPCOW_STATE_MERGE_FAILED;
 	else if (sscanf(st->line, "%llu/%llu %llu%c", &a, &b, &m, &end) == 3) {
-		st->state = SNAPCOW_DM_VALID;
+		st->state = strcmp(st->target, "snapshot-merge") ?
+			    SNAPCOW_STATE_VALID : SNAPCOW_STATE_MERGING;
 		st->has_usage = true;
 		st->sectors_allocated = a;
-		st->total_sectors = b;
+		st->cow_sectors = b;
 		st->metadata_sectors = m;
 	}
 }

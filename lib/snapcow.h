@@ -236,7 +236,17 @@ enum snapcow_state {
 	SNAPCOW_STATE_INVALID,	/* valid flag 0: exceptions are not read */
 	SNAPCOW_STATE_UNKNOWN,	/* snapcheck: not a COW (wrong magic, no
 				 * chunk size fits the areas, too small) */
+	/* What only a live target reports (snapcow_dm_status). */
+	SNAPCOW_STATE_MERGING,		/* snapshot-merge: "a/b m" */
+	SNAPCOW_STATE_OVERFLOW,		/* "Overflow" */
+	SNAPCOW_STATE_MERGE_FAILED,	/* "Merge failed" */
 };
+
+/*
+ * The state's name in every report: "new", "valid", "invalid",
+ * "unknown", "merging", "overflow", "merge_failed".
+ */
+const char *snapcow_state_name(enum snapcow_state state);
 
 enum snapcow_store_flags {
 	SNAPCOW_STORE_WRITE = 1 << 0,	/* allow allocation and commits */
@@ -569,9 +579,12 @@ int snapcow_json_utf8(struct json_object *o);
  */
 int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
 		       char *buf, size_t len);
-/* A new json-c object; the caller puts it.  @origin_name may be NULL. */
+/*
+ * The status document (keys from the field table, see fields.h): a new
+ * json-c object the caller puts.  @origin may be NULL (no IMA string).
+ */
 struct json_object *snapcow_status_json(const struct snapcow_store *s,
-					const char *origin_name);
+					const struct snapcow_dev *origin);
 
 /* -------------------------------------------------------------- check */
 
@@ -781,24 +794,20 @@ struct snapcow_dm_spec {
 	bool overflow;			/* "PO" rather than "P" */
 };
 
-enum snapcow_dm_state {
-	SNAPCOW_DM_VALID,		/* "a/b m" */
-	SNAPCOW_DM_INVALID,		/* "Invalid" */
-	SNAPCOW_DM_OVERFLOW,		/* "Overflow" */
-	SNAPCOW_DM_MERGE_FAILED,	/* "Merge failed" */
-	SNAPCOW_DM_UNKNOWN,		/* anything else */
-};
-
 struct snapcow_dm_status {
 	char device[128];		/* "NAME-snap" */
 	char target[32];		/* "snapshot" or "snapshot-merge" */
 	uint64_t start;			/* sectors */
 	uint64_t length;
 	char line[128];			/* as dmsetup prints it */
-	enum snapcow_dm_state state;
+	/*
+	 * VALID or MERGING ("a/b m"), INVALID, OVERFLOW, MERGE_FAILED,
+	 * or UNKNOWN for anything else.
+	 */
+	enum snapcow_state state;
 	bool has_usage;			/* the three below are set */
 	uint64_t sectors_allocated;
-	uint64_t total_sectors;
+	uint64_t cow_sectors;
 	uint64_t metadata_sectors;
 	uint32_t event_nr;		/* the device's event counter */
 };
