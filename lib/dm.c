@@ -550,6 +550,56 @@ out:
 	return r;
 }
 
+/* @dev's table line and uuid; @dev->dm_name names it. */
+static int dm_device_of(struct snapcow_dm_device *dev, char *err,
+			size_t errlen)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
+	char *type = NULL, *params = NULL;
+	const char *uuid;
+	struct dm_info info;
+	int r = 0;
+
+	if (!dmt)
+		return sc_errf(err, errlen, -ENOMEM, "%s: %s", dev->dm_name,
+			       strerror(ENOMEM));
+	if (!dm_task_set_name(dmt, dev->dm_name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, &info) || !info.exists) {
+		r = -(dm_task_get_errno(dmt) ?: ENXIO);
+		sc_errf(err, errlen, r, "%s: cannot read its table: %s",
+			dev->dm_name, sc_dm_why(r));
+		goto out;
+	}
+	dm_get_next_target(dmt, NULL, &dev->start, &dev->length, &type,
+			   &params);
+	snprintf(dev->target, sizeof(dev->target), "%s", type ? type : "");
+	uuid = dm_task_get_uuid(dmt);
+	snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid ? uuid : "");
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_devices(const char *name, struct snapcow_dm_device devs[2],
+		       char *err, size_t errlen)
+{
+	int r;
+
+	memset(devs, 0, 2 * sizeof(*devs));
+	r = sc_dm_check_name(name, err, errlen);
+	if (r < 0)
+		return r;
+	snprintf(devs[0].dm_name, sizeof(devs[0].dm_name), "%s", name);
+	snprintf(devs[1].dm_name, sizeof(devs[1].dm_name), "%s" SNAP_SUFFIX,
+		 name);
+	sc_dm_begin();
+	r = dm_device_of(&devs[0], err, errlen);
+	r = r ?: dm_device_of(&devs[1], err, errlen);
+	sc_dm_end();
+	return r;
+}
+
 SNAPCOW_EXPORT
 int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		      char *err, size_t errlen)

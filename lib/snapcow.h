@@ -812,6 +812,15 @@ struct snapcow_dm_status {
 	uint32_t event_nr;		/* the device's event counter */
 };
 
+/* A device's table line and identity, as `dmsetup table` and info. */
+struct snapcow_dm_device {
+	char dm_name[128];		/* NAME or NAME-snap */
+	char target[32];		/* snapshot-origin, snapshot, ... */
+	uint64_t start;			/* sectors */
+	uint64_t length;
+	char uuid[160];			/* "SNAPCOW-" and dm_name */
+};
+
 /* 0 when NAME makes valid device names, else -EINVAL and *@why. */
 int snapcow_dm_name_check(const char *name, const char **why);
 /* 0, or -ENODEV when there is no /dev/mapper/control. */
@@ -834,6 +843,12 @@ int snapcow_dm_activate_check(const struct snapcow_dm_spec *spec, char *err,
  * is open, -EPERM when one was not made by snapcow.
  */
 int snapcow_dm_deactivate(const char *name, char *err, size_t errlen);
+/*
+ * The devices snapcow_dm_activate made: @devs[0] is NAME (the origin),
+ * @devs[1] NAME-snap.  -ENXIO when either does not exist.
+ */
+int snapcow_dm_devices(const char *name, struct snapcow_dm_device devs[2],
+		       char *err, size_t errlen);
 /*
  * Another snapshot of the active origin NAME (made by activate), as lvm2
  * adds one: the new snapshot's table created and resumed while the

@@ -576,3 +576,10 @@ int print_json(struct json_object *o)
 	json_object_put(o);
 	return r;
 }
+
+int json_failed(struct json_object *o)
+{
+	json_object_put(o);
+	error_msg("cannot build the JSON document: %s", strerror(ENOMEM));
+	return -ENOMEM;
+}

@@ -133,5 +133,7 @@ void progress_done(struct progress *p);
 struct json_object;
 /* One pretty-printed document on stdout; takes ownership of @o. */
 int print_json(struct json_object *o);
+/* Put @o (may be NULL), say the document cannot be built: -ENOMEM. */
+int json_failed(struct json_object *o);
 
 #endif /* SNAPCOW_TOOLS_COMMON_H */

@@ -269,12 +269,6 @@ static json_object *json_check(const struct snapcow_check *c)
 	return o;
 }
 
-static int json_failed(void)
-{
-	error_msg("cannot build the JSON document: %s", strerror(ENOMEM));
-	return FSCK_OPERATIONAL;
-}
-
 static int json_after_repair(json_object *doc, const struct snapcow_check *c,
 			     int written, const char *undo)
 {
@@ -295,8 +289,8 @@ static int json_after_repair(json_object *doc, const struct snapcow_check *c,
 static int print_check(json_object *doc, int rc)
 {
 	if (snapcow_field_add_u64(doc, SNAPCOW_F_EXIT_CODE, (uint64_t)rc) < 0) {
-		json_object_put(doc);
-		return json_failed();
+		json_failed(doc);
+		return FSCK_OPERATIONAL;
 	}
 	return print_json(doc) < 0 ? FSCK_OPERATIONAL : rc;
 }
@@ -382,8 +376,10 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 		return FSCK_OPERATIONAL;
 	snapcow_check_get_summary(*cp, &s);
 	if (doc) {
-		if (json_after_repair(doc, *cp, r, r ? undo : NULL) < 0)
-			return json_failed();
+		if (json_after_repair(doc, *cp, r, r ? undo : NULL) < 0) {
+			json_failed(NULL);
+			return FSCK_OPERATIONAL;
+		}
 	} else if (r > 0) {
 		printf("%s: repaired: %d metadata chunk%s written\n", o->cow,
 		       r, plural((uint64_t)r));
@@ -435,7 +431,8 @@ static int do_check(const struct opts *o)
 		doc = json_check(c);
 		if (!doc ||
 		    snapcow_field_add_str(doc, SNAPCOW_F_COW, o->cow) < 0) {
-			rc = json_failed();
+			json_failed(doc);
+			rc = FSCK_OPERATIONAL;
 			goto out;
 		}
 	} else if (!o->repair || !s.fixable) {
@@ -443,12 +440,9 @@ static int do_check(const struct opts *o)
 	}
 	if (o->repair && s.fixable)
 		rc = do_repair(o, cow, &co, &c, doc);
-	if (doc) {
+	if (doc)
 		rc = print_check(doc, rc);
-		doc = NULL;	/* print_check put it */
-	}
 out:
-	json_object_put(doc);
 	snapcow_check_free(c);
 	snapcow_dev_close(cow);
 	return rc;

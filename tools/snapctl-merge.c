@@ -381,12 +381,8 @@ static int print_summary_json(const struct merge_devs *d,
 {
 	struct json_object *j = json_object_new_object();
 
-	if (!j || fill_summary(j, d, res, status, secs) < 0) {
-		json_object_put(j);
-		error_msg("cannot build the JSON document: %s",
-			  strerror(ENOMEM));
-		return -ENOMEM;
-	}
+	if (!j || fill_summary(j, d, res, status, secs) < 0)
+		return json_failed(j);
 	return print_json(j);
 }
 

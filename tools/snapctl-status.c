@@ -138,11 +138,8 @@ static int print_live_json(const struct snapcow_dm_status *st)
 	r = r ?: live_usage(o, SNAPCOW_F_COW_SECTORS, u, st->cow_sectors);
 	r = r ?: live_usage(o, SNAPCOW_F_METADATA_SECTORS, u,
 			    st->metadata_sectors);
-	if (r) {
-		json_object_put(o);
-		error_msg("cannot build the JSON status: %s", strerror(-r));
-		return r;
-	}
+	if (r)
+		return json_failed(o);
 	return print_json(o);
 }
 
