@@ -160,10 +160,10 @@ mkscene() {
 	mkscene
 	run "$SNAPCTL" merge --json --backup "$T/backup" "$T/origin" "$T/cow"
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.complete, .chunks_merged, .chunk_size_sectors, .status,
-		.backup, .backup_resumed, .bytes_written]' <<<"$output")" = \
+	[ "$(jq -c '[.complete, .merged_chunk_count, .chunk_size_sectors, .status,
+		.backup, .backup_resumed, .written_bytes]' <<<"$output")" = \
 	  "[true,13,8,\"16/4096 16\",\"$T/backup\",false,$((12 * 4096 + 1536))]" ]
-	[ "$(jq -r '.steps' <<<"$output")" -ge 1 ]
+	[ "$(jq -r '.step_count' <<<"$output")" -ge 1 ]
 }
 
 # The bytes an uninterrupted merge with a backup leaves behind.

@@ -120,8 +120,8 @@ print(",".join(sorted({f["code"] for f in d["findings"]})) or "-")'
 d = json.load(sys.stdin)
 f = d["findings"][0]
 assert f["code"] == "SC011" and f["rule"] == "new-past-end", f
-assert f["area"] == 0 and f["offset"] == 4096 + 16 * f["slot"], f
-assert d["summary"]["errors"] >= 1 and d["exit_code"] == 4'
+assert f["area"] == 0 and f["offset_bytes"] == 4096 + 16 * f["index"], f
+assert d["summary"]["error_count"] >= 1 and d["exit_code"] == 4'
 }
 
 @test "--json escapes what it prints: a device name with quotes" {
@@ -130,7 +130,7 @@ assert d["summary"]["errors"] >= 1 and d["exit_code"] == 4'
 	[ "$status" -eq 4 ]
 	echo "$output" | python3 -c 'import json, sys
 d = json.load(sys.stdin)
-assert d["device"].endswith("a\"b\\c.img"), d["device"]'
+assert d["cow"].endswith("a\"b\\c.img"), d["cow"]'
 }
 
 @test "a progress bar on a terminal's stderr, never on a pipe" {

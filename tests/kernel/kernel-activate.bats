@@ -65,9 +65,9 @@ rc_is() {
 	command -v jq >/dev/null || skip "jq not installed"
 	local j=$SHARE/live.json
 	[ "$(jq -r .status "$j")" = "$(dm_status dm t-snap)" ]
-	[ "$(jq -r '.device, .target, .state' "$j" | tr '\n' ' ')" = \
-		"t-snap snapshot valid " ]
-	[ "$(jq -r '"\(.sectors_allocated)/\(.total_sectors) \(.metadata_sectors)"' "$j")" = \
+	[ "$(jq -r '.dm_name, .target, .state, .valid' "$j" | tr '\n' ' ')" = \
+		"t-snap snapshot valid true " ]
+	[ "$(jq -r '"\(.sectors_allocated)/\(.cow_sectors) \(.metadata_sectors)"' "$j")" = \
 		"$(dm_status dm t-snap)" ]
 }
 
