@@ -57,6 +57,23 @@ print(",".join(sorted({f["code"] for f in d["findings"]})) or "-")'
 	[ "$status" -eq 8 ]
 }
 
+@test "an unwritten report is 8 alone: not 12 with errors, not 9 after -y" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run -4 "$SNAPCHECK" -n "$CORPUS/dup-old.img"
+	run --separate-stderr bash -c '"$0" -n "$1" >/dev/full' \
+		"$SNAPCHECK" "$CORPUS/dup-old.img"
+	[ "$status" -eq 8 ]
+	run --separate-stderr bash -c '"$0" -n --json "$1" >/dev/full' \
+		"$SNAPCHECK" "$CORPUS/dup-old.img"
+	[ "$status" -eq 8 ]
+	cp "$CORPUS/dup-old.img" "$W/c.img"
+	run --separate-stderr bash -c '"$0" -y --backup "$1" "$2" >/dev/full' \
+		"$SNAPCHECK" "$W/u.bin" "$W/c.img"
+	[ "$status" -eq 8 ]
+	# The repair itself happened: only its report was lost.
+	run -0 "$SNAPCHECK" -n "$W/c.img"
+}
+
 @test "every rule: exact codes, exit status, -n writes nothing" {
 	local name codes rc extra
 	while IFS=$'\t' read -r name codes rc extra; do

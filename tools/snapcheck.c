@@ -504,8 +504,11 @@ out:
 	free(o.undo);
 	if (rc == EXIT_USAGE)
 		rc = FSCK_USAGE;
-	/* An unwritten report is an operational error, not "corrected". */
+	/*
+	 * An unwritten report is an operational error, whatever the check
+	 * found or fixed: nobody learnt it, so 1 or 4 may not be claimed.
+	 */
 	if (!flush_stdout())
-		rc |= FSCK_OPERATIONAL;
+		rc = FSCK_OPERATIONAL;
 	return rc;
 }
