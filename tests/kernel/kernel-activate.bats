@@ -142,6 +142,24 @@ rc_is() {
 	[ ! -s "$SHARE/ls-end" ]
 }
 
+@test "create --json --activate: the COW's facts and the devices made" {
+	command -v jq >/dev/null || skip "jq not installed"
+	local j=$SHARE/cj.out
+	rc_is cj 0
+	rc_is cj-down 0
+	[ "$(jq -c '[.state, .valid, .chunk_size_sectors, .exception_count,
+		.status]' "$j")" = '["valid",true,16,0,"32/2048 32"]' ]
+	[ "$(jq -r '.devices | length' "$j")" -eq 2 ]
+	[ "$(jq -r '.devices[] | "\(.dm_name) \(.start_sector) \(.length_sectors) \(.target)"' \
+		"$j" | tr '\n' ' ')" = \
+		"cj 0 8192 snapshot-origin cj-snap 0 8192 snapshot " ]
+	[ "$(jq -r '.devices[] | "\(.dm_name) \(.uuid)"' "$j" | sort)" = \
+		"$(awk '{ sub(/:/, " "); print $1, $2 }' "$SHARE/uuids-cj" |
+		   grep '^cj' | sort)" ]
+	[ "$(jq -r '.devices[1].uuid' "$j")" = SNAPCOW-cj-snap ]
+	[[ $(dm tables-cj cj-snap) =~ \ P\ 16$ ]]
+}
+
 # shared_is NAME CHAIN: the guest's NAME was refused, naming CHAIN.
 shared_is() {
 	local want="snapctl: $2: a snapshot's COW cannot live on its origin"
