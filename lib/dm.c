@@ -516,36 +516,52 @@ static int dm_read_status(struct dm_task *dmt, struct snapcow_dm_status *st,
 	return 0;
 }
 
-static int dm_status_of(struct snapcow_dm_status *st, char *err,
-			size_t errlen)
+/*
+ * A task of @type run on the existing device @name, in *@dmtp for the
+ * caller to read and destroy; -ENXIO (with a message that says so) when
+ * there is no such device, another -errno when @what cannot be read.
+ */
+static int dm_task_on(int type, const char *name, const char *what,
+		      struct dm_task **dmtp, struct dm_info *info, char *err,
+		      size_t errlen)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_STATUS);
-	struct dm_info info;
+	struct dm_task *dmt = dm_task_create(type);
 	int r = 0;
 
 	if (!dmt)
-		return sc_errf(err, errlen, -ENOMEM, "%s: %s", st->device,
+		return sc_errf(err, errlen, -ENOMEM, "%s: %s", name,
 			       strerror(ENOMEM));
-	if (!dm_task_set_name(dmt, st->device) || !dm_task_run(dmt) ||
-	    !dm_task_get_info(dmt, &info)) {
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, info))
 		r = -(dm_task_get_errno(dmt) ?: EIO);
-		if (r == -ENXIO)
-			goto missing;
-		sc_errf(err, errlen, r, "%s: cannot read its status: %s",
-			st->device, sc_dm_why(r));
-		goto out;
-	}
-	if (!info.exists) {
+	else if (!info->exists)
 		r = -ENXIO;
-		goto missing;
-	}
+	if (r == -ENXIO)
+		sc_errf(err, errlen, r, "%s: not active: no device-mapper "
+			"device of that name", name);
+	else if (r)
+		sc_errf(err, errlen, r, "%s: cannot read its %s: %s", name,
+			what, sc_dm_why(r));
+	if (r)
+		dm_task_destroy(dmt);
+	else
+		*dmtp = dmt;
+	return r;
+}
+
+static int dm_status_of(struct snapcow_dm_status *st, char *err,
+			size_t errlen)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r;
+
+	r = dm_task_on(DM_DEVICE_STATUS, st->device, "status", &dmt, &info,
+		       err, errlen);
+	if (r < 0)
+		return r;
 	st->event_nr = info.event_nr;
 	r = dm_read_status(dmt, st, err, errlen);
-	goto out;
-missing:
-	sc_errf(err, errlen, r, "%s: not active: no device-mapper device "
-		"of that name", st->device);
-out:
 	dm_task_destroy(dmt);
 	return r;
 }
@@ -554,30 +570,23 @@ out:
 static int dm_device_of(struct snapcow_dm_device *dev, char *err,
 			size_t errlen)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
 	char *type = NULL, *params = NULL;
-	const char *uuid;
+	struct dm_task *dmt;
 	struct dm_info info;
-	int r = 0;
+	const char *uuid;
+	int r;
 
-	if (!dmt)
-		return sc_errf(err, errlen, -ENOMEM, "%s: %s", dev->dm_name,
-			       strerror(ENOMEM));
-	if (!dm_task_set_name(dmt, dev->dm_name) || !dm_task_run(dmt) ||
-	    !dm_task_get_info(dmt, &info) || !info.exists) {
-		r = -(dm_task_get_errno(dmt) ?: ENXIO);
-		sc_errf(err, errlen, r, "%s: cannot read its table: %s",
-			dev->dm_name, sc_dm_why(r));
-		goto out;
-	}
+	r = dm_task_on(DM_DEVICE_TABLE, dev->dm_name, "table", &dmt, &info,
+		       err, errlen);
+	if (r < 0)
+		return r;
 	dm_get_next_target(dmt, NULL, &dev->start, &dev->length, &type,
 			   &params);
 	snprintf(dev->target, sizeof(dev->target), "%s", type ? type : "");
 	uuid = dm_task_get_uuid(dmt);
 	snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid ? uuid : "");
-out:
 	dm_task_destroy(dmt);
-	return r;
+	return 0;
 }
 
 SNAPCOW_EXPORT

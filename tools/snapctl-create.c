@@ -168,11 +168,8 @@ static int add_device(struct json_object *devs,
 	struct json_object *o = json_object_new_object();
 	int r = o ? 0 : -ENOMEM;
 
-	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_DM_NAME, dev->dm_name);
-	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_TARGET, dev->target);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_START_SECTOR, dev->start);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_LENGTH_SECTORS,
-				       dev->length);
+	r = r ?: json_dm_line(o, dev->dm_name, dev->target, dev->start,
+			      dev->length);
 	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_UUID, dev->uuid);
 	if (!r && json_object_array_add(devs, o) < 0)
 		r = -ENOMEM;

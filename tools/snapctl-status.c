@@ -120,11 +120,8 @@ static int print_live_json(const struct snapcow_dm_status *st)
 	bool u = st->has_usage;
 	int r = o ? 0 : -ENOMEM;
 
-	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_DM_NAME, st->device);
-	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_TARGET, st->target);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_START_SECTOR, st->start);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_LENGTH_SECTORS,
-				       st->length);
+	r = r ?: json_dm_line(o, st->device, st->target, st->start,
+			      st->length);
 	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATUS, st->line);
 	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATE,
 				       snapcow_state_name(st->state));
