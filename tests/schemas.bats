@@ -85,8 +85,7 @@ validate_n() {
 	run validate_docs
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"
-$1 documents" ]]
+	[ "${lines[-1]}" = "$1 documents" ]
 }
 
 @test "schemas and snapcow-reports(7) are generated from the field table" {
