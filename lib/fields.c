@@ -234,6 +234,18 @@ int snapcow_field_add_u64(struct json_object *o, unsigned int id, uint64_t v)
 }
 
 SNAPCOW_EXPORT
+int snapcow_field_add_u64s(struct json_object *o,
+			   const struct snapcow_field_u64 *rows, size_t n)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; !r && i < n; i++)
+		r = snapcow_field_add_u64(o, rows[i].id, rows[i].v);
+	return r;
+}
+
+SNAPCOW_EXPORT
 int snapcow_field_add_bool(struct json_object *o, unsigned int id, bool v)
 {
 	return field_add_new(o, id, json_object_new_boolean(v),

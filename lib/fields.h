@@ -11,6 +11,7 @@
 #define SNAPCOW_FIELDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -135,6 +136,13 @@ int snapcow_field_add_bool(struct json_object *o, unsigned int id, bool v);
 int snapcow_field_add_str(struct json_object *o, unsigned int id,
 			  const char *v);
 int snapcow_field_add_null(struct json_object *o, unsigned int id);
+/* Several integers at once, in the order given: a report's numbers. */
+struct snapcow_field_u64 {
+	unsigned int id;
+	uint64_t v;
+};
+int snapcow_field_add_u64s(struct json_object *o,
+			   const struct snapcow_field_u64 *rows, size_t n);
 /* A number printed with @decimals digits after the point. */
 int snapcow_field_add_number(struct json_object *o, unsigned int id,
 			     double v, int decimals);

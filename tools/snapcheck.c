@@ -201,23 +201,28 @@ static int json_valid(json_object *o, enum snapcow_state state)
 				      state != SNAPCOW_STATE_INVALID);
 }
 
-static int json_counts(json_object *o, const struct snapcow_check_summary *s)
+static int json_numbers(json_object *o,
+			const struct snapcow_check_summary *s)
 {
-	int r = 0;
+	const struct snapcow_field_u64 rows[] = {
+		{ SNAPCOW_F_EXCEPTION_COUNT, s->exceptions },
+		{ SNAPCOW_F_AREA_COUNT, s->areas },
+		{ SNAPCOW_F_CURRENT_AREA, s->current_area },
+		{ SNAPCOW_F_CURRENT_RECORD_COUNT, s->current_committed },
+		{ SNAPCOW_F_NEXT_FREE_CHUNK, s->next_free },
+		{ SNAPCOW_F_COW_SECTORS, s->cow_sectors },
+		{ SNAPCOW_F_SECTORS_ALLOCATED, s->sectors_allocated },
+		{ SNAPCOW_F_METADATA_SECTORS, s->metadata_sectors },
+		{ SNAPCOW_F_LEAKED_CHUNK_COUNT, s->leaked_chunks },
+		{ SNAPCOW_F_DROP_RECORD_COUNT, s->records_to_drop },
+		{ SNAPCOW_F_ERROR_COUNT, snapcow_check_errors(s) },
+		{ SNAPCOW_F_WARNING_COUNT,
+		  s->by_severity[SNAPCOW_SEV_WARNING] },
+		{ SNAPCOW_F_INFO_COUNT, s->by_severity[SNAPCOW_SEV_INFO] },
+		{ SNAPCOW_F_FIXABLE_COUNT, s->fixable },
+	};
 
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_LEAKED_CHUNK_COUNT,
-				       s->leaked_chunks);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_DROP_RECORD_COUNT,
-				       s->records_to_drop);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_ERROR_COUNT,
-				       snapcow_check_errors(s));
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_WARNING_COUNT,
-				s->by_severity[SNAPCOW_SEV_WARNING]);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_INFO_COUNT,
-				s->by_severity[SNAPCOW_SEV_INFO]);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_FIXABLE_COUNT,
-				       s->fixable);
-	return r;
+	return snapcow_field_add_u64s(o, rows, sizeof(rows) / sizeof(*rows));
 }
 
 static int json_summary(json_object *doc, const struct snapcow_check *c)
@@ -234,22 +239,7 @@ static int json_summary(json_object *doc, const struct snapcow_check *c)
 			  s.chunk_size);
 	r = r ?: snapcow_field_add_bool(o, SNAPCOW_F_CHUNK_SIZE_INFERRED,
 					s.chunk_size_inferred);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_EXCEPTION_COUNT,
-				       s.exceptions);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_AREA_COUNT, s.areas);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_CURRENT_AREA,
-				       s.current_area);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_CURRENT_RECORD_COUNT,
-				       s.current_committed);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_NEXT_FREE_CHUNK,
-				       s.next_free);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_COW_SECTORS,
-				       s.cow_sectors);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_SECTORS_ALLOCATED,
-				       s.sectors_allocated);
-	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_METADATA_SECTORS,
-				       s.metadata_sectors);
-	r = r ?: json_counts(o, &s);
+	r = r ?: json_numbers(o, &s);
 	if (r) {
 		json_object_put(o);
 		return r;
