@@ -25,8 +25,10 @@ static const struct snapcow_field fields[SNAPCOW_FIELD_COUNT] = {
 	ROW(ORIGIN, "origin", STRING, true, NULL,
 	    "The origin device or file; null when none was given."),
 	ROW(STATE, "state", STRING, true, NULL,
-	    "new, valid, invalid, merging, overflow, merge_failed or "
-	    "unknown; null when nothing could be read."),
+	    "A COW's state: new, valid, invalid, merging, overflow, "
+	    "merge_failed or unknown, null when nothing could be read; "
+	    "in an exception row (--all-slots): live, or dead at or after "
+	    "the list's end."),
 	ROW(VALID, "valid", BOOLEAN, true, NULL,
 	    "The header's valid flag: false once the snapshot was "
 	    "invalidated; null when there is no header."),
@@ -119,9 +121,6 @@ static const struct snapcow_field fields[SNAPCOW_FIELD_COUNT] = {
 	    "The origin chunk a record preserves."),
 	ROW(NEW_CHUNK, "new_chunk", INTEGER, true, "chunks",
 	    "The COW chunk holding it."),
-	ROW(PAST_END, "past_end", BOOLEAN, false, NULL,
-	    "Whether the record lies at or after the list's end (not "
-	    "live; --all-slots)."),
 	ROW(FINDINGS, "findings", ARRAY, false, NULL,
 	    "snapcheck: one object per finding."),
 	ROW(CODE, "code", STRING, false, NULL,

@@ -77,7 +77,6 @@ enum snapcow_field_id {
 	SNAPCOW_F_FULL,
 	SNAPCOW_F_OLD_CHUNK,
 	SNAPCOW_F_NEW_CHUNK,
-	SNAPCOW_F_PAST_END,
 	/* snapcheck. */
 	SNAPCOW_F_FINDINGS,
 	SNAPCOW_F_CODE,
