@@ -208,6 +208,8 @@ static int flush_members(struct dump *d)
 
 	if (!d->root)
 		return 0;
+	/* A member that is a file name gets its KEY_hex sibling here. */
+	r = jcheck(snapcow_json_utf8(d->root));
 	json_object_object_foreach(d->root, key, val)
 		if (!r)
 			r = tout_doc_object(&d->doc, key, val);
