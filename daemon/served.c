@@ -9,6 +9,7 @@
 
 #include <json-c/json.h>
 
+#include "fields.h"
 #include "snapcow.h"
 #include "device.h"
 #include "served.h"
@@ -183,31 +184,26 @@ static int pick(struct pick *p, const char *vol, const char *cow, char *err,
 	return SERVED_NO_DEVICE;
 }
 
-static int add_u64(struct json_object *o, const char *key, uint64_t v)
-{
-	struct json_object *n = json_object_new_uint64(v);
-
-	if (!n || json_object_object_add(o, key, n) < 0) {
-		json_object_put(n);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 static struct json_object *counters(const struct pick *p)
 {
 	struct json_object *o = json_object_new_object();
 	struct device_counters dc;
 	struct snapcow_snap_stats st = { 0 };
-	int r = 0;
+	struct snapcow_field_u64 rows[5];
+	int r;
 
 	device_counters(p->lun, &dc);
 	snapcow_origin_snapshot_info(p->so->eng, p->cow->store, NULL, &st);
-	r = r ?: add_u64(o, "read_count", dc.reads);
-	r = r ?: add_u64(o, "write_count", dc.writes);
-	r = r ?: add_u64(o, "copy_count", st.copies);
-	r = r ?: add_u64(o, "commit_count", st.commits);
-	r = r ?: add_u64(o, "error_count", dc.errors);
+	rows[0] = (struct snapcow_field_u64){ SNAPCOW_F_READ_COUNT, dc.reads };
+	rows[1] = (struct snapcow_field_u64){ SNAPCOW_F_WRITE_COUNT,
+					      dc.writes };
+	rows[2] = (struct snapcow_field_u64){ SNAPCOW_F_COPY_COUNT,
+					      st.copies };
+	rows[3] = (struct snapcow_field_u64){ SNAPCOW_F_COMMIT_COUNT,
+					      st.commits };
+	rows[4] = (struct snapcow_field_u64){ SNAPCOW_F_ERROR_COUNT,
+					      dc.errors };
+	r = o ? snapcow_field_add_u64s(o, rows, 5) : -ENOMEM;
 	if (r) {
 		json_object_put(o);
 		return NULL;
@@ -227,11 +223,11 @@ int served_status_json(const char *vol, const char *cow, char **out,
 	if (r)
 		return r;
 	/* The IMA string names the devices snapcowd serves from. */
-	doc = snapcow_origin_status_json(p.so->eng, p.cow->store,
-					 snapcow_dev_name(p.so->dev));
+	doc = snapcow_origin_status_json(p.so->eng, p.cow->store, p.so->dev);
 	cnt = doc ? counters(&p) : NULL;
-	if (!cnt || json_object_object_add(doc, "counters", cnt) < 0) {
-		json_object_put(cnt);
+	if (!cnt || snapcow_field_add(doc, SNAPCOW_F_COUNTERS, cnt) < 0) {
+		if (!doc)
+			json_object_put(cnt);
 		json_object_put(doc);
 		snprintf(err, len, "%s", strerror(ENOMEM));
 		return -ENOMEM;

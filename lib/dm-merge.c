@@ -94,7 +94,7 @@ static int merge_snap(struct dm_merge *m, const char *snap, char *err,
 	r = sc_dm_status_of(&st, err, errlen);
 	if (r < 0)
 		return r;
-	if (st.state != SNAPCOW_DM_VALID)
+	if (st.state != SNAPCOW_STATE_VALID)
 		return sc_errf(err, errlen, -EINVAL, "%s: %s: the kernel "
 			       "refuses to merge it", snap, st.line);
 	m->merge_table.target = "snapshot-merge";

@@ -516,18 +516,19 @@ static void dm_parse_status(struct snapcow_dm_status *st)
 	char end;
 
 	st->has_usage = false;
-	st->state = SNAPCOW_DM_UNKNOWN;
+	st->state = SNAPCOW_STATE_UNKNOWN;
 	if (!strcmp(st->line, "Invalid"))
-		st->state = SNAPCOW_DM_INVALID;
+		st->state = SNAPCOW_STATE_INVALID;
 	else if (!strcmp(st->line, "Overflow"))
-		st->state = SNAPCOW_DM_OVERFLOW;
+		st->state = SNAPCOW_STATE_OVERFLOW;
 	else if (!strcmp(st->line, "Merge failed"))
-		st->state = SNAPCOW_DM_MERGE_FAILED;
+		st->state = SNAPCOW_STATE_MERGE_FAILED;
 	else if (sscanf(st->line, "%llu/%llu %llu%c", &a, &b, &m, &end) == 3) {
-		st->state = SNAPCOW_DM_VALID;
+		st->state = strcmp(st->target, "snapshot-merge") ?
+			    SNAPCOW_STATE_VALID : SNAPCOW_STATE_MERGING;
 		st->has_usage = true;
 		st->sectors_allocated = a;
-		st->total_sectors = b;
+		st->cow_sectors = b;
 		st->metadata_sectors = m;
 	}
 }
@@ -553,36 +554,95 @@ static int dm_read_status(struct dm_task *dmt, struct snapcow_dm_status *st,
 	return 0;
 }
 
-int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen)
+/*
+ * A task of @type run on the existing device @name, in *@dmtp for the
+ * caller to read and destroy; -ENXIO (with a message that says so) when
+ * there is no such device, another -errno when @what cannot be read.
+ */
+static int dm_task_on(int type, const char *name, const char *what,
+		      struct dm_task **dmtp, struct dm_info *info, char *err,
+		      size_t errlen)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_STATUS);
-	struct dm_info info;
+	struct dm_task *dmt = dm_task_create(type);
 	int r = 0;
 
 	if (!dmt)
-		return sc_errf(err, errlen, -ENOMEM, "%s: %s", st->device,
+		return sc_errf(err, errlen, -ENOMEM, "%s: %s", name,
 			       strerror(ENOMEM));
-	if (!dm_task_set_name(dmt, st->device) || !dm_task_run(dmt) ||
-	    !dm_task_get_info(dmt, &info)) {
+	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt) ||
+	    !dm_task_get_info(dmt, info))
 		r = -(dm_task_get_errno(dmt) ?: EIO);
-		if (r == -ENXIO)
-			goto missing;
-		sc_errf(err, errlen, r, "%s: cannot read its status: %s",
-			st->device, sc_dm_why(r));
-		goto out;
-	}
-	if (!info.exists) {
+	else if (!info->exists)
 		r = -ENXIO;
-		goto missing;
-	}
+	if (r == -ENXIO)
+		sc_errf(err, errlen, r, "%s: not active: no device-mapper "
+			"device of that name", name);
+	else if (r)
+		sc_errf(err, errlen, r, "%s: cannot read its %s: %s", name,
+			what, sc_dm_why(r));
+	if (r)
+		dm_task_destroy(dmt);
+	else
+		*dmtp = dmt;
+	return r;
+}
+
+int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen)
+{
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r;
+
+	r = dm_task_on(DM_DEVICE_STATUS, st->device, "status", &dmt, &info,
+		       err, errlen);
+	if (r < 0)
+		return r;
 	st->event_nr = info.event_nr;
 	r = dm_read_status(dmt, st, err, errlen);
-	goto out;
-missing:
-	sc_errf(err, errlen, r, "%s: not active: no device-mapper device "
-		"of that name", st->device);
-out:
 	dm_task_destroy(dmt);
+	return r;
+}
+
+/* @dev's table line and uuid; @dev->dm_name names it. */
+static int dm_device_of(struct snapcow_dm_device *dev, char *err,
+			size_t errlen)
+{
+	char *type = NULL, *params = NULL;
+	struct dm_task *dmt;
+	struct dm_info info;
+	const char *uuid;
+	int r;
+
+	r = dm_task_on(DM_DEVICE_TABLE, dev->dm_name, "table", &dmt, &info,
+		       err, errlen);
+	if (r < 0)
+		return r;
+	dm_get_next_target(dmt, NULL, &dev->start, &dev->length, &type,
+			   &params);
+	snprintf(dev->target, sizeof(dev->target), "%s", type ? type : "");
+	uuid = dm_task_get_uuid(dmt);
+	snprintf(dev->uuid, sizeof(dev->uuid), "%s", uuid ? uuid : "");
+	dm_task_destroy(dmt);
+	return 0;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_devices(const char *name, struct snapcow_dm_device devs[2],
+		       char *err, size_t errlen)
+{
+	int r;
+
+	memset(devs, 0, 2 * sizeof(*devs));
+	r = sc_dm_check_name(name, err, errlen);
+	if (r < 0)
+		return r;
+	snprintf(devs[0].dm_name, sizeof(devs[0].dm_name), "%s", name);
+	snprintf(devs[1].dm_name, sizeof(devs[1].dm_name), "%s" SNAP_SUFFIX,
+		 name);
+	sc_dm_begin();
+	r = dm_device_of(&devs[0], err, errlen);
+	r = r ?: dm_device_of(&devs[1], err, errlen);
+	sc_dm_end();
 	return r;
 }
 

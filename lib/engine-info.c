@@ -33,13 +33,13 @@ int snapcow_origin_snapshot_info(struct snapcow_origin *o,
 SNAPCOW_EXPORT
 struct json_object *snapcow_origin_status_json(struct snapcow_origin *o,
 					       const struct snapcow_store *s,
-					       const char *origin_name)
+					       const struct snapcow_dev *origin)
 {
 	struct json_object *j = NULL;
 
 	pthread_mutex_lock(&o->lock);
 	if (eng_find_snap(o, s))
-		j = snapcow_status_json(s, origin_name);
+		j = snapcow_status_json(s, origin);
 	pthread_mutex_unlock(&o->lock);
 	return j;
 }

@@ -236,7 +236,17 @@ enum snapcow_state {
 	SNAPCOW_STATE_INVALID,	/* valid flag 0: exceptions are not read */
 	SNAPCOW_STATE_UNKNOWN,	/* snapcheck: not a COW (wrong magic, no
 				 * chunk size fits the areas, too small) */
+	/* What only a live target reports (snapcow_dm_status). */
+	SNAPCOW_STATE_MERGING,		/* snapshot-merge: "a/b m" */
+	SNAPCOW_STATE_OVERFLOW,		/* "Overflow" */
+	SNAPCOW_STATE_MERGE_FAILED,	/* "Merge failed" */
 };
+
+/*
+ * The state's name in every report: "new", "valid", "invalid",
+ * "unknown", "merging", "overflow", "merge_failed".
+ */
+const char *snapcow_state_name(enum snapcow_state state);
 
 enum snapcow_store_flags {
 	SNAPCOW_STORE_WRITE = 1 << 0,	/* allow allocation and commits */
@@ -491,7 +501,7 @@ int snapcow_origin_snapshot_info(struct snapcow_origin *o,
  */
 struct json_object *snapcow_origin_status_json(struct snapcow_origin *o,
 					       const struct snapcow_store *s,
-					       const char *origin_name);
+					       const struct snapcow_dev *origin);
 
 /* -------------------------------------------------------------- merge */
 
@@ -599,9 +609,12 @@ int snapcow_json_utf8(struct json_object *o);
  */
 int snapcow_status_ima(const struct snapcow_store *s, const char *origin_name,
 		       char *buf, size_t len);
-/* A new json-c object; the caller puts it.  @origin_name may be NULL. */
+/*
+ * The status document (keys from the field table, see fields.h): a new
+ * json-c object the caller puts.  @origin may be NULL (no IMA string).
+ */
 struct json_object *snapcow_status_json(const struct snapcow_store *s,
-					const char *origin_name);
+					const struct snapcow_dev *origin);
 
 /* -------------------------------------------------------------- check */
 
@@ -811,26 +824,31 @@ struct snapcow_dm_spec {
 	bool overflow;			/* "PO" rather than "P" */
 };
 
-enum snapcow_dm_state {
-	SNAPCOW_DM_VALID,		/* "a/b m" */
-	SNAPCOW_DM_INVALID,		/* "Invalid" */
-	SNAPCOW_DM_OVERFLOW,		/* "Overflow" */
-	SNAPCOW_DM_MERGE_FAILED,	/* "Merge failed" */
-	SNAPCOW_DM_UNKNOWN,		/* anything else */
-};
-
 struct snapcow_dm_status {
 	char device[128];		/* "NAME-snap" */
 	char target[32];		/* "snapshot" or "snapshot-merge" */
 	uint64_t start;			/* sectors */
 	uint64_t length;
 	char line[128];			/* as dmsetup prints it */
-	enum snapcow_dm_state state;
+	/*
+	 * VALID or MERGING ("a/b m"), INVALID, OVERFLOW, MERGE_FAILED,
+	 * or UNKNOWN for anything else.
+	 */
+	enum snapcow_state state;
 	bool has_usage;			/* the three below are set */
 	uint64_t sectors_allocated;
-	uint64_t total_sectors;
+	uint64_t cow_sectors;
 	uint64_t metadata_sectors;
 	uint32_t event_nr;		/* the device's event counter */
+};
+
+/* A device's table line and identity, as `dmsetup table` and info. */
+struct snapcow_dm_device {
+	char dm_name[128];		/* NAME or NAME-snap */
+	char target[32];		/* snapshot-origin, snapshot, ... */
+	uint64_t start;			/* sectors */
+	uint64_t length;
+	char uuid[160];			/* "SNAPCOW-" and dm_name */
 };
 
 /* 0 when NAME makes valid device names, else -EINVAL and *@why. */
@@ -855,6 +873,12 @@ int snapcow_dm_activate_check(const struct snapcow_dm_spec *spec, char *err,
  * is open, -EPERM when one was not made by snapcow.
  */
 int snapcow_dm_deactivate(const char *name, char *err, size_t errlen);
+/*
+ * The devices snapcow_dm_activate made: @devs[0] is NAME (the origin),
+ * @devs[1] NAME-snap.  -ENXIO when either does not exist.
+ */
+int snapcow_dm_devices(const char *name, struct snapcow_dm_device devs[2],
+		       char *err, size_t errlen);
 /*
  * Another snapshot of the active origin NAME (made by activate), as lvm2
  * adds one: the new snapshot's table created and resumed while the
@@ -905,8 +929,6 @@ int snapcow_dm_wait_event(const char *name, uint32_t *event_nr, char *err,
 /* The live status of NAME-snap's target; -ENXIO when it does not exist. */
 int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 		      char *err, size_t errlen);
-/* "valid", "invalid", "overflow", "merge_failed", "unknown". */
-const char *snapcow_dm_state_name(enum snapcow_dm_state state);
 
 /* A snapshot snapcow put live, as the kernel has it now. */
 struct snapcow_dm_snapshot {

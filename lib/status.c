@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "fields.h"
 #include "snapcow.h"
 #include "util.h"
 
@@ -115,52 +116,6 @@ out:
 	return n;
 }
 
-static const char *state_name(enum snapcow_state state)
-{
-	switch (state) {
-	case SNAPCOW_STATE_NEW:
-		return "new";
-	case SNAPCOW_STATE_VALID:
-		return "valid";
-	case SNAPCOW_STATE_INVALID:
-		return "invalid";
-	case SNAPCOW_STATE_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
-/*
- * json-c turns a NULL value into JSON null, so a failed allocation would
- * silently become null: tell the two apart by what we asked for.
- */
-static int add(struct json_object *o, const char *key, struct json_object *v,
-	       bool want_null)
-{
-	if (!v && !want_null)
-		return -ENOMEM;
-	if (json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int add_u64(struct json_object *o, const char *key, uint64_t v,
-		   bool known)
-{
-	if (!known)
-		return add(o, key, NULL, true);
-	return add(o, key, json_object_new_uint64(v), false);
-}
-
-static int add_str(struct json_object *o, const char *key, const char *v)
-{
-	if (!v)
-		return add(o, key, NULL, true);
-	return add(o, key, json_object_new_string(v), false);
-}
-
 /*
  * Percent used as lvs(8) computes snap_percent: a COW holding only its
  * metadata is 0, a full one 100, anything in between is never rounded to
@@ -183,19 +138,11 @@ static double percent_used(uint64_t allocated, uint64_t total,
 	return pct;
 }
 
-static int add_percent(struct json_object *o, uint64_t allocated,
-		       uint64_t total, uint64_t metadata, bool known)
+static int add_usage(struct json_object *o, unsigned int id, uint64_t v,
+		     bool known)
 {
-	char text[16];
-	double pct;
-
-	if (!known)
-		return add(o, "percent_used", NULL, true);
-	pct = percent_used(allocated, total, metadata);
-	/* Serialise exactly two decimals rather than json-c's %.17g. */
-	snprintf(text, sizeof(text), "%.2f", pct);
-	return add(o, "percent_used", json_object_new_double_s(pct, text),
-		   false);
+	return known ? snapcow_field_add_u64(o, id, v) :
+		       snapcow_field_add_null(o, id);
 }
 
 static int fill_usage(struct json_object *o,
@@ -205,68 +152,86 @@ static int fill_usage(struct json_object *o,
 	bool loaded = info->state != SNAPCOW_STATE_INVALID;
 	int r = 0;
 
-	r = r ?: add_u64(o, "exceptions", info->exceptions, loaded);
-	r = r ?: add_u64(o, "areas", info->areas, loaded);
-	r = r ?: add_u64(o, "current_area", info->current_area, loaded);
-	r = r ?: add_u64(o, "next_free_chunk", info->next_free, loaded);
-	r = r ?: add_u64(o, "sectors_allocated", info->sectors_allocated,
-			 loaded);
-	r = r ?: add_u64(o, "total_sectors", info->cow_sectors, true);
-	r = r ?: add_u64(o, "metadata_sectors", info->metadata_sectors, loaded);
-	r = r ?: add_percent(o, info->sectors_allocated, info->cow_sectors,
-			     info->metadata_sectors, loaded);
-	return r;
+	r = r ?: add_usage(o, SNAPCOW_F_EXCEPTION_COUNT, info->exceptions,
+			   loaded);
+	r = r ?: add_usage(o, SNAPCOW_F_AREA_COUNT, info->areas, loaded);
+	r = r ?: add_usage(o, SNAPCOW_F_CURRENT_AREA, info->current_area,
+			   loaded);
+	r = r ?: add_usage(o, SNAPCOW_F_NEXT_FREE_CHUNK, info->next_free,
+			   loaded);
+	r = r ?: add_usage(o, SNAPCOW_F_SECTORS_ALLOCATED,
+			   info->sectors_allocated, loaded);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_COW_SECTORS,
+				       info->cow_sectors);
+	r = r ?: add_usage(o, SNAPCOW_F_METADATA_SECTORS,
+			   info->metadata_sectors, loaded);
+	if (r)
+		return r;
+	if (!loaded)
+		return snapcow_field_add_null(o, SNAPCOW_F_PERCENT_USED);
+	return snapcow_field_add_number(o, SNAPCOW_F_PERCENT_USED,
+					percent_used(info->sectors_allocated,
+						     info->cow_sectors,
+						     info->metadata_sectors), 2);
+}
+
+static int fill_ima(struct json_object *o, const struct snapcow_store *s,
+		    const struct snapcow_dev *origin)
+{
+	char ima[8 * PATH_MAX + 256];
+	int r;
+
+	if (!origin)
+		return snapcow_field_add_null(o, SNAPCOW_F_IMA);
+	r = snapcow_status_ima(s, snapcow_dev_name(origin), ima, sizeof(ima));
+	if (r < 0)
+		return r;
+	return snapcow_field_add_str(o, SNAPCOW_F_IMA, ima);
 }
 
 static int fill_status(struct json_object *o, const struct snapcow_store *s,
-		       const char *origin_name)
+		       const struct snapcow_dev *origin)
 {
 	struct snapcow_store_info info;
-	char line[64], ima[8 * PATH_MAX + 256];
-	uint32_t version;
+	char line[64];
 	int r = 0;
 
 	snapcow_store_get_info(s, &info);
-	/* A new COW is described as the kernel will have formatted it. */
-	version = info.state == SNAPCOW_STATE_NEW ? SNAPCOW_DISK_VERSION :
-						    info.version;
-	r = r ?: add_str(o, "state", state_name(info.state));
-	r = r ?: add(o, "valid",
-		     json_object_new_boolean(info.state !=
-					     SNAPCOW_STATE_INVALID), false);
-	r = r ?: add_u64(o, "version", version, true);
-	r = r ?: add_u64(o, "chunk_size_bytes",
-			 (uint64_t)info.chunk_size << SNAPCOW_SECTOR_SHIFT,
-			 true);
-	r = r ?: add_u64(o, "chunk_size_sectors", info.chunk_size, true);
-	r = r ?: add_u64(o, "exceptions_per_area", info.exceptions_per_area,
-			 true);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_COW,
+				snapcow_dev_path(snapcow_store_dev(s)));
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_ORIGIN,
+				origin ? snapcow_dev_path(origin) : NULL);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATE,
+				       snapcow_state_name(info.state));
+	r = r ?: snapcow_field_add_bool(o, SNAPCOW_F_VALID,
+					info.state != SNAPCOW_STATE_INVALID);
+	/* get_info describes a new COW as the kernel will format it. */
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_VERSION, info.version);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_CHUNK_SIZE_BYTES,
+			(uint64_t)info.chunk_size << SNAPCOW_SECTOR_SHIFT);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_CHUNK_SIZE_SECTORS,
+				       info.chunk_size);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_EXCEPTIONS_PER_AREA,
+				       info.exceptions_per_area);
 	r = r ?: fill_usage(o, &info);
 	if (r)
 		return r;
 	r = snapcow_status_line(s, line, sizeof(line));
 	if (r < 0)
 		return r;
-	r = add_str(o, "status", line);
-	r = r ?: add_str(o, "cow_name", snapcow_dev_name(snapcow_store_dev(s)));
-	r = r ?: add_str(o, "origin_name", origin_name);
-	if (r || !origin_name)
-		return r ?: add_str(o, "ima", NULL);
-	r = snapcow_status_ima(s, origin_name, ima, sizeof(ima));
-	if (r < 0)
-		return r;
-	return add_str(o, "ima", ima);
+	r = snapcow_field_add_str(o, SNAPCOW_F_STATUS, line);
+	return r ?: fill_ima(o, s, origin);
 }
 
 SNAPCOW_EXPORT
 struct json_object *snapcow_status_json(const struct snapcow_store *s,
-					const char *origin_name)
+					const struct snapcow_dev *origin)
 {
 	struct json_object *o = json_object_new_object();
 
 	if (!o)
 		return NULL;
-	if (fill_status(o, s, origin_name) < 0 || snapcow_json_utf8(o) < 0) {
+	if (fill_status(o, s, origin) < 0 || snapcow_json_utf8(o) < 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -274,24 +239,6 @@ struct json_object *snapcow_status_json(const struct snapcow_store *s,
 }
 
 /* ---------------------------------------------------------------- list */
-
-SNAPCOW_EXPORT
-const char *snapcow_dm_state_name(enum snapcow_dm_state state)
-{
-	switch (state) {
-	case SNAPCOW_DM_VALID:
-		return "valid";
-	case SNAPCOW_DM_INVALID:
-		return "invalid";
-	case SNAPCOW_DM_OVERFLOW:
-		return "overflow";
-	case SNAPCOW_DM_MERGE_FAILED:
-		return "merge_failed";
-	case SNAPCOW_DM_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
 
 SNAPCOW_EXPORT
 int snapcow_list_row_info(struct snapcow_list_row *row,
@@ -304,7 +251,7 @@ int snapcow_list_row_info(struct snapcow_list_row *row,
 	if (r < 0)
 		return r;
 	row->chunk_sectors = info->chunk_size;
-	row->state = state_name(info->state);
+	row->state = snapcow_state_name(info->state);
 	row->has_usage = loaded;
 	row->sectors_allocated = info->sectors_allocated;
 	row->cow_sectors = info->cow_sectors;
@@ -320,10 +267,10 @@ void snapcow_list_row_dm(struct snapcow_list_row *row,
 
 	snprintf(row->line, sizeof(row->line), "%s", st->line);
 	row->chunk_sectors = d->chunk_sectors;
-	row->state = snapcow_dm_state_name(st->state);
+	row->state = snapcow_state_name(st->state);
 	row->has_usage = st->has_usage;
 	row->sectors_allocated = st->sectors_allocated;
-	row->cow_sectors = st->total_sectors;
+	row->cow_sectors = st->cow_sectors;
 	row->metadata_sectors = st->metadata_sectors;
 }
 
@@ -333,24 +280,30 @@ static int fill_row(struct json_object *o, const struct snapcow_list_row *row)
 	bool u = row->has_usage;
 	int r = 0;
 
-	r = r ?: add_str(o, "kind", row->kind);
-	r = r ?: add_str(o, "name", row->name);
-	r = r ?: add_str(o, "dm_name", row->dm_name);
-	r = r ?: add_str(o, "vol", row->vol);
-	r = r ?: add_str(o, "origin_vol", row->origin_vol);
-	r = r ?: add_str(o, "origin", row->origin);
-	r = r ?: add_str(o, "cow", row->cow);
-	r = r ?: add_u64(o, "chunk_size_sectors", cs, cs);
-	r = r ?: add_u64(o, "chunk_size_bytes", cs << SNAPCOW_SECTOR_SHIFT,
-			 cs);
-	r = r ?: add_str(o, "state", row->state);
-	r = r ?: add_str(o, "status", row->line);
-	r = r ?: add_u64(o, "sectors_allocated", row->sectors_allocated, u);
-	r = r ?: add_u64(o, "cow_sectors", row->cow_sectors, u);
-	r = r ?: add_u64(o, "metadata_sectors", row->metadata_sectors, u);
-	r = r ?: add_percent(o, row->sectors_allocated, row->cow_sectors,
-			     row->metadata_sectors, u);
-	return r;
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_KIND, row->kind);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_NAME, row->name);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_DM_NAME, row->dm_name);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_VOL, row->vol);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_ORIGIN_VOL,
+				       row->origin_vol);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_ORIGIN, row->origin);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_COW, row->cow);
+	r = r ?: add_usage(o, SNAPCOW_F_CHUNK_SIZE_SECTORS, cs, cs);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_CHUNK_SIZE_BYTES,
+				       cs << SNAPCOW_SECTOR_SHIFT);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATE, row->state);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATUS, row->line);
+	r = r ?: add_usage(o, SNAPCOW_F_SECTORS_ALLOCATED,
+			       row->sectors_allocated, u);
+	r = r ?: add_usage(o, SNAPCOW_F_COW_SECTORS, row->cow_sectors, u);
+	r = r ?: add_usage(o, SNAPCOW_F_METADATA_SECTORS,
+			       row->metadata_sectors, u);
+	if (r || !u)
+		return r ?: snapcow_field_add_null(o, SNAPCOW_F_PERCENT_USED);
+	return snapcow_field_add_number(o, SNAPCOW_F_PERCENT_USED,
+					percent_used(row->sectors_allocated,
+						     row->cow_sectors,
+						     row->metadata_sectors), 2);
 }
 
 SNAPCOW_EXPORT

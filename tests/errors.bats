@@ -228,17 +228,17 @@ hex_of() {
 	# json-c would print the raw bytes: check the fix, not the parser.
 	run_status 0 "$SNAPCTL" status --json --origin "$o" "$c"
 	valid_json <<<"$output"
-	[ "$(jq -r .cow_name_hex <<<"$output")" = "$(hex_of "$c")" ]
-	[ "$(jq -r .origin_name_hex <<<"$output")" = "$(hex_of "$o")" ]
-	[ "$(jq -r .cow_name <<<"$output")" = "$T/c"$'x,y;z=w\\ \xef\xbf\xbd\xef\xbf\xbd' ]
+	[ "$(jq -r .cow_hex <<<"$output")" = "$(hex_of "$c")" ]
+	[ "$(jq -r .origin_hex <<<"$output")" = "$(hex_of "$o")" ]
+	[ "$(jq -r .cow <<<"$output")" = "$T/c"$'x,y;z=w\\ \xef\xbf\xbd\xef\xbf\xbd' ]
 	run_status 0 "$SNAPDUMP" --json "$c"
 	valid_json <<<"$output"
-	[ "$(jq -r .status_report.cow_name_hex <<<"$output")" = "$(hex_of "$c")" ]
+	[ "$(jq -r .status_report.cow_hex <<<"$output")" = "$(hex_of "$c")" ]
 	run_status 0 "$SNAPDUMP" --json --origin "$o" --diff "$c"
 	valid_json <<<"$output"
 	run_status 0 "$SNAPCHECK" --json -n "$c"
 	valid_json <<<"$output"
-	[ "$(jq -r .device_hex <<<"$output")" = "$(hex_of "$c")" ]
+	[ "$(jq -r .cow_hex <<<"$output")" = "$(hex_of "$c")" ]
 	run_status 0 "$SNAPCTL" merge --json --no-progress --backup "$b" \
 		--keep "$s2" "$o" "$c"
 	valid_json <<<"$output"
@@ -258,12 +258,12 @@ hex_of() {
 	truncate -s 1M "caf"$'\xe9'".img"
 	"$SNAPCTL" create -q "caf"$'\xe9'".img" o
 	for page in snapctl snapdump; do
-		grep -qF '"cow_name": "caf\[uFFFD].img",' "$MAN/$page.8"
-		grep -qF '"cow_name_hex": "636166e92e696d67"' "$MAN/$page.8"
+		grep -qF '"cow": "caf\[uFFFD].img",' "$MAN/$page.8"
+		grep -qF '"cow_hex": "636166e92e696d67"' "$MAN/$page.8"
 	done
 	run_status 0 "$SNAPCTL" status --json "caf"$'\xe9'".img"
-	[ "$(jq -c '{cow_name, cow_name_hex}' <<<"$output")" = \
-		'{"cow_name":"caf'$'\xef\xbf\xbd''.img","cow_name_hex":"636166e92e696d67"}' ]
+	[ "$(jq -c '{cow, cow_hex}' <<<"$output")" = \
+		'{"cow":"caf'$'\xef\xbf\xbd''.img","cow_hex":"636166e92e696d67"}' ]
 }
 
 @test "IMA: a file name cannot forge or split a field" {

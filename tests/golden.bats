@@ -31,10 +31,10 @@ golden() {
 
 	# Every field mkcow derives; the path-dependent ones separately.
 	got=$("$SNAPCTL" status --json "$img")
-	json_eq "$(jq 'del(.percent_used, .cow_name, .origin_name, .ima)' \
+	json_eq "$(jq 'del(.percent_used, .cow, .origin, .ima)' \
 		<<<"$got")" "$(cat "$T/$name.status.json")"
-	[ "$(jq -r .cow_name <<<"$got")" = "$img" ]
-	[ "$(jq -r .origin_name <<<"$got")" = null ]
+	[ "$(jq -r .cow <<<"$got")" = "$img" ]
+	[ "$(jq -r .origin <<<"$got")" = null ]
 
 	got=$("$SNAPDUMP" --json --exceptions "$img")
 	json_eq "$(jq .exceptions <<<"$got")" "$(cat "$T/$name.exc.json")"

@@ -3,7 +3,8 @@
 #
 # make install puts every program where administrators look for it:
 # the tools and the daemon in sbin (section 8, as e2fsprogs, lvm2 and
-# dmsetup), their man pages in man8, the bash completions.
+# dmsetup), their man pages in man8, snapcow-reports(7) and the JSON
+# schemas of the reports, the bash completions.
 
 load helpers
 
@@ -39,6 +40,17 @@ installed() {
 	for p in snapctl snapdump snapcheck snapcowd; do
 		[ -f "$(installed "/man8/$p.8")" ]
 	done
+}
+
+@test "install: snapcow-reports(7), the report schemas, the field table's header" {
+	local s
+	[ -f "$(installed "/man7/snapcow-reports.7")" ]
+	for s in status create merge check dump; do
+		[ -f "$(installed "/share/snapcow/schemas/$s.json")" ]
+		cmp "$(installed "/share/snapcow/schemas/$s.json")" \
+			"$TESTS_SRCDIR/../schemas/$s.json"
+	done
+	[ -f "$(installed "/include/snapcow/fields.h")" ]
 }
 
 @test "install: bash completions for every program" {

@@ -14,6 +14,19 @@ load helpers
 : "${TESTS_BUILDDIR:=$TESTS_SRCDIR/../build/tests}"
 SERVER=$TESTS_BUILDDIR/unit/test-dbus-status
 
+# valid KIND: $output validates against schemas/KIND.json (when
+# python3-jsonschema is there: scripts/deps installs it; schemas.bats
+# skips without it too).
+valid() {
+	python3 -c 'import jsonschema' 2>/dev/null || return 0
+	python3 -c '
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator(schema).validate(json.load(sys.stdin))
+' "$TESTS_SRCDIR/../schemas/$1.json" <<<"$output"
+}
+
 setup() {
 	setup_common
 	need_tool "$SNAPCTL"
@@ -106,6 +119,7 @@ start_server() {
 
 	run "$SNAPCTL" list --json
 	[ "$status" -eq 0 ]
+	valid list
 	[ "$(jq -c '.snapshots[0] | [.kind, .name, .vol, .origin_vol, .dm_name, .chunk_size_bytes, .status, .cow_sectors, .percent_used]' <<<"$output")" = '["served","svol","svol","ovol",null,16384,"128/2048 64",2048,6.25]' ]
 	[ "$(jq -r '.snapshots[0].cow' <<<"$output")" = "$c" ]
 
@@ -117,6 +131,7 @@ start_server() {
 	[ "$output" = "target_name=snapshot,target_version=1.16.0,snap_origin_name=$o,snap_cow_name=$c,snap_valid=y,snap_merge_failed=n,snapshot_overflowed=n;" ]
 	run "$SNAPCTL" status --served --json svol
 	[ "$status" -eq 0 ]
+	valid status
 	[ "$(jq -c .counters <<<"$output")" = '{"read_count":1,"write_count":0,"copy_count":2,"commit_count":2,"error_count":0}' ]
 	svol=$output
 	# The origin's VOL with its only COW: the same document, its own I/O.

@@ -57,6 +57,23 @@ print(",".join(sorted({f["code"] for f in d["findings"]})) or "-")'
 	[ "$status" -eq 8 ]
 }
 
+@test "an unwritten report is 8 alone: not 12 with errors, not 9 after -y" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run -4 "$SNAPCHECK" -n "$CORPUS/dup-old.img"
+	run --separate-stderr bash -c '"$0" -n "$1" >/dev/full' \
+		"$SNAPCHECK" "$CORPUS/dup-old.img"
+	[ "$status" -eq 8 ]
+	run --separate-stderr bash -c '"$0" -n --json "$1" >/dev/full' \
+		"$SNAPCHECK" "$CORPUS/dup-old.img"
+	[ "$status" -eq 8 ]
+	cp "$CORPUS/dup-old.img" "$W/c.img"
+	run --separate-stderr bash -c '"$0" -y --backup "$1" "$2" >/dev/full' \
+		"$SNAPCHECK" "$W/u.bin" "$W/c.img"
+	[ "$status" -eq 8 ]
+	# The repair itself happened: only its report was lost.
+	run -0 "$SNAPCHECK" -n "$W/c.img"
+}
+
 @test "every rule: exact codes, exit status, -n writes nothing" {
 	local name codes rc extra
 	while IFS=$'\t' read -r name codes rc extra; do
@@ -120,8 +137,8 @@ print(",".join(sorted({f["code"] for f in d["findings"]})) or "-")'
 d = json.load(sys.stdin)
 f = d["findings"][0]
 assert f["code"] == "SC011" and f["rule"] == "new-past-end", f
-assert f["area"] == 0 and f["offset"] == 4096 + 16 * f["slot"], f
-assert d["summary"]["errors"] >= 1 and d["exit_code"] == 4'
+assert f["area"] == 0 and f["offset_bytes"] == 4096 + 16 * f["index"], f
+assert d["summary"]["error_count"] >= 1 and d["exit_code"] == 4'
 }
 
 @test "--json escapes what it prints: a device name with quotes" {
@@ -130,7 +147,7 @@ assert d["summary"]["errors"] >= 1 and d["exit_code"] == 4'
 	[ "$status" -eq 4 ]
 	echo "$output" | python3 -c 'import json, sys
 d = json.load(sys.stdin)
-assert d["device"].endswith("a\"b\\c.img"), d["device"]'
+assert d["cow"].endswith("a\"b\\c.img"), d["cow"]'
 }
 
 @test "a progress bar on a terminal's stderr, never on a pipe" {

@@ -323,9 +323,9 @@ EOF
 	"$SNAPCTL" write --fill 1 --length 1 "$T/origin" "$T/cow" 0
 	run "$SNAPCTL" status --json --origin "$T/origin" "$T/cow"
 	[ "$status" -eq 0 ]
-	[ "$(jq -c '[.state, .valid, .exceptions, .next_free_chunk,
-		.sectors_allocated, .total_sectors, .metadata_sectors,
-		.status, .chunk_size_sectors, .origin_name]' <<<"$output")" = \
+	[ "$(jq -c '[.state, .valid, .exception_count, .next_free_chunk,
+		.sectors_allocated, .cow_sectors, .metadata_sectors,
+		.status, .chunk_size_sectors, .origin]' <<<"$output")" = \
 	  "[\"valid\",true,1,3,24,2048,16,\"24/2048 16\",8,\"$T/origin\"]" ]
 	[ "$("$SNAPCTL" status --ima --origin "$T/origin" "$T/cow")" = \
 "target_name=snapshot,target_version=1.16.0,snap_origin_name=$T/origin,snap_cow_name=$T/cow,snap_valid=y,snap_merge_failed=n,snapshot_overflowed=n;" ]

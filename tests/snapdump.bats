@@ -34,7 +34,7 @@ known_pair() {
 	run "$SNAPDUMP" --json --header "$T/c"
 	[ "$status" -eq 0 ]
 	json_eq "$(jq .header <<<"$output")" '{"magic": 1883336275,
-		"magic_hex": "0x70416e53", "magic_ok": true, "valid": 1,
+		"magic_hex": "0x70416e53", "magic_ok": true, "valid": true,
 		"version": 1, "chunk_size_bytes": 65536,
 		"chunk_size_sectors": 128, "state": "valid"}'
 }

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "fields.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -575,4 +576,21 @@ int print_json(struct json_object *o)
 	}
 	json_object_put(o);
 	return r;
+}
+
+int json_dm_line(struct json_object *o, const char *dm_name,
+		 const char *target, uint64_t start, uint64_t length)
+{
+	int r = snapcow_field_add_str(o, SNAPCOW_F_DM_NAME, dm_name);
+
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_TARGET, target);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_START_SECTOR, start);
+	return r ?: snapcow_field_add_u64(o, SNAPCOW_F_LENGTH_SECTORS, length);
+}
+
+int json_failed(struct json_object *o)
+{
+	json_object_put(o);
+	error_msg("cannot build the JSON document: %s", strerror(ENOMEM));
+	return -ENOMEM;
 }

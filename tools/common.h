@@ -133,5 +133,10 @@ void progress_done(struct progress *p);
 struct json_object;
 /* One pretty-printed document on stdout; takes ownership of @o. */
 int print_json(struct json_object *o);
+/* Put @o (may be NULL), say the document cannot be built: -ENOMEM. */
+int json_failed(struct json_object *o);
+/* A device-mapper device's table line into @o: 0 or -errno. */
+int json_dm_line(struct json_object *o, const char *dm_name,
+		 const char *target, uint64_t start, uint64_t length);
 
 #endif /* SNAPCOW_TOOLS_COMMON_H */

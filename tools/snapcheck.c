@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "fields.h"
 
 /* fsck(8) */
 enum {
@@ -50,20 +51,6 @@ static const struct cli cli = {
 	"'snapcheck --undo FILE COW' puts the device back as it was.\n"
 	"See snapcheck(8) for every rule code.\n",
 };
-
-static const char *state_name(enum snapcow_state s)
-{
-	switch (s) {
-	case SNAPCOW_STATE_NEW:
-		return "new";
-	case SNAPCOW_STATE_VALID:
-		return "valid";
-	case SNAPCOW_STATE_INVALID:
-		return "invalid";
-	default:
-		return "unknown";
-	}
-}
 
 static bool has_errors(const struct snapcow_check_summary *s)
 {
@@ -132,7 +119,7 @@ static void print_summary(const char *dev, const struct snapcow_check *c)
 	       " exception%s in %" PRIu64 " area%s, next free chunk %" PRIu64
 	       ", %" PRIu64 "/%" PRIu64 " sectors allocated, %" PRIu64
 	       " metadata, %" PRIu64 " leaked chunk%s\n", dev,
-	       state_name(s.state), s.chunk_size,
+	       snapcow_state_name(s.state), s.chunk_size,
 	       s.chunk_size_inferred ? " (inferred)" : "", s.exceptions,
 	       plural(s.exceptions), s.areas, plural(s.areas), s.next_free,
 	       s.sectors_allocated, s.cow_sectors, s.metadata_sectors,
@@ -151,14 +138,11 @@ static void print_text(const char *dev, const struct snapcow_check *c,
 	print_summary(dev, c);
 }
 
-static json_object *json_u64(uint64_t v)
+/* A position or a record's chunk: null when the finding has none. */
+static int json_pos(json_object *o, unsigned int id, bool known, uint64_t v)
 {
-	return json_object_new_int64((int64_t)v);
-}
-
-static json_object *json_pos(uint64_t v)
-{
-	return v == SNAPCOW_NO_POS ? NULL : json_u64(v);
+	return known && v != SNAPCOW_NO_POS ? snapcow_field_add_u64(o, id, v) :
+					      snapcow_field_add_null(o, id);
 }
 
 static json_object *json_finding(const struct snapcow_finding *f)
@@ -166,72 +150,139 @@ static json_object *json_finding(const struct snapcow_finding *f)
 	const struct snapcow_rule *rule = snapcow_rule_get(f->rule);
 	json_object *o = json_object_new_object();
 	bool rec = f->area != SNAPCOW_NO_POS;
+	int r = o ? 0 : -ENOMEM;
 
-	json_object_object_add(o, "code", json_object_new_string(rule->code));
-	json_object_object_add(o, "rule", json_object_new_string(rule->name));
-	json_object_object_add(o, "severity", json_object_new_string(
-				snapcow_severity_name(rule->severity)));
-	json_object_object_add(o, "area", json_pos(f->area));
-	json_object_object_add(o, "slot", json_pos(f->slot));
-	json_object_object_add(o, "offset", json_pos(f->offset));
-	json_object_object_add(o, "old_chunk", rec ? json_u64(f->old_chunk) :
-							   NULL);
-	json_object_object_add(o, "new_chunk", rec ? json_u64(f->new_chunk) :
-							   NULL);
-	json_object_object_add(o, "count", json_u64(f->count));
-	json_object_object_add(o, "message",
-			       json_object_new_string(rule->message));
-	json_object_object_add(o, "detail", json_object_new_string(f->text));
-	json_object_object_add(o, "fixable",
-			       json_object_new_boolean(f->fixable));
-	json_object_object_add(o, "fix", f->fixable ?
-			       json_object_new_string(rule->fix) : NULL);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_CODE, rule->code);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_RULE, rule->name);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_SEVERITY,
+				snapcow_severity_name(rule->severity));
+	r = r ?: json_pos(o, SNAPCOW_F_AREA, true, f->area);
+	r = r ?: json_pos(o, SNAPCOW_F_INDEX, true, f->slot);
+	r = r ?: json_pos(o, SNAPCOW_F_OFFSET_BYTES, true, f->offset);
+	r = r ?: json_pos(o, SNAPCOW_F_OLD_CHUNK, rec, f->old_chunk);
+	r = r ?: json_pos(o, SNAPCOW_F_NEW_CHUNK, rec, f->new_chunk);
+	r = r ?: snapcow_field_add_u64(o, SNAPCOW_F_AFFECTED_COUNT, f->count);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_MESSAGE, rule->message);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_DETAIL, f->text);
+	r = r ?: snapcow_field_add_bool(o, SNAPCOW_F_FIXABLE, f->fixable);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_FIX,
+				       f->fixable ? rule->fix : NULL);
+	if (r) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
 }
 
-static json_object *json_check(const struct snapcow_check *c)
+static int json_findings(json_object *doc, const struct snapcow_check *c)
 {
-	struct snapcow_check_summary s;
 	const struct snapcow_finding *f;
 	size_t i, n = snapcow_check_findings(c, &f);
-	json_object *o = json_object_new_object();
 	json_object *arr = json_object_new_array();
-	json_object *sum = json_object_new_object();
+	json_object *one;
+
+	for (i = 0; arr && i < n; i++) {
+		one = json_finding(&f[i]);
+		if (!one || json_object_array_add(arr, one) < 0) {
+			json_object_put(one);
+			json_object_put(arr);
+			arr = NULL;
+		}
+	}
+	return arr ? snapcow_field_add(doc, SNAPCOW_F_FINDINGS, arr) : -ENOMEM;
+}
+
+/* The header's valid flag; null when there is no header to say. */
+static int json_valid(json_object *o, enum snapcow_state state)
+{
+	if (state == SNAPCOW_STATE_UNKNOWN)
+		return snapcow_field_add_null(o, SNAPCOW_F_VALID);
+	return snapcow_field_add_bool(o, SNAPCOW_F_VALID,
+				      state != SNAPCOW_STATE_INVALID);
+}
+
+static int json_numbers(json_object *o,
+			const struct snapcow_check_summary *s)
+{
+	const struct snapcow_field_u64 rows[] = {
+		{ SNAPCOW_F_EXCEPTION_COUNT, s->exceptions },
+		{ SNAPCOW_F_AREA_COUNT, s->areas },
+		{ SNAPCOW_F_CURRENT_AREA, s->current_area },
+		{ SNAPCOW_F_CURRENT_RECORD_COUNT, s->current_committed },
+		{ SNAPCOW_F_NEXT_FREE_CHUNK, s->next_free },
+		{ SNAPCOW_F_COW_SECTORS, s->cow_sectors },
+		{ SNAPCOW_F_SECTORS_ALLOCATED, s->sectors_allocated },
+		{ SNAPCOW_F_METADATA_SECTORS, s->metadata_sectors },
+		{ SNAPCOW_F_LEAKED_CHUNK_COUNT, s->leaked_chunks },
+		{ SNAPCOW_F_DROP_RECORD_COUNT, s->records_to_drop },
+		{ SNAPCOW_F_ERROR_COUNT, snapcow_check_errors(s) },
+		{ SNAPCOW_F_WARNING_COUNT,
+		  s->by_severity[SNAPCOW_SEV_WARNING] },
+		{ SNAPCOW_F_INFO_COUNT, s->by_severity[SNAPCOW_SEV_INFO] },
+		{ SNAPCOW_F_FIXABLE_COUNT, s->fixable },
+	};
+
+	return snapcow_field_add_u64s(o, rows, sizeof(rows) / sizeof(*rows));
+}
+
+static int json_summary(json_object *doc, const struct snapcow_check *c)
+{
+	struct snapcow_check_summary s;
+	json_object *o = json_object_new_object();
+	int r = o ? 0 : -ENOMEM;
 
 	snapcow_check_get_summary(c, &s);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, json_finding(&f[i]));
-	json_object_object_add(o, "findings", arr);
-	json_object_object_add(sum, "state",
-			       json_object_new_string(state_name(s.state)));
-	json_object_object_add(sum, "chunk_size", s.chunk_size ?
-			       json_u64(s.chunk_size) : NULL);
-	json_object_object_add(sum, "chunk_size_inferred",
-			       json_object_new_boolean(s.chunk_size_inferred));
-	json_object_object_add(sum, "exceptions", json_u64(s.exceptions));
-	json_object_object_add(sum, "areas", json_u64(s.areas));
-	json_object_object_add(sum, "current_area", json_u64(s.current_area));
-	json_object_object_add(sum, "current_committed",
-			       json_u64(s.current_committed));
-	json_object_object_add(sum, "next_free", json_u64(s.next_free));
-	json_object_object_add(sum, "cow_sectors", json_u64(s.cow_sectors));
-	json_object_object_add(sum, "sectors_allocated",
-			       json_u64(s.sectors_allocated));
-	json_object_object_add(sum, "metadata_sectors",
-			       json_u64(s.metadata_sectors));
-	json_object_object_add(sum, "leaked_chunks",
-			       json_u64(s.leaked_chunks));
-	json_object_object_add(sum, "records_to_drop",
-			       json_u64(s.records_to_drop));
-	json_object_object_add(sum, "errors",
-			       json_u64(snapcow_check_errors(&s)));
-	json_object_object_add(sum, "warnings",
-			       json_u64(s.by_severity[SNAPCOW_SEV_WARNING]));
-	json_object_object_add(sum, "infos",
-			       json_u64(s.by_severity[SNAPCOW_SEV_INFO]));
-	json_object_object_add(sum, "fixable", json_u64(s.fixable));
-	json_object_object_add(o, "summary", sum);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATE,
+				       snapcow_state_name(s.state));
+	r = r ?: json_valid(o, s.state);
+	r = r ?: json_pos(o, SNAPCOW_F_CHUNK_SIZE_SECTORS, s.chunk_size,
+			  s.chunk_size);
+	r = r ?: snapcow_field_add_bool(o, SNAPCOW_F_CHUNK_SIZE_INFERRED,
+					s.chunk_size_inferred);
+	r = r ?: json_numbers(o, &s);
+	if (r) {
+		json_object_put(o);
+		return r;
+	}
+	return snapcow_field_add(doc, SNAPCOW_F_SUMMARY, o);
+}
+
+/* The findings and summary of @c; NULL when out of memory. */
+static json_object *json_check(const struct snapcow_check *c)
+{
+	json_object *o = json_object_new_object();
+
+	if (o && (json_findings(o, c) < 0 || json_summary(o, c) < 0)) {
+		json_object_put(o);
+		return NULL;
+	}
 	return o;
+}
+
+static int json_after_repair(json_object *doc, const struct snapcow_check *c,
+			     int written, const char *undo)
+{
+	json_object *rep = json_check(c);
+	int r = rep ? 0 : -ENOMEM;
+
+	r = r ?: snapcow_field_add_u64(rep, SNAPCOW_F_WRITTEN_CHUNK_COUNT,
+				       (uint64_t)written);
+	r = r ?: snapcow_field_add_str(rep, SNAPCOW_F_UNDO_FILE, undo);
+	if (r) {
+		json_object_put(rep);
+		return r;
+	}
+	return snapcow_field_add(doc, SNAPCOW_F_AFTER_REPAIR, rep);
+}
+
+/* Print @doc with the exit code @rc in it, and put it: the exit code. */
+static int print_check(json_object *doc, int rc)
+{
+	if (snapcow_field_add_u64(doc, SNAPCOW_F_EXIT_CODE, (uint64_t)rc) < 0) {
+		json_failed(doc);
+		return FSCK_OPERATIONAL;
+	}
+	return print_json(doc) < 0 ? FSCK_OPERATIONAL : rc;
 }
 
 /* A bar on stderr while @o's check (and a repair after it) runs. */
@@ -293,7 +344,6 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 	char err[SNAPCOW_ERRBUF_SIZE] = "", name[4096];
 	struct snapcow_check_summary s;
 	const char *undo = o->backup;
-	json_object *rep;
 	int r;
 
 	if (!undo)
@@ -316,11 +366,10 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 		return FSCK_OPERATIONAL;
 	snapcow_check_get_summary(*cp, &s);
 	if (doc) {
-		rep = json_check(*cp);
-		json_object_object_add(rep, "chunks_written", json_u64(r));
-		json_object_object_add(rep, "undo_file", r ?
-				       json_object_new_string(undo) : NULL);
-		json_object_object_add(doc, "after_repair", rep);
+		if (json_after_repair(doc, *cp, r, r ? undo : NULL) < 0) {
+			json_failed(NULL);
+			return FSCK_OPERATIONAL;
+		}
 	} else if (r > 0) {
 		printf("%s: repaired: %d metadata chunk%s written\n", o->cow,
 		       r, plural((uint64_t)r));
@@ -370,18 +419,20 @@ static int do_check(const struct opts *o)
 	rc = has_errors(&s) ? FSCK_UNCORRECTED : FSCK_OK;
 	if (o->json) {
 		doc = json_check(c);
-		json_object_object_add(doc, "device",
-				       json_object_new_string(o->cow));
+		if (!doc ||
+		    snapcow_field_add_str(doc, SNAPCOW_F_COW, o->cow) < 0) {
+			json_failed(doc);
+			rc = FSCK_OPERATIONAL;
+			goto out;
+		}
 	} else if (!o->repair || !s.fixable) {
 		print_text(o->cow, c, TAG_WOULD);
 	}
 	if (o->repair && s.fixable)
 		rc = do_repair(o, cow, &co, &c, doc);
-	if (doc) {
-		json_object_object_add(doc, "exit_code",
-				       json_object_new_int(rc));
-		print_json(doc);
-	}
+	if (doc)
+		rc = print_check(doc, rc);
+out:
 	snapcow_check_free(c);
 	snapcow_dev_close(cow);
 	return rc;
@@ -443,8 +494,11 @@ out:
 	free(o.undo);
 	if (rc == EXIT_USAGE)
 		rc = FSCK_USAGE;
-	/* An unwritten report is an operational error, not "corrected". */
+	/*
+	 * An unwritten report is an operational error, whatever the check
+	 * found or fixed: nobody learnt it, so 1 or 4 may not be claimed.
+	 */
 	if (!flush_stdout())
-		rc |= FSCK_OPERATIONAL;
+		rc = FSCK_OPERATIONAL;
 	return rc;
 }

@@ -183,6 +183,8 @@ static void report(const struct activate_args *a, uint32_t cs)
 {
 	char snap[256];
 
+	if (a->quiet)
+		return;
 	if (verbosity >= 0)
 		printf(MAPPER_DIR "/%s: origin (snapshot-origin over %s)\n",
 		       a->name, a->origin);

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <json-c/json.h>
+
 #include "common.h"
+#include "fields.h"
 #include "snapctl.h"
 
 static const struct cli cli = {
@@ -126,7 +129,7 @@ static void report(struct snapcow_dev *cow, uint32_t cs)
 	       bytes, cs, plural(cs), epa, data, plural(data));
 }
 
-static int format(struct snapcow_dev *cow, uint32_t cs)
+static int format(struct snapcow_dev *cow, uint32_t cs, bool quiet)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
 	int r;
@@ -134,17 +137,80 @@ static int format(struct snapcow_dev *cow, uint32_t cs)
 	r = snapcow_store_format(cow, cs, err, sizeof(err));
 	if (r < 0)
 		lib_error(r, err, "%s: cannot format", snapcow_dev_path(cow));
-	else
+	else if (!quiet)
 		report(cow, cs);
 	return r;
+}
+
+/* The status document of the COW just formatted, as status prints it. */
+static int status_doc(struct snapcow_dev *cow, const char *origin_path,
+		      uint32_t cs, struct json_object **doc)
+{
+	struct snapcow_dev *origin = NULL;
+	struct snapcow_store *s = NULL;
+	int r = 0;
+
+	if (origin_path)
+		r = open_dev(origin_path, 0, &origin);
+	r = r ?: load_store(cow, cs, 0, &s);
+	if (!r) {
+		*doc = snapcow_status_json(s, origin);
+		r = *doc ? 0 : json_failed(NULL);
+	}
+	snapcow_store_free(s);
+	snapcow_dev_close(origin);
+	return r;
+}
+
+static int add_device(struct json_object *devs,
+		      const struct snapcow_dm_device *dev)
+{
+	struct json_object *o = json_object_new_object();
+	int r = o ? 0 : -ENOMEM;
+
+	r = r ?: json_dm_line(o, dev->dm_name, dev->target, dev->start,
+			      dev->length);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_UUID, dev->uuid);
+	if (!r && json_object_array_add(devs, o) < 0)
+		r = -ENOMEM;
+	if (r)
+		json_object_put(o);
+	return r;
+}
+
+/* "devices": what --activate made, read back from device-mapper. */
+static int add_devices(struct json_object *doc, const char *name)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	struct snapcow_dm_device devs[2];
+	struct json_object *a = json_object_new_array();
+	int i, r = a ? 0 : -ENOMEM;
+
+	if (!r && name) {
+		r = snapcow_dm_devices(name, devs, err, sizeof(err));
+		if (r < 0) {
+			lib_error(r, err, "cannot read back %s", name);
+			json_object_put(a);
+			return r;
+		}
+	}
+	for (i = 0; !r && name && i < 2; i++)
+		r = add_device(a, &devs[i]);
+	if (r) {
+		json_object_put(a);
+		return json_failed(NULL);
+	}
+	r = snapcow_field_add(doc, SNAPCOW_F_DEVICES, a);
+	return r < 0 ? json_failed(NULL) : 0;
 }
 
 /*
  * The COW is held (locked, or opened exclusively) first, then checked,
  * then formatted; --activate's refusals come before the format too.
  */
-int create_cow(const char *cow_path, const char *origin, uint32_t cs,
-	       bool force, const struct activate_args *act)
+static int create(const char *cow_path, const char *origin, uint32_t cs,
+		  bool force, const struct activate_args *act,
+		  struct json_object **doc)
 {
 	struct snapcow_dev *cow = NULL;
 	int r;
@@ -155,10 +221,32 @@ int create_cow(const char *cow_path, const char *origin, uint32_t cs,
 		return r;
 	r = check_all(cow, origin, cs, force);
 	r = r ?: (act ? activate_check(act) : 0);
-	r = r ?: format(cow, cs);
+	r = r ?: format(cow, cs, doc != NULL);
+	r = r ?: (doc ? status_doc(cow, origin, cs, doc) : 0);
 	/* The kernel claims the COW itself: let go before activating. */
 	snapcow_dev_close(cow);
 	return r ?: (act ? activate_pair(act) : 0);
+}
+
+int create_cow(const char *cow_path, const char *origin, uint32_t cs,
+	       bool force, const struct activate_args *act)
+{
+	return create(cow_path, origin, cs, force, act, NULL);
+}
+
+int create_cow_json(const char *cow_path, const char *origin, uint32_t cs,
+		    bool force, const struct activate_args *act)
+{
+	struct json_object *doc = NULL;
+	int r;
+
+	r = create(cow_path, origin, cs, force, act, &doc);
+	r = r ?: add_devices(doc, act ? act->name : NULL);
+	if (r) {
+		json_object_put(doc);
+		return r;
+	}
+	return print_json(doc);
 }
 
 /* --activate: everything that can be refused before formatting. */
@@ -181,7 +269,7 @@ int cmd_create(int argc, const char **argv)
 {
 	struct activate_args act = { 0 };
 	char *chunk_arg = NULL, *name = NULL;
-	int force = 0, overflow = 0, n, rc;
+	int force = 0, overflow = 0, json = 0, n, rc;
 	const char **args;
 	uint32_t cs;
 	struct poptOption options[] = {
@@ -194,6 +282,9 @@ int cmd_create(int argc, const char **argv)
 		{ "activate", 'a', POPT_ARG_STRING, &name, OPT_STRING,
 		  "then activate it with device-mapper as NAME and "
 		  "NAME" SNAPCOW_DM_SNAP_SUFFIX, "NAME" },
+		{ "json", 'j', POPT_ARG_NONE, &json, 0,
+		  "print the new COW's facts (and the devices made) as JSON",
+		  NULL },
 		{ "overflow", 'O', POPT_ARG_NONE, &overflow, 0,
 		  "with --activate: \"PO\", a full COW fails snapshot writes "
 		  "rather than invalidating", NULL },
@@ -221,9 +312,10 @@ int cmd_create(int argc, const char **argv)
 	act.cow = args[0];
 	act.chunk_sectors = cs;
 	act.overflow = overflow;
-	rc = EXIT_OK;
-	if (create_cow(args[0], act.origin, cs, force, name ? &act : NULL) < 0)
-		rc = EXIT_FAIL;
+	act.quiet = json;
+	rc = (json ? create_cow_json : create_cow)(args[0], act.origin, cs,
+						   force, name ? &act : NULL);
+	rc = rc < 0 ? EXIT_FAIL : EXIT_OK;
 out:
 	free(name);
 	free(chunk_arg);

@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "fields.h"
 #include "common.h"
 #include "snapctl.h"
 
@@ -180,9 +181,10 @@ static int run(bool json)
 		return r;
 	}
 	doc = json_object_new_object();
-	if (!doc || json_object_object_add(doc, "snapshots", rows) < 0) {
+	if (!doc || snapcow_field_add(doc, SNAPCOW_F_SNAPSHOTS, rows) < 0) {
+		if (!doc)
+			json_object_put(rows);
 		json_object_put(doc);
-		json_object_put(rows);
 		error_msg("cannot build the JSON list: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "fields.h"
 #include "snapctl.h"
 
 
@@ -330,40 +331,60 @@ static int do_merge(struct merge_devs *d, const struct merge_opts *o,
 	return r;
 }
 
-static struct json_object *summary_json(const struct merge_devs *d,
-					const struct snapcow_merge_result *res,
-					const char *status, double secs)
+static int json_kept(struct json_object *j, const struct merge_devs *d)
 {
-	struct json_object *j = json_object_new_object(), *a;
+	struct json_object *a = json_object_new_array(), *v;
 	unsigned int i;
 
-	json_object_object_add(j, "origin", json_object_new_string(
-				       snapcow_dev_path(d->origin)));
-	json_object_object_add(j, "cow", json_object_new_string(
-				       snapcow_dev_path(d->cow)));
-	json_object_object_add(j, "backup", d->backup_dev ?
-			       json_object_new_string(snapcow_dev_path(
-					       d->backup_dev)) : NULL);
-	json_object_object_add(j, "backup_resumed",
-			       json_object_new_boolean(d->backup_resumed));
-	a = json_object_new_array();
-	for (i = 0; i < d->kept.n; i++)
-		json_object_array_add(a, json_object_new_string(
-					      snapcow_dev_path(d->kept.devs[i])));
-	json_object_object_add(j, "other_snapshots", a);
-	json_object_object_add(j, "chunk_size_sectors", json_object_new_int64(
-				       snapcow_store_chunk_size(d->store)));
-	json_object_object_add(j, "chunks_merged",
-			       json_object_new_int64((int64_t)res->chunks));
-	json_object_object_add(j, "steps",
-			       json_object_new_int64((int64_t)res->steps));
-	json_object_object_add(j, "bytes_written",
-			       json_object_new_int64((int64_t)res->bytes));
-	json_object_object_add(j, "complete",
-			       json_object_new_boolean(res->complete));
-	json_object_object_add(j, "seconds", json_object_new_double(secs));
-	json_object_object_add(j, "status", json_object_new_string(status));
-	return j;
+	for (i = 0; a && i < d->kept.n; i++) {
+		v = json_object_new_string(snapcow_dev_path(d->kept.devs[i]));
+		if (!v || json_object_array_add(a, v) < 0) {
+			json_object_put(v);
+			json_object_put(a);
+			return -ENOMEM;
+		}
+	}
+	return a ? snapcow_field_add(j, SNAPCOW_F_OTHER_SNAPSHOTS, a) : -ENOMEM;
+}
+
+static int fill_summary(struct json_object *j, const struct merge_devs *d,
+			const struct snapcow_merge_result *res,
+			const char *status, double secs)
+{
+	int r = 0;
+
+	r = r ?: snapcow_field_add_str(j, SNAPCOW_F_ORIGIN,
+				       snapcow_dev_path(d->origin));
+	r = r ?: snapcow_field_add_str(j, SNAPCOW_F_COW,
+				       snapcow_dev_path(d->cow));
+	r = r ?: snapcow_field_add_str(j, SNAPCOW_F_BACKUP, d->backup_dev ?
+				       snapcow_dev_path(d->backup_dev) : NULL);
+	r = r ?: snapcow_field_add_bool(j, SNAPCOW_F_BACKUP_RESUMED,
+					d->backup_resumed);
+	r = r ?: json_kept(j, d);
+	r = r ?: snapcow_field_add_u64(j, SNAPCOW_F_CHUNK_SIZE_SECTORS,
+				       snapcow_store_chunk_size(d->store));
+	r = r ?: snapcow_field_add_u64(j, SNAPCOW_F_MERGED_CHUNK_COUNT,
+				       res->chunks);
+	r = r ?: snapcow_field_add_u64(j, SNAPCOW_F_STEP_COUNT, res->steps);
+	r = r ?: snapcow_field_add_u64(j, SNAPCOW_F_WRITTEN_BYTES,
+				       res->bytes);
+	r = r ?: snapcow_field_add_bool(j, SNAPCOW_F_COMPLETE, res->complete);
+	r = r ?: snapcow_field_add_number(j, SNAPCOW_F_ELAPSED_SECONDS, secs,
+					  3);
+	r = r ?: snapcow_field_add_str(j, SNAPCOW_F_STATUS, status);
+	return r;
+}
+
+static int print_summary_json(const struct merge_devs *d,
+			      const struct snapcow_merge_result *res,
+			      const char *status, double secs)
+{
+	struct json_object *j = json_object_new_object();
+
+	if (!j || fill_summary(j, d, res, status, secs) < 0)
+		return json_failed(j);
+	return print_json(j);
 }
 
 static int report(const struct merge_devs *d, const struct merge_opts *o,
@@ -373,7 +394,7 @@ static int report(const struct merge_devs *d, const struct merge_opts *o,
 
 	snapcow_status_line(d->store, status, sizeof(status));
 	if (o->json)
-		return print_json(summary_json(d, res, status, secs));
+		return print_summary_json(d, res, status, secs);
 	if (verbosity >= 0)
 		printf("%s: merged %" PRIu64 " chunk%s (%s) in %" PRIu64
 		       " step%s into %s in %.2f s; status now %s\n",

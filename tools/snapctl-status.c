@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "fields.h"
 #include "snapctl.h"
 
 static const struct cli cli = {
@@ -46,7 +47,8 @@ struct status_opts {
 	char *chunk;
 };
 
-static int print_status(struct snapcow_store *s, const char *origin_name,
+static int print_status(struct snapcow_store *s,
+			const struct snapcow_dev *origin,
 			const struct status_opts *o)
 {
 	char buf[8 * PATH_MAX + 256];	/* names escaped: 4 bytes each */
@@ -54,7 +56,7 @@ static int print_status(struct snapcow_store *s, const char *origin_name,
 	int r;
 
 	if (o->json) {
-		j = snapcow_status_json(s, origin_name);
+		j = snapcow_status_json(s, origin);
 		if (!j) {
 			error_msg("cannot build the JSON status: %s",
 				  strerror(ENOMEM));
@@ -63,7 +65,8 @@ static int print_status(struct snapcow_store *s, const char *origin_name,
 		return print_json(j);
 	}
 	if (o->ima)
-		r = snapcow_status_ima(s, origin_name, buf, sizeof(buf));
+		r = snapcow_status_ima(s, snapcow_dev_name(origin), buf,
+				       sizeof(buf));
 	else
 		r = snapcow_status_line(s, buf, sizeof(buf));
 	if (r < 0) {
@@ -97,7 +100,7 @@ static int run(const char *cow_path, uint32_t cs, const struct status_opts *o)
 	r = load_store(cow, cs, 0, &s);
 	if (r < 0)
 		goto out;
-	r = print_status(s, origin ? snapcow_dev_name(origin) : NULL, o);
+	r = print_status(s, origin, o);
 out:
 	snapcow_store_free(s);
 	snapcow_dev_close(cow);
@@ -105,36 +108,37 @@ out:
 	return r;
 }
 
-static json_object *live_u64(bool known, uint64_t v)
+static int live_usage(json_object *o, unsigned int id, bool known,
+		      uint64_t v)
 {
-	return known ? json_object_new_uint64(v) : NULL;
+	return known ? snapcow_field_add_u64(o, id, v) :
+		       snapcow_field_add_null(o, id);
 }
 
-/* Names as the offline document's; null where the kernel gives none. */
+/* The offline document's keys; null where the kernel gives none. */
 static int print_live_json(const struct snapcow_dm_status *st)
 {
 	json_object *o = json_object_new_object();
 	bool u = st->has_usage;
+	int r = o ? 0 : -ENOMEM;
 
-	if (!o) {
-		error_msg("cannot build the JSON status: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	json_object_object_add(o, "device", json_object_new_string(st->device));
-	json_object_object_add(o, "target", json_object_new_string(st->target));
-	json_object_object_add(o, "start", json_object_new_uint64(st->start));
-	json_object_object_add(o, "length",
-			       json_object_new_uint64(st->length));
-	json_object_object_add(o, "status", json_object_new_string(st->line));
-	json_object_object_add(o, "state",
-			       json_object_new_string(
-				       snapcow_dm_state_name(st->state)));
-	json_object_object_add(o, "sectors_allocated",
-			       live_u64(u, st->sectors_allocated));
-	json_object_object_add(o, "total_sectors",
-			       live_u64(u, st->total_sectors));
-	json_object_object_add(o, "metadata_sectors",
-			       live_u64(u, st->metadata_sectors));
+	r = r ?: json_dm_line(o, st->device, st->target, st->start,
+			      st->length);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATUS, st->line);
+	r = r ?: snapcow_field_add_str(o, SNAPCOW_F_STATE,
+				       snapcow_state_name(st->state));
+	if (st->state == SNAPCOW_STATE_UNKNOWN)
+		r = r ?: snapcow_field_add_null(o, SNAPCOW_F_VALID);
+	else
+		r = r ?: snapcow_field_add_bool(o, SNAPCOW_F_VALID,
+					st->state != SNAPCOW_STATE_INVALID);
+	r = r ?: live_usage(o, SNAPCOW_F_SECTORS_ALLOCATED, u,
+			    st->sectors_allocated);
+	r = r ?: live_usage(o, SNAPCOW_F_COW_SECTORS, u, st->cow_sectors);
+	r = r ?: live_usage(o, SNAPCOW_F_METADATA_SECTORS, u,
+			    st->metadata_sectors);
+	if (r)
+		return json_failed(o);
 	return print_json(o);
 }
 

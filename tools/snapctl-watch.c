@@ -57,9 +57,9 @@ static bool changed(const struct snapcow_dm_status *a,
 
 static bool reached(const struct snapcow_dm_status *st, double pct)
 {
-	return pct >= 0 && st->has_usage && st->total_sectors &&
+	return pct >= 0 && st->has_usage && st->cow_sectors &&
 	       (double)st->sectors_allocated * 100.0 >=
-	       pct * (double)st->total_sectors;
+	       pct * (double)st->cow_sectors;
 }
 
 /* @what: the message's start, "cannot read..." or "stopped watching". */

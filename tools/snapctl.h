@@ -43,6 +43,7 @@ struct activate_args {
 	unsigned int nmore;
 	uint32_t chunk_sectors;		/* 0: the COW header's */
 	bool overflow;			/* "PO" */
+	bool quiet;			/* no text report (--json) */
 };
 
 /*
@@ -103,6 +104,9 @@ int print_live(const struct snapcow_dm_status *st, bool json);
  */
 int create_cow(const char *cow, const char *origin, uint32_t cs, bool force,
 	       const struct activate_args *act);
+/* The same, printing the create document (snapcow-reports(7)). */
+int create_cow_json(const char *cow, const char *origin, uint32_t cs,
+		    bool force, const struct activate_args *act);
 /* Root and /dev/mapper/control, or -errno after printing why. */
 int need_dm(const char *cmd);
 

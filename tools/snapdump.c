@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "common.h"
+#include "fields.h"
 #include "table-out.h"
 
 /* Raw chunks are read and compared this much at a time. */
@@ -74,44 +75,42 @@ struct dump {
 
 /* ---------------------------------------------------------- helpers */
 
-static int jadd(struct json_object *o, const char *key, struct json_object *v)
+/* Every key goes through the field table (fields.h). */
+static int jcheck(int r)
 {
-	if (!v || json_object_object_add(o, key, v) < 0) {
-		json_object_put(v);
-		error_msg("cannot build the JSON document: %s",
-			  strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	return 0;
+	if (r < 0)
+		error_msg("cannot build the JSON document: %s", strerror(-r));
+	return r;
 }
 
-static int jadd_u64(struct json_object *o, const char *key, uint64_t v)
+static int jadd(struct json_object *o, unsigned int id, struct json_object *v)
 {
-	return jadd(o, key, json_object_new_uint64(v));
+	return jcheck(v ? snapcow_field_add(o, id, v) : -ENOMEM);
 }
 
-static int jadd_null(struct json_object *o, const char *key)
+static int jadd_u64(struct json_object *o, unsigned int id, uint64_t v)
 {
-	return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
+	return jcheck(snapcow_field_add_u64(o, id, v));
 }
 
+static int jadd_bool(struct json_object *o, unsigned int id, bool v)
+{
+	return jcheck(snapcow_field_add_bool(o, id, v));
+}
+
+static int jadd_null(struct json_object *o, unsigned int id)
+{
+	return jcheck(snapcow_field_add_null(o, id));
+}
+
+/* NULL when the COW did not load and the magic says nothing either. */
 static const char *state_name(const struct dump *d,
 			      const struct snapcow_header *hdr)
 {
 	if (!d->s)
 		return hdr->magic && hdr->magic != SNAPCOW_MAGIC ?
-		       "unrecognised" : NULL;
-	switch (d->info.state) {
-	case SNAPCOW_STATE_NEW:
-		return "new";
-	case SNAPCOW_STATE_VALID:
-		return "valid";
-	case SNAPCOW_STATE_INVALID:
-		return "invalid";
-	case SNAPCOW_STATE_UNKNOWN:
-		break;
-	}
-	return NULL;
+		       snapcow_state_name(SNAPCOW_STATE_UNKNOWN) : NULL;
+	return snapcow_state_name(d->info.state);
 }
 
 /* ----------------------------------------------------------- header */
@@ -143,26 +142,22 @@ static int header_json(struct dump *d, const struct snapcow_header *h)
 	int r;
 
 	if (!o)
-		return jadd(d->root, "header", NULL);
+		return jadd(d->root, SNAPCOW_F_HEADER, NULL);
 	snprintf(hex, sizeof(hex), "0x%08" PRIx32, h->magic);
-	r = jadd_u64(o, "magic", h->magic);
-	r = r ?: jadd(o, "magic_hex", json_object_new_string(hex));
-	r = r ?: jadd(o, "magic_ok",
-		      json_object_new_boolean(h->magic == SNAPCOW_MAGIC));
-	r = r ?: jadd_u64(o, "valid", h->valid);
-	r = r ?: jadd_u64(o, "version", h->version);
-	r = r ?: jadd_u64(o, "chunk_size_bytes",
+	r = jadd_u64(o, SNAPCOW_F_MAGIC, h->magic);
+	r = r ?: jcheck(snapcow_field_add_str(o, SNAPCOW_F_MAGIC_HEX, hex));
+	r = r ?: jadd_bool(o, SNAPCOW_F_MAGIC_OK, h->magic == SNAPCOW_MAGIC);
+	r = r ?: jadd_bool(o, SNAPCOW_F_VALID, h->valid != 0);
+	r = r ?: jadd_u64(o, SNAPCOW_F_VERSION, h->version);
+	r = r ?: jadd_u64(o, SNAPCOW_F_CHUNK_SIZE_BYTES,
 			  (uint64_t)h->chunk_size << SNAPCOW_SECTOR_SHIFT);
-	r = r ?: jadd_u64(o, "chunk_size_sectors", h->chunk_size);
-	if (!r && state)
-		r = jadd(o, "state", json_object_new_string(state));
-	else if (!r)
-		r = jadd_null(o, "state");
+	r = r ?: jadd_u64(o, SNAPCOW_F_CHUNK_SIZE_SECTORS, h->chunk_size);
+	r = r ?: jcheck(snapcow_field_add_str(o, SNAPCOW_F_STATE, state));
 	if (r) {
 		json_object_put(o);
 		return r;
 	}
-	return jadd(d->root, "header", o);
+	return jadd(d->root, SNAPCOW_F_HEADER, o);
 }
 
 static void header_text(struct dump *d, const struct snapcow_header *h)
@@ -201,9 +196,9 @@ static int dump_status(struct dump *d)
 	struct json_object *status;
 
 	if (!d->s)
-		return jadd_null(d->root, "status_report");
-	status = snapcow_status_json(d->s, NULL);
-	return jadd(d->root, "status_report", status);
+		return jadd_null(d->root, SNAPCOW_F_STATUS_REPORT);
+	status = snapcow_status_json(d->s, d->origin);
+	return jadd(d->root, SNAPCOW_F_STATUS_REPORT, status);
 }
 
 /* Print the members gathered so far, ahead of a streamed table. */
@@ -213,6 +208,8 @@ static int flush_members(struct dump *d)
 
 	if (!d->root)
 		return 0;
+	/* A member that is a file name gets its KEY_hex sibling here. */
+	r = jcheck(snapcow_json_utf8(d->root));
 	json_object_object_foreach(d->root, key, val)
 		if (!r)
 			r = tout_doc_object(&d->doc, key, val);
@@ -273,7 +270,8 @@ static int print_areas(struct dump *d, const struct area_count *c)
 	uint64_t a;
 	int r, i;
 
-	r = tout_init(&t, "areas", area_cols, A_NCOLS, AREA_COLS, &d->o->t,
+	r = tout_init(&t, snapcow_field_get(SNAPCOW_F_AREAS)->name,
+		      area_cols, A_NCOLS, AREA_COLS, &d->o->t,
 		      &d->doc, stdout);
 	if (r)
 		return r;
@@ -300,10 +298,12 @@ static int print_areas(struct dump *d, const struct area_count *c)
 }
 
 /* The kernel does not read the areas of an invalid COW: neither do we. */
-static int not_read(struct dump *d, const char *what)
+static int not_read(struct dump *d, unsigned int id)
 {
+	const char *what = snapcow_field_get(id)->name;
+
 	if (d->o->t.json)
-		return jadd_null(d->root, what);
+		return jadd_null(d->root, id);
 	printf("%s%s: not read: the snapshot is invalid\n",
 	       d->o->header || strcmp(what, "areas") ? "\n" : "", what);
 	return 0;
@@ -315,7 +315,7 @@ static int dump_areas(struct dump *d)
 	int r;
 
 	if (d->info.state == SNAPCOW_STATE_INVALID)
-		return not_read(d, "areas");
+		return not_read(d, SNAPCOW_F_AREAS);
 	c.records = calloc(c.nareas, sizeof(*c.records));
 	if (!c.records) {
 		error_msg("%s", strerror(ENOMEM));
@@ -407,13 +407,14 @@ static int dump_exceptions(struct dump *d)
 	int r;
 
 	if (d->info.state == SNAPCOW_STATE_INVALID)
-		return not_read(d, "exceptions");
+		return not_read(d, SNAPCOW_F_EXCEPTIONS);
 	row = calloc(1, sizeof(*row));
 	if (!row) {
 		error_msg("%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	r = tout_init(&row->t, "exceptions", exception_cols, E_NCOLS,
+	r = tout_init(&row->t, snapcow_field_get(SNAPCOW_F_EXCEPTIONS)->name,
+		      exception_cols, E_NCOLS,
 		      d->o->all_slots ? EXCEPTION_COLS ",STATE" :
 					EXCEPTION_COLS,
 		      &d->o->t, &d->doc, stdout);
@@ -624,7 +625,8 @@ static int dump_diff(struct dump *d)
 		warn_msg("%s: snapshot is invalid: its exceptions are not "
 			 "read", snapcow_dev_path(d->cow));
 	/* The exception listing's columns: the two that make a diff. */
-	r = tout_init(&c.t, "diff", exception_cols, E_AREA,
+	r = tout_init(&c.t, snapcow_field_get(SNAPCOW_F_DIFF)->name,
+		      exception_cols, E_AREA,
 		      "OLD_CHUNK,NEW_CHUNK", &d->o->t, &d->doc, stdout);
 	if (r)
 		return r;
@@ -714,11 +716,10 @@ static int run(const char *cow_path, uint32_t cs, const struct dump_opts *o)
 	d.titles = !o->t.json && o->header + o->areas + o->exceptions > 1;
 	if (o->t.json && !o->chunk) {
 		d.root = json_object_new_object();
-		if (!d.root) {
-			error_msg("%s", strerror(ENOMEM));
-			r = -ENOMEM;
+		r = jcheck(d.root ? snapcow_field_add_str(d.root,
+					SNAPCOW_F_COW, cow_path) : -ENOMEM);
+		if (r < 0)
 			goto out;
-		}
 		tout_doc_begin(&d.doc, stdout);
 	}
 	r = dump_mode(&d);

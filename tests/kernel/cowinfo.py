@@ -170,12 +170,13 @@ def cmd_dump(args):
     cow = Cow(args.cow)
     doc = {
         "magic": cow.magic,
-        "valid": cow.valid,
+        # snapcow-reports(7)'s keys: valid a bool, units in the names.
+        "valid": bool(cow.valid),
         "version": cow.version,
-        "chunk_size": cow.cs,
+        "chunk_size_sectors": cow.cs,
         "status": cow.status(),
         "exceptions": [
-            {"old_chunk": o, "new_chunk": n, "area": a, "slot": s}
+            {"old_chunk": o, "new_chunk": n, "area": a, "index": s}
             for o, n, a, s in cow.exceptions
         ],
     }

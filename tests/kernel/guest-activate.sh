@@ -26,6 +26,7 @@
 #   ls-after, ls-end         the dm devices left, from sysfs
 #   offline-status, export.sha256   snapctl on the images, after deactivate
 #   tables-po, dm-po, live-po    a PO pair on a zeroed COW
+#   cj.{rc,out,err}, tables-cj, uuids-cj   create --json --activate cj
 #   tables-multi, tables-multi-3   origin m with m-snap (4K), m-snap2
 #                            (16K), then m-third (8K) added live
 #   mw/, multi-pause-model.sha256  the origin's workload and its model
@@ -326,6 +327,14 @@ dmsetup table >"$SHARE/tables-po"
 dmsetup status >"$SHARE/dm-po"
 "$S" status --live po >"$SHARE/live-po"
 try po-down "$S" deactivate po
+
+# create --json --activate: the COW's facts and the devices made, on the
+# same (now free) loop devices (--force: the kernel formatted the COW
+# above); dmsetup's view beside it.
+try cj "$S" create --json --force --chunk-size 8K --activate cj "$lc" "$lo"
+dmsetup table >"$SHARE/tables-cj"
+dmsetup info -c --noheadings -o name,uuid >"$SHARE/uuids-cj"
+try cj-down "$S" deactivate cj
 dm_names >"$SHARE/ls-end"
 losetup -d "$lo" "$lc"
 echo "offline $(( $(now_ms) - t0 ))" >>"$SHARE/timings"

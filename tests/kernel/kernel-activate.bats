@@ -65,9 +65,9 @@ rc_is() {
 	command -v jq >/dev/null || skip "jq not installed"
 	local j=$SHARE/live.json
 	[ "$(jq -r .status "$j")" = "$(dm_status dm t-snap)" ]
-	[ "$(jq -r '.device, .target, .state' "$j" | tr '\n' ' ')" = \
-		"t-snap snapshot valid " ]
-	[ "$(jq -r '"\(.sectors_allocated)/\(.total_sectors) \(.metadata_sectors)"' "$j")" = \
+	[ "$(jq -r '.dm_name, .target, .state, .valid' "$j" | tr '\n' ' ')" = \
+		"t-snap snapshot valid true " ]
+	[ "$(jq -r '"\(.sectors_allocated)/\(.cow_sectors) \(.metadata_sectors)"' "$j")" = \
 		"$(dm_status dm t-snap)" ]
 }
 
@@ -156,6 +156,24 @@ rc_is() {
 	[ "$(cat "$SHARE/live-po")" = "64/2048 64" ]
 	rc_is po-down 0
 	[ ! -s "$SHARE/ls-end" ]
+}
+
+@test "create --json --activate: the COW's facts and the devices made" {
+	command -v jq >/dev/null || skip "jq not installed"
+	local j=$SHARE/cj.out
+	rc_is cj 0
+	rc_is cj-down 0
+	[ "$(jq -c '[.state, .valid, .chunk_size_sectors, .exception_count,
+		.status]' "$j")" = '["valid",true,16,0,"32/2048 32"]' ]
+	[ "$(jq -r '.devices | length' "$j")" -eq 2 ]
+	[ "$(jq -r '.devices[] | "\(.dm_name) \(.start_sector) \(.length_sectors) \(.target)"' \
+		"$j" | tr '\n' ' ')" = \
+		"cj 0 8192 snapshot-origin cj-snap 0 8192 snapshot " ]
+	[ "$(jq -r '.devices[] | "\(.dm_name) \(.uuid)"' "$j" | sort)" = \
+		"$(awk '{ sub(/:/, " "); print $1, $2 }' "$SHARE/uuids-cj" |
+		   grep '^cj' | sort)" ]
+	[ "$(jq -r '.devices[1].uuid' "$j")" = SNAPCOW-cj-snap ]
+	[[ $(dm tables-cj cj-snap) =~ \ P\ 16$ ]]
 }
 
 # shared_is NAME CHAIN: the guest's NAME was refused, naming CHAIN.

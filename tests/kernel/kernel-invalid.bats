@@ -29,7 +29,7 @@ count_results() {
 
 @test "P: the kernel cleared the header's valid field, magic kept" {
 	run -0 cowinfo dump --json "$SHARE/p/cow.img"
-	[ "$(jq -c '[.magic, .valid, .version, .chunk_size]' <<<"$output")" = "[1883336275,0,1,8]" ]
+	[ "$(jq -c '[.magic, .valid, .version, .chunk_size_sectors]' <<<"$output")" = "[1883336275,false,1,8]" ]
 	run -0 cowinfo status "$SHARE/p/cow.img"
 	[ "$output" = Invalid ]
 }

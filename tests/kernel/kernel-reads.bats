@@ -80,7 +80,7 @@ for i in range(24):
 	[[ "$(cat "$SHARE/table-fresh")" =~ \ P\ 32$ ]]
 	[ "$(cat "$SHARE/status-fresh")" = "64/2048 64" ]
 	run -0 cowinfo dump --json "$SHARE/fresh-cow-after.img"
-	[ "$(jq -c '[.magic, .valid, .version, .chunk_size, (.exceptions | length)]' <<<"$output")" = "[1883336275,1,1,32,0]" ]
+	[ "$(jq -c '[.magic, .valid, .version, .chunk_size_sectors, (.exceptions | length)]' <<<"$output")" = "[1883336275,true,1,32,0]" ]
 }
 
 @test "snapctl status of the kernel-formatted COW equals the kernel's" {

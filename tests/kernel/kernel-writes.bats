@@ -98,7 +98,7 @@ check_snapdump() {
 	jq -c '[.exceptions[] | [.old_chunk, .new_chunk, .area, .index]]' \
 		<<<"$output" >"$BATS_TEST_TMPDIR/got"
 	cowinfo dump --json "$d/cow.img" |
-		jq -c '[.exceptions[] | [.old_chunk, .new_chunk, .area, .slot]]' \
+		jq -c '[.exceptions[] | [.old_chunk, .new_chunk, .area, .index]]' \
 		>"$BATS_TEST_TMPDIR/want"
 	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }

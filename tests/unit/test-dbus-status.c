@@ -254,7 +254,7 @@ static void test_version(void)
  */
 static void test_same_as_offline(void)
 {
-	struct snapcow_dev *dev = NULL;
+	struct snapcow_dev *dev = NULL, *origin = NULL;
 	struct snapcow_store *s = NULL;
 	struct json_object *doc = NULL, *off = NULL;
 	const char *a = "", *b = "";
@@ -267,8 +267,9 @@ static void test_same_as_offline(void)
 	if (doc)
 		json_object_object_del(doc, "counters");
 	if (!snapcow_dev_open(cow, 0, &dev) &&
+	    !snapcow_dev_open(img, 0, &origin) &&
 	    !snapcow_store_load(dev, 0, 0, &s, err, sizeof(err)))
-		off = snapcow_status_json(s, img);
+		off = snapcow_status_json(s, origin);
 	if (doc && off) {
 		a = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
 		b = json_object_to_json_string_ext(off, JSON_C_TO_STRING_PLAIN);
@@ -277,6 +278,7 @@ static void test_same_as_offline(void)
 	json_object_put(doc);
 	json_object_put(off);
 	snapcow_store_free(s);
+	snapcow_dev_close(origin);
 	snapcow_dev_close(dev);
 }
 
