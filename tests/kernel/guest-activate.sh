@@ -41,6 +41,8 @@
 #                            missing), the table when killed, a snapshot
 #                            refused meanwhile, the resumed run, tables,
 #                            what m and m-third read after, the COW
+#   udev-{up,down}.*, udev-links, udev-cookies-{up,down}, udev-ls-end
+#                            activate/deactivate with systemd-udevd
 #   cow.img, dmesg, timings
 #
 # dmsetup and python each cost about a second per start under TCG (a
@@ -338,4 +340,29 @@ try cj-down "$S" deactivate cj
 dm_names >"$SHARE/ls-end"
 losetup -d "$lo" "$lc"
 echo "offline $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# udev (last: it stays up): with systemd-udevd running and
+# DM_DISABLE_UDEV unset, libdm waits on udev cookies and udev's rules
+# make the /dev/mapper links; no cookie is left behind.
+t0=$(now_ms)
+mkdir -p /run/udev
+/lib/systemd/systemd-udevd --daemon 2>"$SHARE/udevd.err"
+udevadm settle -t 10 || true
+for f in u uc1 uc2; do truncate -s 2M "$w/$f.img"; done
+lu=$(losetup -f --show "$w/u.img")
+luc1=$(losetup -f --show "$w/uc1.img")
+luc2=$(losetup -f --show "$w/uc2.img")
+(
+	unset DM_DISABLE_UDEV
+	try udev-up "$S" activate --chunk-size 4K u "$lu" "$luc1" "$luc2"
+	for n in u u-snap u-snap2; do
+		echo "$n $(readlink "/dev/mapper/$n" || echo none)"
+	done >"$SHARE/udev-links"
+	dmsetup udevcookies >"$SHARE/udev-cookies-up" 2>&1
+	try udev-down "$S" deactivate u
+	ls /dev/mapper >"$SHARE/udev-ls-end"
+	dmsetup udevcookies >"$SHARE/udev-cookies-down" 2>&1
+)
+losetup -d "$lu" "$luc1" "$luc2"
+echo "udev $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 dmesg >"$SHARE/dmesg"

@@ -340,3 +340,21 @@ m-third: snapshot" ]
 	# The merged COW is empty: only the header and the first area.
 	[ "$(cat "$SHARE/lmerge-cow-status")" = "16/12288 16" ]
 }
+
+# --- udev (issue 10 item 5)
+
+@test "with systemd-udevd: udev's rules make the /dev/mapper links, no cookie is left" {
+	rc_is udev-up 0
+	run -0 cat "$SHARE/udev-links"
+	[ "${#lines[@]}" -eq 3 ]
+	local l
+	for l in "${lines[@]}"; do
+		[[ $l =~ ^(u|u-snap|u-snap2)\ \.\./dm-[0-9]+$ ]]
+	done
+	# Only dmsetup's header line: no cookie waits for udev.
+	[ "$(wc -l <"$SHARE/udev-cookies-up")" -eq 1 ]
+	grep -q '^Cookie' "$SHARE/udev-cookies-up"
+	rc_is udev-down 0
+	[ "$(cat "$SHARE/udev-ls-end")" = control ]
+	[ "$(wc -l <"$SHARE/udev-cookies-down")" -eq 1 ]
+}
