@@ -196,17 +196,7 @@ SNAPCOW_EXPORT
 int snapcow_dm_merge_status(const char *name, struct snapcow_dm_status *st,
 			    char *err, size_t errlen)
 {
-	int r;
-
-	memset(st, 0, sizeof(*st));
-	r = sc_dm_check_name(name, err, errlen);
-	if (r < 0)
-		return r;
-	snprintf(st->device, sizeof(st->device), "%s", name);
-	sc_dm_begin();
-	r = sc_dm_status_of(st, err, errlen);
-	sc_dm_end();
-	return r;
+	return sc_dm_status_named(name, "", st, err, errlen);
 }
 
 static int merge_reload_origin(void *ctx, char *err, size_t errlen)

@@ -54,6 +54,9 @@ int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
 int sc_dm_live_table(const char *name, char *type, size_t tlen,
 		     char *params, size_t plen, uint64_t *sectors, char *err,
 		     size_t errlen);
+/* The status of the device NAME@suffix, the name's rules checked first. */
+int sc_dm_status_named(const char *name, const char *suffix,
+		       struct snapcow_dm_status *st, char *err, size_t errlen);
 /* The name's rules and the control node. */
 int sc_dm_check_name(const char *name, char *err, size_t errlen);
 int sc_dm_open_block(const char *path, const char *role,

@@ -646,9 +646,8 @@ int snapcow_dm_devices(const char *name, struct snapcow_dm_device devs[2],
 	return r;
 }
 
-SNAPCOW_EXPORT
-int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
-		      char *err, size_t errlen)
+int sc_dm_status_named(const char *name, const char *suffix,
+		       struct snapcow_dm_status *st, char *err, size_t errlen)
 {
 	int r;
 
@@ -656,9 +655,16 @@ int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
 	r = sc_dm_check_name(name, err, errlen);
 	if (r < 0)
 		return r;
-	snprintf(st->device, sizeof(st->device), "%s" SNAP_SUFFIX, name);
+	snprintf(st->device, sizeof(st->device), "%s%s", name, suffix);
 	sc_dm_begin();
 	r = sc_dm_status_of(st, err, errlen);
 	sc_dm_end();
 	return r;
+}
+
+SNAPCOW_EXPORT
+int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
+		      char *err, size_t errlen)
+{
+	return sc_dm_status_named(name, SNAP_SUFFIX, st, err, errlen);
 }
