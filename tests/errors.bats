@@ -176,8 +176,8 @@ and 8s are one size."
 		$cmd --help | grep -q -- '-c, --chunk-size=SIZE' ||
 			{ echo "$cmd" >&2; return 1; }
 	done
-	! "$SNAPDUMP" --help | grep -q -- '--chunk='
-	! grep -q -- '\\-\\-chunk \|\\-\\-changed' "$MAN"/*.8
+	! "$SNAPDUMP" --help | grep -q -- '--chunk=' || false
+	! grep -q -- '\\-\\-chunk \|\\-\\-changed' "$MAN"/*.8 || false
 }
 
 @test "manual pages: one full date, the sizes, a readable status paragraph" {
@@ -195,7 +195,7 @@ and 8s are one size."
 
 @test "README: every relative link stays in the repository and exists" {
 	readme="$TESTS_SRCDIR/../README.md"
-	! grep -q '\.\./' "$readme"
+	! grep -q '\.\./' "$readme" || false
 	grep -o '`[a-z][a-z/._-]*\.\(md\|h\)`' "$readme" | tr -d '`' |
 		while read -r f; do
 			[ -e "$TESTS_SRCDIR/../$f" ] ||

@@ -48,7 +48,7 @@ mkscene() {
 	"$SNAPCTL" write --fill 0x12 --length 8192 "$T/origin" "$T/cow" 200000
 	"$SNAPCTL" export --no-progress "$T/origin" "$T/cow" "$T/expect"
 	cp "$T/origin" "$T/pre"
-	! cmp -s "$T/expect" "$T/pre"
+	! cmp -s "$T/expect" "$T/pre" || false
 }
 
 @test "merge --yes: origin becomes the snapshot image, COW empties" {
@@ -245,11 +245,12 @@ reference_merge() {
 
 @test "merge: an interrupted merge resumes with its backup" {
 	mkscene
-	SNAPCOW_FAULT_INJECT=crash:6 run "$SNAPCTL" merge \
+	# The 15th write to a device fails: the origin holds merged chunks.
+	SNAPCOW_FAULT_INJECT=crash:14 run "$SNAPCTL" merge \
 		--backup "$T/backup" "$T/origin" "$T/cow"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"run the same command again to resume"* ]]
-	! cmp -s "$T/origin" "$T/pre"
+	! cmp -s "$T/origin" "$T/pre" || false
 	run "$SNAPCTL" merge --backup "$T/backup" "$T/origin" "$T/cow"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"resuming with the backup"* ]]
