@@ -267,10 +267,13 @@ int sc_check_header(struct snapcow_check *c)
 	if (r)
 		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
 	r = check_header_fields(c);
-	if (r <= 0)
+	if (r < 0)
 		return r;
-	if (c->dev_bytes < snapcow_cow_min_bytes(c->cs)) {
-		/* Not even the header chunk can be rewritten. */
+	/*
+	 * Whatever else the header says (an invalid one too), a repair
+	 * rewrites whole chunks: not even the header chunk fits.
+	 */
+	if (c->cs && c->dev_bytes < snapcow_cow_min_bytes(c->cs)) {
 		sc_check_unplan(c);
 		r = sc_check_problem(c, SNAPCOW_RULE_DEVICE_TOO_SMALL, NULL, 0,
 				     false, "device of %llu bytes, chunks of %llu",
@@ -278,6 +281,8 @@ int sc_check_header(struct snapcow_check *c)
 				     (unsigned long long)c->chunk_bytes);
 		return r ? r : 0;
 	}
+	if (!r)
+		return 0;
 	r = check_header_garbage(c);
 	if (r)
 		return r;

@@ -14,6 +14,7 @@
 #   svol.txt, svol.ima       status --served svol, --ima
 #   list.json, list.txt      snapctl list --json, snapctl list
 #   nope.out/.rc, many.out/.rc   an unknown VOL; ovol without --cow
+#   svol-2.json              svol's served document just before it stops
 #   s1-offline.json          status --json of s1 once snapcowd stopped
 #   notify                   what snapcowd sent to $NOTIFY_SOCKET, one
 #                            message a line
@@ -72,6 +73,12 @@ served_status() {
 	rc=0
 	"$sc" status --served ovol >"$s/many.out" 2>&1 || rc=$?
 	echo "$rc" >"$s/many.rc"
+}
+
+# served_status_last: svol's document as snapcowd serves it last (the
+# iSCSI workload copied into s1 since served_status).
+served_status_last() {
+	"$sc" status --served --json svol >"$SHARE/status/svol-2.json" 2>&1
 }
 
 # served_status_offline: once snapcowd released s1, the offline document.

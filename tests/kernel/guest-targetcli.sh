@@ -179,6 +179,7 @@ iscsi_run
 iscsi_stop
 echo "iscsi $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
+served_status_last
 echo "clearconfig confirm=True" | tcli >>"$SHARE/clear.out" 2>&1
 kill -TERM "$dpid"
 rc=0
