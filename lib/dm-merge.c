@@ -153,8 +153,10 @@ static int merge_pick_up(struct dm_merge *m, const char *snap, char *err,
 	if (m->origin.info.suspended)
 		r = sc_dm_run(DM_DEVICE_RESUME, m->origin.name, NULL, NULL,
 			      "resume the merging origin", err, errlen);
+	if (r < 0 || !snap)
+		return r;
 	sc_dm_snap_node(&m->snap, snap);
-	r = r ?: sc_dm_node_get(&m->snap, err, errlen);
+	r = sc_dm_node_get(&m->snap, err, errlen);
 	if (r < 0 || !m->snap.info.exists || !m->snap.info.suspended ||
 	    strcmp(m->snap.uuid, m->snap.want_uuid))
 		return r;
@@ -172,7 +174,7 @@ int snapcow_dm_merge_start(const char *name, const char *snap, bool *resumed,
 	memset(&m, 0, sizeof(m));
 	*resumed = false;
 	r = sc_dm_check_name(name, err, errlen);
-	r = r ?: sc_dm_check_name(snap, err, errlen);
+	r = r ?: snap ? sc_dm_check_name(snap, err, errlen) : 0;
 	if (r < 0)
 		return r;
 	sc_dm_begin();
@@ -180,6 +182,9 @@ int snapcow_dm_merge_start(const char *name, const char *snap, bool *resumed,
 	if (!r && !strcmp(m.type, "snapshot-merge")) {
 		*resumed = true;
 		r = merge_pick_up(&m, snap, err, errlen);
+	} else if (!r && !snap) {
+		r = sc_errf(err, errlen, -EINVAL, "%s: not merging: name the "
+			    "snapshot to merge", name);
 	} else if (!r) {
 		/* A load a stopped run left in the inactive slot goes. */
 		if (m.origin.info.inactive_table)

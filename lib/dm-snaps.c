@@ -53,11 +53,12 @@ out:
 
 /*
  * The active origin @o (made by snapctl activate): its node, and the
- * device under it ("MAJ:MIN") with the table's length.
+ * device under it ("MAJ:MIN") with the table's length.  A merging origin
+ * (snapshot-merge) is refused unless @merging_ok.
  */
 static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
-			 size_t devlen, uint64_t *sectors, char *err,
-			 size_t errlen)
+			 size_t devlen, uint64_t *sectors, bool merging_ok,
+			 char *err, size_t errlen)
 {
 	char type[32];
 	int r;
@@ -79,6 +80,11 @@ static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
 			     err, errlen);
 	if (r < 0)
 		return r;
+	if (!strcmp(type, "snapshot-merge") && merging_ok) {
+		/* "REAL COW P CS": the origin's device comes first. */
+		dev[strcspn(dev, " ")] = '\0';
+		return 0;
+	}
 	if (!strcmp(type, "snapshot-merge"))
 		return sc_errf(err, errlen, -EBUSY, "%s: merging a snapshot "
 			       "(snapshot-merge table): no snapshot can be "
@@ -264,7 +270,7 @@ int snapcow_dm_snapshot_add(const struct snapcow_dm_snap_spec *spec,
 		return r;
 	sc_dm_begin();
 	r = dm_origin_get(&origin, spec->origin_name, dev, sizeof(dev),
-			  &sectors, err, errlen);
+			  &sectors, false, err, errlen);
 	r = r ?: dm_pick_snap_name(spec->origin_name, spec->snap_name,
 				   &a.snap, err, errlen);
 	r = r ?: dm_add_table(spec, dev, sectors, &a, err, errlen);
@@ -321,8 +327,8 @@ static int dm_snaps_remove(const char *origin_name, const char *only,
 	char dev[64];
 	int r;
 
-	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, err,
-			  errlen);
+	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, false,
+			  err, errlen);
 	r = r ?: dm_snaps_of(dev, &all, err, errlen);
 	if (r < 0)
 		goto out;
@@ -373,8 +379,8 @@ int sc_dm_remove_other_snaps(const char *origin_name, char *err,
 	char dev[64], pair_snap[DM_NAME_LEN + 8];
 	int r;
 
-	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, err,
-			  errlen);
+	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, true,
+			  err, errlen);
 	if (r == -ENXIO)
 		return 0;
 	r = r ?: dm_snaps_of(dev, &all, err, errlen);
@@ -382,7 +388,9 @@ int sc_dm_remove_other_snaps(const char *origin_name, char *err,
 		return r;
 	snprintf(pair_snap, sizeof(pair_snap), "%s" SNAP_SUFFIX, origin_name);
 	for (size_t i = 0; i < all.n && !r; i++)
-		if (strcmp(all.names[i], pair_snap))
+		/* A merging origin is a snapshot-merge of its device too. */
+		if (strcmp(all.names[i], pair_snap) &&
+		    strcmp(all.names[i], origin_name))
 			r = dm_snaps_add(&others, all.names[i]) ?
 			    sc_errf(err, errlen, -ENOMEM, "out of memory") : 0;
 	r = r ?: dm_snaps_removable(&others, err, errlen);
@@ -407,7 +415,8 @@ int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 	if (r < 0)
 		return r;
 	sc_dm_begin();
-	r = dm_origin_get(&origin, name, dev, sizeof(dev), NULL, err, errlen);
+	r = dm_origin_get(&origin, name, dev, sizeof(dev), NULL, false, err,
+			  errlen);
 	sc_dm_end();
 	if (r < 0)
 		return r;

@@ -423,6 +423,32 @@ int snapcow_dm_activate(const struct snapcow_dm_spec *spec, char *err,
 	return r;
 }
 
+/*
+ * A merge found on disk, picked up again as lvm2 does when it activates a
+ * merging origin: NAME made straight with the snapshot-merge table of
+ * ORIGIN and COW (no NAME-snap), and the kernel goes on merging as soon
+ * as it resumes.  The checks are activate's.
+ */
+SNAPCOW_EXPORT
+int snapcow_dm_activate_merging(const struct snapcow_dm_spec *spec,
+				char *err, size_t errlen)
+{
+	struct dm_pair p;
+	int r;
+
+	sc_dm_begin();
+	r = dm_pair_check(spec, &p, err, errlen);
+	if (!r) {
+		p.snap_table.target = "snapshot-merge";
+		r = sc_dm_run(DM_DEVICE_CREATE, p.origin.name,
+			      p.origin.want_uuid, &p.snap_table,
+			      "create the merging origin (see the kernel log)",
+			      err, errlen);
+	}
+	sc_dm_end();
+	return r;
+}
+
 /* ---------------------------------------------------------- deactivate */
 
 /* Never take down a device someone else made, nor one in use. */

@@ -913,6 +913,13 @@ int snapcow_dm_merge_start(const char *name, const char *snap, bool *resumed,
 int snapcow_dm_merge_status(const char *name, struct snapcow_dm_status *st,
 			    char *err, size_t errlen);
 int snapcow_dm_merge_finish(const char *name, char *err, size_t errlen);
+/*
+ * Activate NAME as a merging origin (snapshot-merge of spec->cow into
+ * spec->origin): a merge stopped by deactivate or a reboot goes on.
+ * A NULL @snap for merge_start then means "the merge NAME is running".
+ */
+int snapcow_dm_activate_merging(const struct snapcow_dm_spec *spec,
+				char *err, size_t errlen);
 /* The path of the block device under the active origin NAME. */
 int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 			     char *err, size_t errlen);

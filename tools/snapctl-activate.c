@@ -283,11 +283,37 @@ out:
 	return r;
 }
 
+/* activate --merge: the COW checked as for activate, then NAME merging. */
+static int activate_merging(const struct activate_args *a)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	struct snapcow_dm_spec spec;
+	int r;
+
+	activate_spec(a, &spec);
+	r = need_root("activate");
+	r = r ?: activate_validate(a->origin, a->cow, a->chunk_sectors, false,
+				   &spec.chunk_sectors);
+	r = r ?: need_control();
+	if (r < 0)
+		return r;
+	r = snapcow_dm_activate_merging(&spec, err, sizeof(err));
+	if (r < 0) {
+		lib_error(r, err, "cannot activate %s", a->name);
+		return r;
+	}
+	if (verbosity >= 0)
+		printf(MAPPER_DIR "/%s: merging %s into %s (snapshot-merge); "
+		       "'snapctl merge --live %s' waits for the end\n",
+		       a->name, a->cow, a->origin, a->name);
+	return flush_stdout() ? 0 : -EIO;
+}
+
 int cmd_activate(int argc, const char **argv)
 {
 	struct activate_args a = { 0 };
 	char *chunk_arg = NULL;
-	int overflow = 0, n, rc;
+	int overflow = 0, merge = 0, n, rc;
 	const char **args;
 	struct poptOption options[] = {
 		{ "chunk-size", 'c', POPT_ARG_STRING, &chunk_arg, OPT_STRING,
@@ -296,6 +322,9 @@ int cmd_activate(int argc, const char **argv)
 		{ "overflow", 'O', POPT_ARG_NONE, &overflow, 0,
 		  "\"PO\": a full COW fails snapshot writes (Overflow) "
 		  "rather than invalidating", NULL },
+		{ "merge", 'm', POPT_ARG_NONE, &merge, 0,
+		  "NAME merges COW into ORIGIN again (a merge that "
+		  "deactivate or a reboot stopped)", NULL },
 		COMMON_OPTIONS,
 		POPT_TABLEEND
 	};
@@ -321,7 +350,13 @@ int cmd_activate(int argc, const char **argv)
 	a.more_cows = args + 3;
 	a.nmore = (unsigned int)n - 3;
 	a.overflow = overflow;
-	rc = activate_pair(&a) < 0 ? EXIT_FAIL : EXIT_OK;
+	if (merge && (n != 3 || overflow)) {
+		rc = usage_error(&activate_cli, "--merge takes one COW and no "
+				 "--overflow");
+		goto out;
+	}
+	rc = (merge ? activate_merging(&a) : activate_pair(&a)) < 0 ?
+	     EXIT_FAIL : EXIT_OK;
 out:
 	free(chunk_arg);
 	poptFreeContext(ctx);

@@ -81,9 +81,12 @@ int live_merge(const char *name, const char *snap,
 		return r;
 	r = snapcow_dm_merge_start(name, snap, &resumed, err, sizeof(err));
 	if (r < 0) {
-		lib_error(r, err, "cannot merge %s into %s", snap, name);
+		lib_error(r, err, "cannot merge %s into %s", snap ? snap :
+			  "a snapshot", name);
 		return r;
 	}
+	/* Without SNAP, NAME merges already (activate --merge). */
+	snap = snap ? snap : "its snapshot";
 	verbose_msg("%s: %s the merge of %s", name,
 		    resumed ? "resuming" : "started", snap);
 	/* A testing aid: die here as a kill -9 would, the kernel merging. */

@@ -26,7 +26,7 @@
 
 static const struct cli cli = {
 	.cmd = "snapctl merge",
-	.args = "[OPTION...] ORIGIN COW | --live NAME SNAP",
+	.args = "[OPTION...] ORIGIN COW | --live NAME [SNAP]",
 	.summary = "Merge the snapshot on COW back into ORIGIN, as the "
 		   "kernel's snapshot-merge target\ndoes: afterwards ORIGIN "
 		   "holds the snapshot's image and COW is empty.  Crash-safe:"
@@ -472,7 +472,8 @@ out:
 }
 
 /* --live takes none of the offline merge's options. */
-static int run_live(const char **args, const struct merge_opts *o)
+static int run_live(const char *name, const char *snap,
+		    const struct merge_opts *o)
 {
 	struct live_merge_opts lo = { .progress = o->progress && !o->json,
 				      .interval = 0.5 };
@@ -482,11 +483,11 @@ static int run_live(const char **args, const struct merge_opts *o)
 		return usage_error(&cli, "--live takes no --yes, --backup, "
 				   "--keep, --batch or --json: the kernel "
 				   "merges");
-	rc = check_dm_name(&cli, args[0]);
-	rc = rc ?: check_dm_name(&cli, args[1]);
+	rc = check_dm_name(&cli, name);
+	rc = rc ?: snap ? check_dm_name(&cli, snap) : 0;
 	if (rc)
 		return rc;
-	return live_merge(args[0], args[1], &lo) < 0 ? EXIT_FAIL : EXIT_OK;
+	return live_merge(name, snap, &lo) < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_merge(int argc, const char **argv)
@@ -524,13 +525,13 @@ int cmd_merge(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	args = cli_args(ctx, &n);
-	if (n != 2) {
+	if (n != 2 && !(o.live && n == 1)) {
 		rc = usage_error(&cli, n > 2 ? "too many arguments" : o.live ?
-				 "expected NAME SNAP" : "expected ORIGIN COW");
+				 "expected NAME [SNAP]" : "expected ORIGIN COW");
 		goto out;
 	}
 	if (o.live) {
-		rc = run_live(args, &o);
+		rc = run_live(args[0], n == 2 ? args[1] : NULL, &o);
 		goto out;
 	}
 	if (o.batch && (parse_size(o.batch, &o.batch_bytes) < 0 ||

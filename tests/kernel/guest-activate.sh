@@ -43,6 +43,8 @@
 #                            what m and m-third read after, the COW
 #   udev-{up,down}.*, udev-links, udev-cookies-{up,down}, udev-ls-end
 #                            activate/deactivate with systemd-udevd
+#   amerge*                  merge --live of m-third stopped, deactivate,
+#                            activate --merge, merge --live m to the end
 #   cow.img, dmesg, timings
 #
 # dmsetup and python each cost about a second per start under TCG (a
@@ -262,6 +264,17 @@ dmsetup table | grep '^m' >"$SHARE/tables-lmerge"
 dmsetup status m-third >"$SHARE/lmerge-third-status"
 workload hash 4096 /dev/mapper/m "$SHARE/lmerge-origin.sha256" \
 	/dev/mapper/m-third "$SHARE/lmerge-third.sha256"
+# A merge that deactivate stopped: activate --merge picks it up and
+# merge --live NAME (no SNAP) waits for its end.
+SNAPCOW_KILL_AFTER_MERGE_START=1 "$S" merge --live --no-progress m m-third \
+	>/dev/null 2>&1 || true
+try amerge-down "$S" deactivate m
+dm_names >"$SHARE/amerge-ls"
+try amerge-up "$S" activate --merge m "$lm" "$lc3"
+dmsetup table m >"$SHARE/amerge-table"
+try amerge "$S" merge --live --no-progress -v m
+dmsetup table m >"$SHARE/amerge-table-end"
+workload hash 4096 /dev/mapper/m "$SHARE/amerge-origin.sha256"
 try multi-down "$S" deactivate m
 "$S" status "$w/ma.img" >"$SHARE/lmerge-cow-status"
 dm_names >"$SHARE/ls-multi-end"

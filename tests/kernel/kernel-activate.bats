@@ -358,3 +358,16 @@ m-third: snapshot" ]
 	[ "$(cat "$SHARE/udev-ls-end")" = control ]
 	[ "$(wc -l <"$SHARE/udev-cookies-down")" -eq 1 ]
 }
+
+@test "activate --merge picks up a merge that deactivate stopped; merge --live NAME ends it" {
+	rc_is amerge-down 0
+	run ! grep -qx m "$SHARE/amerge-ls"
+	rc_is amerge-up 0
+	grep -q '^/dev/mapper/m: merging ' "$SHARE/amerge-up.out"
+	grep -q ' snapshot-merge ' "$SHARE/amerge-table"
+	rc_is amerge 0
+	grep -q 'm: resuming the merge of its snapshot' "$SHARE/amerge.err"
+	grep -q ' snapshot-origin ' "$SHARE/amerge-table-end"
+	# m now reads what m-third showed: the origin when it was taken.
+	[ "$(total_hash "$SHARE/amerge-origin.sha256")" = "$(cat "$SHARE/multi-pause-model.sha256")" ]
+}
