@@ -39,7 +39,7 @@ struct export {
 	unsigned char *buf;
 	uint64_t block, size;
 	uint64_t next_data;		/* of the origin, from next_data_at */
-	uint64_t next_data_at;
+	uint64_t next_data_at;		/* UINT64_MAX: not asked yet */
 	char *err;
 	size_t errlen;
 };
@@ -142,6 +142,8 @@ int snapcow_export(struct snapcow_dev *origin, struct snapcow_store *s,
 		.block = MAX(s->chunk_bytes, EXPORT_BLOCK_BYTES),
 		.size = snapcow_dev_size(origin), .err = err,
 		.errlen = errlen,
+		/* Nothing known of the origin's holes yet. */
+		.next_data_at = UINT64_MAX,
 	};
 	int r;
 
