@@ -371,3 +371,36 @@ m-third: snapshot" ]
 	# m now reads what m-third showed: the origin when it was taken.
 	[ "$(total_hash "$SHARE/amerge-origin.sha256")" = "$(cat "$SHARE/multi-pause-model.sha256")" ]
 }
+
+# --- the live documents against their schemas (issue 12)
+
+@test "status --live --json, --watch --json and create --json --activate validate against schemas/" {
+	python3 -c 'import jsonschema' 2>/dev/null ||
+		skip "python3-jsonschema is not installed (scripts/deps)"
+	run -0 python3 - "$KDIR/../../schemas" "$SHARE" <<'PY'
+import json, sys
+from jsonschema import Draft202012Validator
+
+schemas, share = sys.argv[1], sys.argv[2]
+
+def docs(path):
+    text, dec, i = open(path).read(), json.JSONDecoder(), 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            return
+        d, i = dec.raw_decode(text, i)
+        yield d
+
+n = 0
+for kind, name in (("status", "live.json"), ("status", "watch.json"),
+                   ("create", "cj.out")):
+    v = Draft202012Validator(json.load(open("%s/%s.json" % (schemas, kind))))
+    for d in docs("%s/%s" % (share, name)):
+        v.validate(d)
+        n += 1
+print(n)
+PY
+	[ "$output" -ge 4 ]
+}
