@@ -28,7 +28,7 @@
 
 struct dm_merge {
 	struct dm_node origin, snap;
-	char type[32];			/* NAME's live target */
+	bool merging;			/* NAME's table is snapshot-merge */
 	char real[64];			/* "MAJ:MIN" under NAME */
 	uint64_t sectors;
 	struct dm_table merge_table;	/* snapshot-merge, SNAP's params */
@@ -37,32 +37,8 @@ struct dm_merge {
 static int merge_origin(struct dm_merge *m, const char *name, char *err,
 			size_t errlen)
 {
-	char params[256];
-	int r;
-
-	sc_dm_snap_node(&m->origin, name);
-	r = sc_dm_node_get(&m->origin, err, errlen);
-	if (r < 0)
-		return r;
-	if (!m->origin.info.exists)
-		return sc_errf(err, errlen, -ENXIO, "%s: not active: no "
-			       "device-mapper device of that name", name);
-	if (strcmp(m->origin.uuid, m->origin.want_uuid))
-		return sc_errf(err, errlen, -EPERM, "%s: not activated by "
-			       "snapcow (uuid '%s'): leaving it alone", name,
-			       m->origin.uuid);
-	r = sc_dm_live_table(name, m->type, sizeof(m->type), params,
-			     sizeof(params), &m->sectors, err, errlen);
-	if (r < 0)
-		return r;
-	/* Both targets name REAL first. */
-	snprintf(m->real, sizeof(m->real), "%.*s", (int)strcspn(params, " "),
-		 params);
-	if (strcmp(m->type, "snapshot-origin") &&
-	    strcmp(m->type, "snapshot-merge"))
-		return sc_errf(err, errlen, -EINVAL, "%s: a '%s' table, not "
-			       "snapshot-origin", name, m->type);
-	return 0;
+	return sc_dm_origin_get(&m->origin, name, m->real, sizeof(m->real),
+				&m->sectors, &m->merging, err, errlen);
 }
 
 /* SNAP: ours, closed, a valid snapshot of REAL; its table for the merge. */
@@ -179,7 +155,7 @@ int snapcow_dm_merge_start(const char *name, const char *snap, bool *resumed,
 		return r;
 	sc_dm_begin();
 	r = merge_origin(&m, name, err, errlen);
-	if (!r && !strcmp(m.type, "snapshot-merge")) {
+	if (!r && m.merging) {
 		*resumed = true;
 		r = merge_pick_up(&m, snap, err, errlen);
 	} else if (!r && !snap) {
@@ -228,7 +204,7 @@ int snapcow_dm_merge_finish(const char *name, char *err, size_t errlen)
 		return r;
 	sc_dm_begin();
 	r = merge_origin(&m, name, err, errlen);
-	if (!r && strcmp(m.type, "snapshot-merge"))
+	if (!r && !m.merging)
 		r = sc_errf(err, errlen, -EINVAL, "%s: not merging", name);
 	snprintf(st.device, sizeof(st.device), "%s", name);
 	r = r ?: sc_dm_status_of(&st, err, errlen);

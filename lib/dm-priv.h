@@ -66,6 +66,15 @@ int sc_dm_check_absent(struct dm_node *n, char *err, size_t errlen);
 /* -EPERM when @n was not made by snapcow, -EBUSY when it is open. */
 int sc_dm_check_removable(const struct dm_node *n, char *err,
 			  size_t errlen);
+/*
+ * dm-snaps.c: the active origin NAME (ours): its node, the device under
+ * it ("MAJ:MIN") and the table's length.  A merging origin (snapshot-
+ * merge) is refused with -EBUSY when @merging is NULL, else *@merging
+ * says whether it merges.
+ */
+int sc_dm_origin_get(struct dm_node *o, const char *name, char *dev,
+		     size_t devlen, uint64_t *sectors, bool *merging,
+		     char *err, size_t errlen);
 /* A node named @name with our uuid, for a lookup or a create. */
 void sc_dm_snap_node(struct dm_node *n, const char *name);
 /* Suspend @origin, run @fn, resume it whatever happened. */

@@ -51,21 +51,14 @@ out:
 	return r;
 }
 
-/*
- * The active origin @o (made by snapctl activate): its node, and the
- * device under it ("MAJ:MIN") with the table's length.  A merging origin
- * (snapshot-merge) is refused unless @merging_ok.
- */
-static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
-			 size_t devlen, uint64_t *sectors, bool merging_ok,
-			 char *err, size_t errlen)
+int sc_dm_origin_get(struct dm_node *o, const char *name, char *dev,
+		     size_t devlen, uint64_t *sectors, bool *merging,
+		     char *err, size_t errlen)
 {
 	char type[32];
 	int r;
 
-	memset(o, 0, sizeof(*o));
-	snprintf(o->name, sizeof(o->name), "%s", name);
-	snprintf(o->want_uuid, sizeof(o->want_uuid), UUID_PREFIX "%s", name);
+	sc_dm_snap_node(o, name);
 	r = sc_dm_node_get(o, err, errlen);
 	if (r < 0)
 		return r;
@@ -80,7 +73,9 @@ static int dm_origin_get(struct dm_node *o, const char *name, char *dev,
 			     err, errlen);
 	if (r < 0)
 		return r;
-	if (!strcmp(type, "snapshot-merge") && merging_ok) {
+	if (merging)
+		*merging = !strcmp(type, "snapshot-merge");
+	if (merging && *merging) {
 		/* "REAL COW P CS": the origin's device comes first. */
 		dev[strcspn(dev, " ")] = '\0';
 		return 0;
@@ -110,7 +105,10 @@ static int dm_snaps_add(struct dm_snaps *l, const char *name)
 	return 0;
 }
 
-/* Is @name's live table a snapshot of the device @dev ("MAJ:MIN")? */
+/*
+ * Is @name's live table a snapshot of the device @dev ("MAJ:MIN")?  Not a
+ * snapshot-merge: that is the merging origin itself.
+ */
 static bool dm_is_snapshot_of(const char *name, const char *dev)
 {
 	char type[32], params[256];
@@ -119,8 +117,8 @@ static bool dm_is_snapshot_of(const char *name, const char *dev)
 	if (sc_dm_live_table(name, type, sizeof(type), params, sizeof(params),
 			     NULL, NULL, 0) < 0)
 		return false;
-	return (!strcmp(type, "snapshot") || !strcmp(type, "snapshot-merge")) &&
-	       !strncmp(params, dev, len) && params[len] == ' ';
+	return !strcmp(type, "snapshot") && !strncmp(params, dev, len) &&
+	       params[len] == ' ';
 }
 
 struct dm_snaps_walk {
@@ -269,8 +267,8 @@ int snapcow_dm_snapshot_add(const struct snapcow_dm_snap_spec *spec,
 	if (r < 0)
 		return r;
 	sc_dm_begin();
-	r = dm_origin_get(&origin, spec->origin_name, dev, sizeof(dev),
-			  &sectors, false, err, errlen);
+	r = sc_dm_origin_get(&origin, spec->origin_name, dev, sizeof(dev),
+			     &sectors, NULL, err, errlen);
 	r = r ?: dm_pick_snap_name(spec->origin_name, spec->snap_name,
 				   &a.snap, err, errlen);
 	r = r ?: dm_add_table(spec, dev, sectors, &a, err, errlen);
@@ -315,43 +313,44 @@ static int dm_snaps_removable(const struct dm_snaps *l, char *err,
 }
 
 /*
- * Remove @only (NULL: every snapshot of the origin) with the origin
- * suspended meanwhile.
+ * Remove the snapshot @only of the origin (NULL: every snapshot but
+ * @keep), with the origin suspended meanwhile; every one must be ours and
+ * closed before any goes.  @deactivating: the origin may be merging, and
+ * one already gone is nothing to do.
  */
-static int dm_snaps_remove(const char *origin_name, const char *only,
-			   char *err, size_t errlen)
+static int dm_snaps_drop(const char *origin_name, const char *only,
+			 const char *keep, bool deactivating, char *err,
+			 size_t errlen)
 {
-	struct dm_snaps all, one = { 0 };
-	struct dm_drop d = { &all };
+	struct dm_snaps all, drop = { 0 };
+	struct dm_drop d = { &drop };
 	struct dm_node origin;
+	bool merging;
 	char dev[64];
+	size_t i;
 	int r;
 
-	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, false,
-			  err, errlen);
+	r = sc_dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL,
+			     deactivating ? &merging : NULL, err, errlen);
+	if (r == -ENXIO && deactivating)
+		return 0;
 	r = r ?: dm_snaps_of(dev, &all, err, errlen);
 	if (r < 0)
-		goto out;
-	if (only) {
-		size_t i;
-
-		for (i = 0; i < all.n && strcmp(all.names[i], only); i++)
-			;
-		if (i == all.n) {
-			r = sc_errf(err, errlen, -ENXIO, "%s: not a snapshot "
-				    "of %s", only, origin_name);
-			goto out;
-		}
-		r = dm_snaps_add(&one, only);
-		d.l = &one;
-	}
-	r = r ?: dm_snaps_removable(d.l, err, errlen);
-	if (!r && d.l->n)
-		r = sc_dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
-					     errlen);
-out:
+		return r;
+	for (i = 0; i < all.n && !r; i++)
+		if (only ? !strcmp(all.names[i], only) :
+			   !keep || strcmp(all.names[i], keep))
+			r = dm_snaps_add(&drop, all.names[i]) ?
+			    sc_errf(err, errlen, -ENOMEM, "out of memory") : 0;
+	if (!r && only && !drop.n)
+		r = sc_errf(err, errlen, -ENXIO, "%s: not a snapshot of %s",
+			    only, origin_name);
+	r = r ?: dm_snaps_removable(&drop, err, errlen);
+	if (!r && drop.n)
+		r = sc_dm_with_origin_suspended(origin_name, dm_drop_run, &d,
+						err, errlen);
 	free(all.names);
-	free(one.names);
+	free(drop.names);
 	return r;
 }
 
@@ -364,7 +363,7 @@ int snapcow_dm_snapshot_remove(const char *origin_name, const char *snap,
 	if (r < 0)
 		return r;
 	sc_dm_begin();
-	r = dm_snaps_remove(origin_name, snap, err, errlen);
+	r = dm_snaps_drop(origin_name, snap, NULL, false, err, errlen);
 	sc_dm_end();
 	return r;
 }
@@ -373,33 +372,11 @@ int snapcow_dm_snapshot_remove(const char *origin_name, const char *snap,
 int sc_dm_remove_other_snaps(const char *origin_name, char *err,
 			     size_t errlen)
 {
-	struct dm_snaps all, others = { 0 };
-	struct dm_drop d = { &others };
-	struct dm_node origin;
-	char dev[64], pair_snap[DM_NAME_LEN + 8];
-	int r;
+	char pair_snap[DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
 
-	r = dm_origin_get(&origin, origin_name, dev, sizeof(dev), NULL, true,
-			  err, errlen);
-	if (r == -ENXIO)
-		return 0;
-	r = r ?: dm_snaps_of(dev, &all, err, errlen);
-	if (r < 0)
-		return r;
-	snprintf(pair_snap, sizeof(pair_snap), "%s" SNAP_SUFFIX, origin_name);
-	for (size_t i = 0; i < all.n && !r; i++)
-		/* A merging origin is a snapshot-merge of its device too. */
-		if (strcmp(all.names[i], pair_snap) &&
-		    strcmp(all.names[i], origin_name))
-			r = dm_snaps_add(&others, all.names[i]) ?
-			    sc_errf(err, errlen, -ENOMEM, "out of memory") : 0;
-	r = r ?: dm_snaps_removable(&others, err, errlen);
-	if (!r && others.n)
-		r = sc_dm_with_origin_suspended(origin_name, dm_drop_run, &d, err,
-					     errlen);
-	free(all.names);
-	free(others.names);
-	return r;
+	snprintf(pair_snap, sizeof(pair_snap), "%.*s" SNAP_SUFFIX,
+		 DM_NAME_LEN - 1, origin_name);
+	return dm_snaps_drop(origin_name, NULL, pair_snap, true, err, errlen);
 }
 
 SNAPCOW_EXPORT
@@ -415,8 +392,8 @@ int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 	if (r < 0)
 		return r;
 	sc_dm_begin();
-	r = dm_origin_get(&origin, name, dev, sizeof(dev), NULL, false, err,
-			  errlen);
+	r = sc_dm_origin_get(&origin, name, dev, sizeof(dev), NULL, NULL, err,
+			     errlen);
 	sc_dm_end();
 	if (r < 0)
 		return r;
