@@ -48,6 +48,14 @@ int sc_dm_node_get(struct dm_node *n, char *err, size_t errlen);
  */
 int sc_dm_each(int (*fn)(void *ctx, const char *name), void *ctx,
 	       char *err, size_t errlen);
+/*
+ * A task of @type run on the existing device @name, in *@dmtp for the
+ * caller to read and destroy; -ENXIO (with a message that says so) when
+ * there is no such device, another -errno when @what cannot be read.
+ */
+int sc_dm_task_on(int type, const char *name, const char *what,
+		  struct dm_task **dmtp, struct dm_info *info, char *err,
+		  size_t errlen);
 /* The status of @st->device (a snapshot or merge target); -ENXIO when missing. */
 int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
 /* The first target of @name's live table: its type and parameters. */

@@ -27,28 +27,23 @@ int sc_dm_live_table(const char *name, char *type, size_t tlen,
 		     char *params, size_t plen, uint64_t *sectors, char *err,
 		     size_t errlen)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_TABLE);
 	char *t = NULL, *p = NULL;
 	uint64_t start = 0, length = 0;
-	int r = 0;
+	struct dm_task *dmt;
+	struct dm_info info;
+	int r;
 
-	if (!dmt)
-		return sc_errf(err, errlen, -ENOMEM, "%s: %s", name,
-			       strerror(ENOMEM));
-	if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt)) {
-		r = -(dm_task_get_errno(dmt) ?: EIO);
-		sc_errf(err, errlen, r, "%s: cannot read its table: %s", name,
-			sc_dm_why(r));
-		goto out;
-	}
+	r = sc_dm_task_on(DM_DEVICE_TABLE, name, "table", &dmt, &info, err,
+			  errlen);
+	if (r < 0)
+		return r;
 	dm_get_next_target(dmt, NULL, &start, &length, &t, &p);
 	snprintf(type, tlen, "%s", t ? t : "");
 	snprintf(params, plen, "%s", p ? p : "");
 	if (sectors)
 		*sectors = length;
-out:
 	dm_task_destroy(dmt);
-	return r;
+	return 0;
 }
 
 int sc_dm_origin_get(struct dm_node *o, const char *name, char *dev,

@@ -580,14 +580,9 @@ static int dm_read_status(struct dm_task *dmt, struct snapcow_dm_status *st,
 	return 0;
 }
 
-/*
- * A task of @type run on the existing device @name, in *@dmtp for the
- * caller to read and destroy; -ENXIO (with a message that says so) when
- * there is no such device, another -errno when @what cannot be read.
- */
-static int dm_task_on(int type, const char *name, const char *what,
-		      struct dm_task **dmtp, struct dm_info *info, char *err,
-		      size_t errlen)
+int sc_dm_task_on(int type, const char *name, const char *what,
+		  struct dm_task **dmtp, struct dm_info *info, char *err,
+		  size_t errlen)
 {
 	struct dm_task *dmt = dm_task_create(type);
 	int r = 0;
@@ -619,7 +614,7 @@ int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen)
 	struct dm_info info;
 	int r;
 
-	r = dm_task_on(DM_DEVICE_STATUS, st->device, "status", &dmt, &info,
+	r = sc_dm_task_on(DM_DEVICE_STATUS, st->device, "status", &dmt, &info,
 		       err, errlen);
 	if (r < 0)
 		return r;
@@ -639,7 +634,7 @@ static int dm_device_of(struct snapcow_dm_device *dev, char *err,
 	const char *uuid;
 	int r;
 
-	r = dm_task_on(DM_DEVICE_TABLE, dev->dm_name, "table", &dmt, &info,
+	r = sc_dm_task_on(DM_DEVICE_TABLE, dev->dm_name, "table", &dmt, &info,
 		       err, errlen);
 	if (r < 0)
 		return r;
