@@ -36,21 +36,8 @@ struct dm_walk {
 /* "253:11" as the node udev or libdm made for it, else unchanged. */
 static void dm_dev_path(const char *majmin, char *out, size_t len)
 {
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(out, len, "%s", majmin);
-	snprintf(path, sizeof(path), "/sys/dev/block/%s/uevent", majmin);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "DEVNAME=", 8)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "/dev/%s", line + 8);
-			break;
-		}
-	fclose(f);
+	if (sc_dm_dev_path(majmin, out, len) < 0)
+		snprintf(out, len, "%s", majmin);
 }
 
 /* @d from @name's live table: 1 when it is a table we list, else 0. */
@@ -76,10 +63,8 @@ static int dm_walk_one(void *ctx, const char *name)
 	struct dm_node n;
 	struct dm_ours d;
 
-	memset(&n, 0, sizeof(n));
 	memset(&d, 0, sizeof(d));
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	snprintf(n.want_uuid, sizeof(n.want_uuid), UUID_PREFIX "%s", name);
+	sc_dm_snap_node(&n, name);
 	if (sc_dm_node_get(&n, NULL, 0) < 0 || !n.info.exists ||
 	    strcmp(n.uuid, n.want_uuid) || !dm_ours_table(name, &d))
 		return 0;		/* not ours, or gone meanwhile */

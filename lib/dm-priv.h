@@ -83,6 +83,8 @@ int sc_dm_check_removable(const struct dm_node *n, char *err,
 int sc_dm_origin_get(struct dm_node *o, const char *name, char *dev,
 		     size_t devlen, uint64_t *sectors, bool *merging,
 		     char *err, size_t errlen);
+/* dm-snaps.c: "MAJ:MIN" as /dev/NAME (sysfs uevent's DEVNAME); -errno. */
+int sc_dm_dev_path(const char *majmin, char *path, size_t len);
 /* A node named @name with our uuid, for a lookup or a create. */
 void sc_dm_snap_node(struct dm_node *n, const char *name);
 /* Suspend @origin, run @fn, resume it whatever happened. */

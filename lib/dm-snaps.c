@@ -374,14 +374,36 @@ int sc_dm_remove_other_snaps(const char *origin_name, char *err,
 	return dm_snaps_drop(origin_name, NULL, pair_snap, true, err, errlen);
 }
 
+int sc_dm_dev_path(const char *majmin, char *path, size_t len)
+{
+	char uevent[128], line[256];
+	unsigned int major, minor;
+	FILE *f;
+	int r = -ENOENT;
+
+	if (sscanf(majmin, "%u:%u", &major, &minor) != 2)
+		return -EINVAL;
+	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%u:%u/uevent", major,
+		 minor);
+	f = fopen(uevent, "re");
+	if (!f)
+		return -errno;
+	while (r && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(path, len, "/dev/%s", line + 8);
+			r = 0;
+		}
+	fclose(f);
+	return r;
+}
+
 SNAPCOW_EXPORT
 int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 			     char *err, size_t errlen)
 {
-	unsigned int major, minor;
-	char dev[64], uevent[128], line[256];
 	struct dm_node origin;
-	FILE *f;
+	char dev[64];
 	int r = sc_dm_check_name(name, err, errlen);
 
 	if (r < 0)
@@ -392,22 +414,10 @@ int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 	sc_dm_end();
 	if (r < 0)
 		return r;
-	if (sscanf(dev, "%u:%u", &major, &minor) != 2)
-		return sc_errf(err, errlen, -EINVAL, "%s: origin device '%s' "
-			       "is not MAJ:MIN", name, dev);
-	snprintf(uevent, sizeof(uevent), "/sys/dev/block/%u:%u/uevent", major,
-		 minor);
-	f = fopen(uevent, "re");
-	if (!f)
-		return sc_errf(err, errlen, -errno, "%s: %s", uevent,
-			       strerror(errno));
-	r = -ENOENT;
-	while (r && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "DEVNAME=", 8)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(path, len, "/dev/%s", line + 8);
-			r = 0;
-		}
-	fclose(f);
-	return r ? sc_errf(err, errlen, r, "%s: no DEVNAME", uevent) : 0;
+	r = sc_dm_dev_path(dev, path, len);
+	if (r < 0)
+		return sc_errf(err, errlen, r, "%s: origin device %s: no block "
+			       "device node named in /sys/dev/block: %s", name,
+			       dev, strerror(-r));
+	return 0;
 }
