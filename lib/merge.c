@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,7 +291,8 @@ static int merge_run_one(struct merge *m, struct sc_merge_batch *b)
 }
 
 /* merge_callback() for a whole batch: flush the origin, then commit. */
-static int merge_commit(struct merge *m, struct sc_merge_batch *b)
+static int merge_commit(struct merge *m, struct sc_merge_batch *b, char *err,
+			size_t errlen)
 {
 	const struct snapcow_merge_opts *o = m->opts;
 	struct snapcow_store *s = m->s;
@@ -302,32 +302,15 @@ static int merge_commit(struct merge *m, struct sc_merge_batch *b)
 		return 0;
 	r = snapcow_dev_flush(m->origin);
 	if (r)
-		return sc_errf(m->err, m->errlen, r, "flushing origin: %s",
+		return sc_errf(err, errlen, r, "flushing origin: %s",
 			       snapcow_dev_error(m->origin));
 	r = sc_store_batch_commit(s, b);
 	if (r)
-		return sc_errf(m->err, m->errlen, r, "%s", s->err);
+		return sc_errf(err, errlen, r, "%s", s->err);
 	m->res.chunks += b->records;
 	if (o->progress)
 		o->progress(o->ctx, m->res.chunks, m->total);
 	return 0;
-}
-
-/* After a failed run, the runs before it are committed; its message stays. */
-static int merge_commit_keeping(struct merge *m, struct sc_merge_batch *b,
-				int run_err)
-{
-	char *msg;
-	int r;
-
-	if (run_err >= 0)
-		return merge_commit(m, b);
-	msg = strdup(m->err ? m->err : "");
-	r = merge_commit(m, b);
-	if (msg && m->err)
-		snprintf(m->err, m->errlen, "%s", msg);
-	free(msg);
-	return r;
 }
 
 /*
@@ -339,6 +322,7 @@ static int merge_batch(struct merge *m)
 {
 	struct snapcow_store *s = m->s;
 	uint64_t limit = m->opts->batch_bytes ?: SNAPCOW_MERGE_BATCH_BYTES;
+	char commit_err[SNAPCOW_ERRBUF_SIZE];
 	struct sc_merge_batch b;
 	int r, c;
 
@@ -350,7 +334,9 @@ static int merge_batch(struct merge *m)
 	do
 		r = merge_steps_left(m) ? merge_run_one(m, &b) : 0;
 	while (r > 0 && b.records * s->chunk_bytes < limit);
-	c = merge_commit_keeping(m, &b, r);
+	/* A failed run: the runs before it are committed, its message stays. */
+	c = r < 0 ? merge_commit(m, &b, commit_err, sizeof(commit_err)) :
+		    merge_commit(m, &b, m->err, m->errlen);
 	if (!r && b.records)
 		r = 1;
 	sc_store_batch_free(&b);
