@@ -39,6 +39,7 @@ struct status_opts {
 	int watch;
 	char *interval;		/* --interval SECONDS */
 	char *threshold;	/* --threshold PCT */
+	struct watch_opts w;	/* the two, parsed */
 	int served;
 	char *cow;
 	int json;
@@ -151,16 +152,8 @@ static int run_live(const char *name, const struct status_opts *o)
 	r = need_dm("status --live");
 	if (r < 0)
 		return r;
-	if (o->watch) {
-		struct watch_opts w = { .json = o->json, .interval = 1,
-					.threshold = -1 };
-
-		if (o->interval)
-			w.interval = strtod(o->interval, NULL);
-		if (o->threshold)
-			w.threshold = strtod(o->threshold, NULL);
-		return watch_live(name, &w);
-	}
+	if (o->watch)
+		return watch_live(name, &o->w);
 	r = snapcow_dm_status(name, &st, err, sizeof(err));
 	if (r < 0) {
 		lib_error(r, err, "cannot read the live status of %s", name);
@@ -177,28 +170,32 @@ int print_live(const struct snapcow_dm_status *st, bool json)
 	return flush_stdout() ? 0 : -EIO;
 }
 
-/* A number in [@min, @max]; false when @s is not one. */
-static bool number_in(const char *s, double min, double max)
+/* *@v from @s, a number in [@min, @max]; false when @s is not one. */
+static bool number_in(const char *s, double min, double max, double *v)
 {
 	char *end;
-	double v;
 
 	errno = 0;
-	v = strtod(s, &end);
-	return !errno && end != s && !*end && v >= min && v <= max;
+	*v = strtod(s, &end);
+	return !errno && end != s && !*end && *v >= min && *v <= max;
 }
 
-static int check_watch_opts(const struct status_opts *o)
+/* Parses --interval and --threshold into @o->w too. */
+static int check_watch_opts(struct status_opts *o)
 {
+	o->w = (struct watch_opts){ .json = o->json, .interval = 1,
+				    .threshold = -1 };
 	if (o->watch && !o->live)
 		return usage_error(&cli, "--watch needs --live");
 	if ((o->interval || o->threshold) && !o->watch)
 		return usage_error(&cli, "--interval and --threshold need "
 				   "--watch");
-	if (o->interval && !number_in(o->interval, 0.01, 3600))
+	if (o->interval && !number_in(o->interval, 0.01, 3600,
+				      &o->w.interval))
 		return usage_error(&cli, "--interval: expected seconds from "
 				   "0.01 to 3600, not '%s'", o->interval);
-	if (o->threshold && !number_in(o->threshold, 0, 100))
+	if (o->threshold && !number_in(o->threshold, 0, 100,
+				       &o->w.threshold))
 		return usage_error(&cli, "--threshold: expected a percentage "
 				   "from 0 to 100, not '%s'", o->threshold);
 	return 0;
@@ -239,7 +236,7 @@ static int run_served(const char *vol, const struct status_opts *o)
 }
 
 /* Usage checks of the options; 0 or EXIT_USAGE. */
-static int check_opts(const struct status_opts *o)
+static int check_opts(struct status_opts *o)
 {
 	int rc = check_watch_opts(o);
 
