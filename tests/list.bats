@@ -113,9 +113,22 @@ start_server() {
 	local o=$T/srv/a.img c=$T/srv/s.cow
 	run "$SNAPCTL" list
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = "$(printf '%-6s  %-4s  %-*s  %-*s  %-5s  %-4s  %s' KIND NAME "${#o}" ORIGIN "${#c}" COW CHUNK USE% STATUS)" ]
-	[ "${lines[1]}" = "$(printf '%-6s  %-4s  %-*s  %-*s  %-5s  %-4s  %s' served svol "${#o}" "$o" "${#c}" "$c" 16K 6.25 '128/2048 64')" ]
+	[ "${lines[0]}" = "$(printf '%-6s %-4s %-*s %-*s %5s %4s %s' KIND NAME "${#o}" ORIGIN "${#c}" COW CHUNK USE% STATUS)" ]
+	[ "${lines[1]}" = "$(printf '%-6s %-4s %-*s %-*s %5s %4s %s' served svol "${#o}" "$o" "${#c}" "$c" 16K 6.25 '128/2048 64')" ]
 	[ "${#lines[@]}" -eq 2 ]
+	# The columns util-linux's way: chosen, appended, raw, no headings.
+	run "$SNAPCTL" list --output NAME,VOL,ORIGIN_VOL,DM_NAME,STATE
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'NAME VOL  ORIGIN_VOL DM_NAME STATE\nsvol svol ovol       -       valid')" ]
+	run "$SNAPCTL" list -n -r --output +STATE
+	[ "$status" -eq 0 ]
+	[ "$output" = "served svol $o $c 16K 6.25 128/2048\\x2064 valid" ]
+	run "$SNAPCTL" list --output COW,SIZE
+	[ "$status" -eq 2 ]
+	[ "$output" = "snapctl: unknown column: 'SIZE'" ]
+	run "$SNAPCTL" list --json -n
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "snapctl: --json takes no --output, --noheadings or --raw" ]
 
 	run "$SNAPCTL" list --json
 	[ "$status" -eq 0 ]

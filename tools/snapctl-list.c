@@ -20,6 +20,7 @@
 
 #include "fields.h"
 #include "common.h"
+#include "table-out.h"
 #include "snapctl.h"
 
 static const struct cli cli = {
@@ -111,62 +112,62 @@ static const char *chunk_text(struct json_object *row, char *buf, size_t len)
 	return buf;
 }
 
-enum { C_KIND, C_NAME, C_ORIGIN, C_COW, C_CHUNK, C_USE, C_STATUS, NCOLS };
-
-static const char *const heads[NCOLS] = {
-	"KIND", "NAME", "ORIGIN", "COW", "CHUNK", "USE%", "STATUS"
+enum {
+	C_KIND, C_NAME, C_DM_NAME, C_VOL, C_ORIGIN_VOL, C_ORIGIN, C_COW,
+	C_CHUNK, C_STATE, C_USE, C_STATUS, NCOLS
 };
+
+static const struct tout_col cols[NCOLS] = {
+	[C_KIND] = { "KIND", SCOLS_JSON_STRING, false },
+	[C_NAME] = { "NAME", SCOLS_JSON_STRING, false },
+	[C_DM_NAME] = { "DM_NAME", SCOLS_JSON_STRING, false },
+	[C_VOL] = { "VOL", SCOLS_JSON_STRING, false },
+	[C_ORIGIN_VOL] = { "ORIGIN_VOL", SCOLS_JSON_STRING, false },
+	[C_ORIGIN] = { "ORIGIN", SCOLS_JSON_STRING, false },
+	[C_COW] = { "COW", SCOLS_JSON_STRING, false },
+	[C_CHUNK] = { "CHUNK", SCOLS_JSON_STRING, true },
+	[C_STATE] = { "STATE", SCOLS_JSON_STRING, false },
+	[C_USE] = { "USE%", SCOLS_JSON_NUMBER, true },
+	[C_STATUS] = { "STATUS", SCOLS_JSON_STRING, false },
+};
+
+#define DEFAULT_COLS "KIND,NAME,ORIGIN,COW,CHUNK,USE%,STATUS"
 
 static void row_cells(struct json_object *row, const char **cell,
 		      char *chunk, size_t len)
 {
 	cell[C_KIND] = field(row, "kind");
 	cell[C_NAME] = field(row, "name");
+	cell[C_DM_NAME] = field(row, "dm_name");
+	cell[C_VOL] = field(row, "vol");
+	cell[C_ORIGIN_VOL] = field(row, "origin_vol");
 	cell[C_ORIGIN] = field(row, "origin");
 	cell[C_COW] = field(row, "cow");
 	cell[C_CHUNK] = chunk_text(row, chunk, len);
+	cell[C_STATE] = field(row, "state");
 	cell[C_USE] = field(row, "percent_used");
 	cell[C_STATUS] = field(row, "status");
 }
 
-static void print_line(const char *const *cell, const int *width)
-{
-	int c;
-
-	for (c = 0; c < NCOLS - 1; c++)
-		printf("%-*s  ", width[c], cell[c]);
-	printf("%s\n", cell[NCOLS - 1]);
-}
-
 /* A header and one line per row; nothing at all when there is none. */
-static int print_table(struct json_object *rows)
+static int print_table(struct json_object *rows, struct tout *t)
 {
 	size_t n = json_object_array_length(rows), i;
-	int width[NCOLS], c;
 	const char *cell[NCOLS];
 	char chunk[32];
+	int r = 0;
 
 	if (!n)
 		return 0;
-	for (c = 0; c < NCOLS; c++)
-		width[c] = (int)strlen(heads[c]);
-	for (i = 0; i < n; i++) {
+	for (i = 0; !r && i < n; i++) {
 		row_cells(json_object_array_get_idx(rows, i), cell, chunk,
 			  sizeof(chunk));
-		for (c = 0; c < NCOLS; c++)
-			if ((int)strlen(cell[c]) > width[c])
-				width[c] = (int)strlen(cell[c]);
+		r = tout_add(t, cell);
 	}
-	print_line(heads, width);
-	for (i = 0; i < n; i++) {
-		row_cells(json_object_array_get_idx(rows, i), cell, chunk,
-			  sizeof(chunk));
-		print_line(cell, width);
-	}
-	return 0;
+	return r ?: tout_print(t);
 }
 
-static int run(bool json)
+static int run(bool json, struct tout *t)
 {
 	struct json_object *rows = json_object_new_array(), *doc;
 	int r;
@@ -176,7 +177,7 @@ static int run(bool json)
 	r = add_dm_rows(rows);
 	r = r ?: add_served_rows(rows);
 	if (r < 0 || !json) {
-		r = r ?: print_table(rows);
+		r = r ?: print_table(rows, t);
 		json_object_put(rows);
 		return r;
 	}
@@ -193,10 +194,13 @@ static int run(bool json)
 
 int cmd_list(int argc, const char **argv)
 {
+	struct tout_opts to = { 0 };
+	struct tout t = { 0 };
 	int json = 0, n, rc;
 	struct poptOption options[] = {
 		{ "json", 'j', POPT_ARG_NONE, &json, 0,
 		  "print a JSON document (see snapctl(8))", NULL },
+		TOUT_TEXT_OPTIONS(to),
 		COMMON_OPTIONS,
 		POPT_TABLEEND
 	};
@@ -210,8 +214,20 @@ int cmd_list(int argc, const char **argv)
 		rc = usage_error(&cli, "list takes no arguments");
 		goto out;
 	}
-	rc = run(json) < 0 ? EXIT_FAIL : EXIT_OK;
+	if (json && (to.output || to.noheadings || to.raw)) {
+		rc = usage_error(&cli, "--json takes no --output, "
+				 "--noheadings or --raw");
+		goto out;
+	}
+	if (tout_init(&t, "snapshots", cols, NCOLS, DEFAULT_COLS, &to, NULL,
+		      stdout) < 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	rc = run(json, &t) < 0 ? EXIT_FAIL : EXIT_OK;
+	tout_free(&t);
 out:
+	free(to.output);
 	poptFreeContext(ctx);
 	return rc;
 }

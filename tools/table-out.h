@@ -36,13 +36,17 @@ struct tout_opts {
 	int json;
 };
 
-#define TOUT_OPTIONS(o) \
+/* A listing whose JSON is a document of its own: no --json here. */
+#define TOUT_TEXT_OPTIONS(o) \
 	{ "output", '\0', POPT_ARG_STRING, &(o).output, OPT_STRING, \
 	  "the columns to list (+LIST appends to the default)", "LIST" }, \
 	{ "noheadings", 'n', POPT_ARG_NONE, &(o).noheadings, 0, \
 	  "do not print the column headings", NULL }, \
 	{ "raw", 'r', POPT_ARG_NONE, &(o).raw, 0, \
-	  "list in raw format (columns separated by one space)", NULL }, \
+	  "list in raw format (columns separated by one space)", NULL }
+
+#define TOUT_OPTIONS(o) \
+	TOUT_TEXT_OPTIONS(o), \
 	{ "json", 'J', POPT_ARG_NONE, &(o).json, 0, \
 	  "print one JSON document", NULL }
 
