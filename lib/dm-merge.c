@@ -177,7 +177,7 @@ SNAPCOW_EXPORT
 int snapcow_dm_merge_status(const char *name, struct snapcow_dm_status *st,
 			    char *err, size_t errlen)
 {
-	return sc_dm_status_named(name, "", st, err, errlen);
+	return sc_dm_status_named(name, st, err, errlen);
 }
 
 static int merge_reload_origin(void *ctx, char *err, size_t errlen)

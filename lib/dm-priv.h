@@ -62,9 +62,9 @@ int sc_dm_status_of(struct snapcow_dm_status *st, char *err, size_t errlen);
 int sc_dm_live_table(const char *name, char *type, size_t tlen,
 		     char *params, size_t plen, uint64_t *sectors, char *err,
 		     size_t errlen);
-/* The status of the device NAME@suffix, the name's rules checked first. */
-int sc_dm_status_named(const char *name, const char *suffix,
-		       struct snapcow_dm_status *st, char *err, size_t errlen);
+/* The status of the device @name, the name's rules checked first. */
+int sc_dm_status_named(const char *name, struct snapcow_dm_status *st,
+		       char *err, size_t errlen);
 /* The name's rules and the control node. */
 int sc_dm_check_name(const char *name, char *err, size_t errlen);
 int sc_dm_open_block(const char *path, const char *role,
@@ -83,6 +83,13 @@ int sc_dm_check_removable(const struct dm_node *n, char *err,
 int sc_dm_origin_get(struct dm_node *o, const char *name, char *dev,
 		     size_t devlen, uint64_t *sectors, bool *merging,
 		     char *err, size_t errlen);
+/*
+ * dm-snaps.c: the dm device of the active origin NAME's snapshot @snap,
+ * which must be one of its snapshots, or NAME-snap (activate's) when
+ * @snap is NULL.
+ */
+int sc_dm_snap_dev(const char *name, const char *snap, char *dev,
+		   size_t len, char *err, size_t errlen);
 /* dm-snaps.c: "MAJ:MIN" as /dev/NAME (sysfs uevent's DEVNAME); -errno. */
 int sc_dm_dev_path(const char *majmin, char *path, size_t len);
 /* A node named @name with our uuid, for a lookup or a create. */

@@ -116,6 +116,32 @@ static bool dm_is_snapshot_of(const char *name, const char *dev)
 	       params[len] == ' ';
 }
 
+int sc_dm_snap_dev(const char *name, const char *snap, char *dev,
+		   size_t len, char *err, size_t errlen)
+{
+	struct dm_node origin;
+	char odev[64];
+	bool merging;
+	int r = sc_dm_check_name(name, err, errlen);
+
+	if (!r && !snap) {
+		snprintf(dev, len, "%s" SNAP_SUFFIX, name);
+		return 0;
+	}
+	r = r ?: sc_dm_check_name(snap, err, errlen);
+	if (r < 0)
+		return r;
+	sc_dm_begin();
+	r = sc_dm_origin_get(&origin, name, odev, sizeof(odev), NULL,
+			     &merging, err, errlen);
+	if (!r && !dm_is_snapshot_of(snap, odev))
+		r = sc_errf(err, errlen, -ENXIO, "%s: not a snapshot of %s",
+			    snap, name);
+	sc_dm_end();
+	snprintf(dev, len, "%s", snap);
+	return r;
+}
+
 struct dm_snaps_walk {
 	const char *dev;
 	struct dm_snaps *l;

@@ -51,15 +51,14 @@ out:
 }
 
 SNAPCOW_EXPORT
-int snapcow_dm_wait_event(const char *name, uint32_t *event_nr, char *err,
-			  size_t errlen)
+int snapcow_dm_wait_event(const char *name, const char *snap,
+			  uint32_t *event_nr, char *err, size_t errlen)
 {
 	char dev[DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
-	int r = sc_dm_check_name(name, err, errlen);
+	int r = sc_dm_snap_dev(name, snap, dev, sizeof(dev), err, errlen);
 
 	if (r < 0)
 		return r;
-	snprintf(dev, sizeof(dev), "%.*s" SNAP_SUFFIX, DM_NAME_LEN - 1, name);
 	sc_dm_begin();
 	r = dm_wait(dev, event_nr, err, errlen);
 	sc_dm_end();

@@ -667,8 +667,8 @@ int snapcow_dm_devices(const char *name, struct snapcow_dm_device devs[2],
 	return r;
 }
 
-int sc_dm_status_named(const char *name, const char *suffix,
-		       struct snapcow_dm_status *st, char *err, size_t errlen)
+int sc_dm_status_named(const char *name, struct snapcow_dm_status *st,
+		       char *err, size_t errlen)
 {
 	int r;
 
@@ -676,7 +676,7 @@ int sc_dm_status_named(const char *name, const char *suffix,
 	r = sc_dm_check_name(name, err, errlen);
 	if (r < 0)
 		return r;
-	snprintf(st->device, sizeof(st->device), "%s%s", name, suffix);
+	snprintf(st->device, sizeof(st->device), "%s", name);
 	sc_dm_begin();
 	r = sc_dm_status_of(st, err, errlen);
 	sc_dm_end();
@@ -684,8 +684,13 @@ int sc_dm_status_named(const char *name, const char *suffix,
 }
 
 SNAPCOW_EXPORT
-int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
-		      char *err, size_t errlen)
+int snapcow_dm_status(const char *name, const char *snap,
+		      struct snapcow_dm_status *st, char *err, size_t errlen)
 {
-	return sc_dm_status_named(name, SNAP_SUFFIX, st, err, errlen);
+	char dev[DM_NAME_LEN + sizeof(SNAP_SUFFIX)];
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	r = sc_dm_snap_dev(name, snap, dev, sizeof(dev), err, errlen);
+	return r ?: sc_dm_status_named(dev, st, err, errlen);
 }

@@ -924,18 +924,23 @@ int snapcow_dm_activate_merging(const struct snapcow_dm_spec *spec,
 int snapcow_dm_origin_device(const char *name, char *path, size_t len,
 			     char *err, size_t errlen);
 /*
- * Wait until the event counter of NAME-snap passes *@event_nr (the
+ * Wait until the event counter of NAME's snapshot @snap (NULL: NAME-snap,
+ * activate's) passes *@event_nr (the
  * kernel's DM_DEV_WAIT: dm-snapshot raises an event when a snapshot is
  * invalidated or a merge ends, not when its usage grows), then set
  * *@event_nr to the new count.  A signal ends the wait with -EINTR.
  * -ENXIO when the device is gone.  Holds the dm layer's lock meanwhile:
  * for a single-threaded caller.
  */
-int snapcow_dm_wait_event(const char *name, uint32_t *event_nr, char *err,
-			  size_t errlen);
-/* The live status of NAME-snap's target; -ENXIO when it does not exist. */
-int snapcow_dm_status(const char *name, struct snapcow_dm_status *st,
-		      char *err, size_t errlen);
+int snapcow_dm_wait_event(const char *name, const char *snap,
+			  uint32_t *event_nr, char *err, size_t errlen);
+/*
+ * The live status of the active origin NAME's snapshot @snap, which must
+ * be one of its snapshots (-ENXIO, saying so, when not), or of NAME-snap
+ * (activate's) when @snap is NULL; -ENXIO when it does not exist.
+ */
+int snapcow_dm_status(const char *name, const char *snap,
+		      struct snapcow_dm_status *st, char *err, size_t errlen);
 
 /* A snapshot snapcow put live, as the kernel has it now. */
 struct snapcow_dm_snapshot {

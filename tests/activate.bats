@@ -62,7 +62,11 @@ usage() {
 	usage deactivate t u
 	usage deactivate ..
 	usage status --live
-	usage status --live t u
+	usage status --live t u v
+	usage status --live t a/b
+	usage status --live --watch t a/b
+	usage status --served v w
+	usage status "$T/cow" w
 	usage status --live --ima t
 	usage status --live --origin "$T/origin" t
 	usage status --live --chunk-size 4K t
@@ -83,7 +87,7 @@ usage() {
 	run -0 "$SNAPCTL" deactivate --help
 	[[ $output == *NAME* ]]
 	run -0 "$SNAPCTL" status --help
-	[[ $output == *--live* ]]
+	[[ $output == *"--live NAME [SNAP]"* && $output == *--live* ]]
 	run -0 "$SNAPCTL" create --help
 	[[ $output == *--activate* ]]
 }
@@ -97,6 +101,8 @@ usage() {
 	run -1 "$SNAPCTL" status --live t
 	[ "$output" = "snapctl: $NO_DM" ]
 	run -1 "$SNAPCTL" status --live --json t
+	[ "$output" = "snapctl: $NO_DM" ]
+	run -1 "$SNAPCTL" status --live t t-snap2
 	[ "$output" = "snapctl: $NO_DM" ]
 	run -1 "$SNAPCTL" snapshot t "$T/cow"
 	[ "$output" = "snapctl: $NO_DM" ]

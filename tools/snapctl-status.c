@@ -21,7 +21,7 @@
 
 static const struct cli cli = {
 	.cmd = "snapctl status",
-	.args = "[OPTION...] COW | --live NAME | --served VOL",
+	.args = "[OPTION...] COW | --live NAME [SNAP] | --served VOL",
 	.summary = "Print the kernel's status line for a snapshot on COW "
 		   "(\"used/total metadata\" in\nsectors, or \"Invalid\"), its "
 		   "IMA measurement string, or a JSON document.",
@@ -30,8 +30,9 @@ static const struct cli cli = {
 		   "then the table's chunk size (default: the\nkernel's, "
 		   "max(16K, the COW's block size)).\nWith --live, the "
 		   "status of the active snapshot NAME"
-		   SNAPCOW_DM_SNAP_SUFFIX " as the kernel\nreports it now "
-		   "(see snapctl activate; needs root).\n",
+		   SNAPCOW_DM_SNAP_SUFFIX ", or of SNAP, one\nof the active "
+		   "origin NAME's snapshots, as the kernel reports it now (see\n"
+		   "snapctl activate and snapshot; needs root).\n",
 };
 
 struct status_opts {
@@ -143,7 +144,8 @@ static int print_live_json(const struct snapcow_dm_status *st)
 	return print_json(o);
 }
 
-static int run_live(const char *name, const struct status_opts *o)
+static int run_live(const char *name, const char *snap,
+		    const struct status_opts *o)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
 	struct snapcow_dm_status st;
@@ -153,10 +155,11 @@ static int run_live(const char *name, const struct status_opts *o)
 	if (r < 0)
 		return r;
 	if (o->watch)
-		return watch_live(name, &o->w);
-	r = snapcow_dm_status(name, &st, err, sizeof(err));
+		return watch_live(name, snap, &o->w);
+	r = snapcow_dm_status(name, snap, &st, err, sizeof(err));
 	if (r < 0) {
-		lib_error(r, err, "cannot read the live status of %s", name);
+		lib_error(r, err, "cannot read the live status of %s",
+			  snap ?: name);
 		return r;
 	}
 	return print_live(&st, o->json);
@@ -301,7 +304,7 @@ int cmd_status(int argc, const char **argv)
 	if (rc >= 0)
 		goto out;
 	args = cli_args(ctx, &n);
-	if (n != 1) {
+	if (n != 1 && !(o.live && n == 2)) {
 		rc = usage_error(&cli, n ? "too many arguments" : o.live ?
 				 "no NAME given" : o.served ? "no VOL given" :
 				 "no COW device given");
@@ -309,11 +312,12 @@ int cmd_status(int argc, const char **argv)
 	}
 	rc = check_opts(&o);
 	rc = rc ?: o.live ? check_dm_name(&cli, args[0]) : 0;
+	rc = rc ?: n == 2 ? check_dm_name(&cli, args[1]) : 0;
 	if (rc)
 		goto out;
 	if (o.live || o.served) {
-		rc = (o.live ? run_live(args[0], &o) : run_served(args[0], &o))
-		     < 0 ? EXIT_FAIL : EXIT_OK;
+		rc = (o.live ? run_live(args[0], n == 2 ? args[1] : NULL, &o) :
+			       run_served(args[0], &o)) < 0 ? EXIT_FAIL : EXIT_OK;
 		goto out;
 	}
 	rc = cli_chunk_size(&cli, args[0], o.chunk, 0, &cs);

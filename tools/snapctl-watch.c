@@ -63,25 +63,25 @@ static bool reached(const struct snapcow_dm_status *st, double pct)
 }
 
 /* @what: the message's start, "cannot read..." or "stopped watching". */
-static int read_status(const char *name, struct snapcow_dm_status *st,
-		       const char *what)
+static int read_status(const char *name, const char *snap,
+		       struct snapcow_dm_status *st, const char *what)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
-	int r = snapcow_dm_status(name, st, err, sizeof(err));
+	int r = snapcow_dm_status(name, snap, st, err, sizeof(err));
 
 	if (r < 0)
-		lib_error(r, err, "%s %s", what, name);
+		lib_error(r, err, "%s %s", what, snap ?: name);
 	return r;
 }
 
-int watch_live(const char *name, const struct watch_opts *o)
+int watch_live(const char *name, const char *snap, const struct watch_opts *o)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
 	struct snapcow_dm_status st, last;
 	uint32_t event_nr;
 	int r;
 
-	r = read_status(name, &last, "cannot read the live status of");
+	r = read_status(name, snap, &last, "cannot read the live status of");
 	r = r ?: print_live(&last, o->json);
 	if (r < 0 || reached(&last, o->threshold))
 		return r;
@@ -93,12 +93,13 @@ int watch_live(const char *name, const struct watch_opts *o)
 	}
 	event_nr = last.event_nr;
 	for (;;) {
-		r = snapcow_dm_wait_event(name, &event_nr, err, sizeof(err));
+		r = snapcow_dm_wait_event(name, snap, &event_nr, err,
+					  sizeof(err));
 		if (r < 0 && r != -EINTR) {
-			lib_error(r, err, "stopped watching %s", name);
+			lib_error(r, err, "stopped watching %s", snap ?: name);
 			return r;
 		}
-		r = read_status(name, &st, "stopped watching");
+		r = read_status(name, snap, &st, "stopped watching");
 		if (r < 0)
 			return r;
 		if (!changed(&st, &last))

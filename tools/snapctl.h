@@ -91,7 +91,8 @@ struct watch_opts {
 	double interval;		/* seconds between samples */
 	double threshold;		/* percent; < 0: none */
 };
-int watch_live(const char *name, const struct watch_opts *o);
+/* @snap: one of NAME's snapshots, or NULL for NAME-snap. */
+int watch_live(const char *name, const char *snap, const struct watch_opts *o);
 /* One live status, as status --live prints it (flushed). */
 int print_live(const struct snapcow_dm_status *st, bool json);
 /* lvcreate's default snapshot chunk size, snapctl create's. */

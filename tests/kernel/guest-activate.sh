@@ -12,6 +12,9 @@
 #   list.json, list.txt, list-devs   snapctl list --json and list with
 #                            the pair up after the writes and a second
 #                            snapshot t-snap2; their loop devices
+#   live2, live2.json, watch2.{out,rc}, live-notsnap.{out,rc}
+#                            status --live [--json, --watch] t t-snap2;
+#                            status --live t t (not a snapshot)
 #   ops.txt, model-*.sha256  workload.py's writes through the pair and model
 #   live, live.json, dm      the same after the writes
 #   snap.sha256, origin.sha256   what /dev/mapper/t-snap and t served
@@ -160,6 +163,16 @@ lc2=$(losetup -f --show "$w/cow2.img")
 "$S" snapshot -q -c 4K t "$lc2" >"$SHARE/list-snap.out" 2>&1
 "$S" list --json >"$SHARE/list.json" 2>&1
 "$S" list >"$SHARE/list.txt" 2>&1
+# status --live of one snapshot of t by its device name; t itself is not one.
+"$S" status --live t t-snap2 >"$SHARE/live2" 2>&1
+"$S" status --live --json t t-snap2 >"$SHARE/live2.json" 2>&1
+rc=0
+"$S" status --live --watch --threshold 0 t t-snap2 >"$SHARE/watch2.out" \
+	2>&1 || rc=$?
+echo "$rc" >"$SHARE/watch2.rc"
+rc=0
+"$S" status --live t t >"$SHARE/live-notsnap.out" 2>&1 || rc=$?
+echo "$rc" >"$SHARE/live-notsnap.rc"
 echo "$lo $lc $lc2" >"$SHARE/list-devs"
 "$S" remove t t-snap2 >>"$SHARE/list-snap.out" 2>&1
 losetup -d "$lc2"

@@ -87,6 +87,17 @@ rc_is() {
 	grep -qE "^dm +t +$lo +$lc2 +4K +0.00 +16/2048 16\$" "$SHARE/list.txt"
 }
 
+@test "status --live NAME SNAP: the second snapshot's own status, text, JSON and --watch" {
+	command -v jq >/dev/null || skip "jq not installed"
+	[ "$(cat "$SHARE/live2")" = "16/2048 16" ]
+	[ "$(jq -c '[.dm_name, .target, .status, .state, .valid, .sectors_allocated, .cow_sectors, .metadata_sectors]' "$SHARE/live2.json")" = \
+		'["t-snap2","snapshot","16/2048 16","valid",true,16,2048,16]' ]
+	[ "$(cat "$SHARE/watch2.rc")" = 0 ]
+	[ "$(cat "$SHARE/watch2.out")" = "16/2048 16" ]
+	[ "$(cat "$SHARE/live-notsnap.rc")" = 1 ]
+	[ "$(cat "$SHARE/live-notsnap.out")" = "snapctl: cannot read the live status of t: t: not a snapshot of t" ]
+}
+
 @test "the kernel served the model's images through the activated pair" {
 	[ "$(total_hash "$SHARE/snap.sha256")" = "$(cat "$SHARE/model-snap.sha256")" ]
 	[ "$(total_hash "$SHARE/origin.sha256")" = "$(cat "$SHARE/model-origin.sha256")" ]
