@@ -202,6 +202,11 @@ static const struct snapcow_field fields[SNAPCOW_FIELD_COUNT] = {
 	    "Origin chunks copied into the snapshot's COW before a write."),
 	ROW(COMMIT_COUNT, "commit_count", INTEGER, false, NULL,
 	    "Metadata commits (area writes) of the snapshot's COW."),
+	ROW(RECORDS, "records", ARRAY, false, NULL,
+	    "snapdump --metadata: every record on the exception list, in "
+	    "allocation order (area by area, slot by slot, up to the list's "
+	    "end), also of an invalid COW; snapctl restore writes them "
+	    "back."),
 };
 
 SNAPCOW_EXPORT

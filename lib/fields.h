@@ -118,6 +118,8 @@ enum snapcow_field_id {
 	SNAPCOW_F_WRITE_COUNT,
 	SNAPCOW_F_COPY_COUNT,
 	SNAPCOW_F_COMMIT_COUNT,
+	/* snapdump --metadata, read back by snapctl restore. */
+	SNAPCOW_F_RECORDS,
 
 	SNAPCOW_FIELD_COUNT
 };

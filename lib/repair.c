@@ -10,8 +10,9 @@
  * always a compacted prefix followed by the old records (at worst some
  * records twice, which a new check finds and repairs); the header goes
  * last, so a COW whose header was broken stays refused by the kernel
- * until its areas are sound.  The undo file's format and the call that
- * puts its contents back are undo.c's.
+ * until its areas are sound.  The two passes and the undo file are
+ * rewrite.c's; its format and the call that puts its contents back are
+ * undo.c's.
  */
 #include "config.h"
 
@@ -19,20 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
 #include "check.h"
-#include "dev-storage.h"
-#include "undo.h"
+#include "rewrite.h"
 #include "util.h"
-
-typedef int (*emit_fn)(struct snapcow_check *c, void *ctx, uint64_t offset,
-		       const void *buf);
 
 /* ------------------------------------------------------------ plan */
 
 struct emitter {
 	struct snapcow_check *c;
-	emit_fn fn;
+	sc_chunk_fn fn;
 	void *ctx;
 	unsigned char *in;
 	unsigned char *out;
@@ -43,7 +39,7 @@ struct emitter {
 
 static int emit_out(struct emitter *e)
 {
-	int r = e->fn(e->c, e->ctx, sc_check_area_offset(e->c, e->out_area),
+	int r = e->fn(e->ctx, sc_check_area_offset(e->c, e->out_area),
 		      e->out);
 
 	memset(e->out, 0, e->c->chunk_bytes);
@@ -130,7 +126,7 @@ static int emit_list(struct emitter *e)
 	for (area = e->out_area; area <= zero_to && !r; area++)
 		if (snapcow_area_chunk(c->cs, area) < c->cow_chunks)
 			r = c->fix_next_area || area <= last ?
-			    e->fn(c, e->ctx, sc_check_area_offset(c, area),
+			    e->fn(e->ctx, sc_check_area_offset(c, area),
 				  e->out) : 0;
 	return r;
 }
@@ -155,11 +151,13 @@ static int emit_header(struct emitter *e)
 	/* As the kernel's write_header: the whole chunk, zero past it. */
 	memset(e->out, 0, c->chunk_bytes);
 	snapcow_header_encode(&hdr, e->out);
-	return e->fn(c, e->ctx, 0, e->out);
+	return e->fn(e->ctx, 0, e->out);
 }
 
-static int plan_emit(struct snapcow_check *c, emit_fn fn, void *ctx)
+/* An sc_plan_fn (rewrite.h): @plan is the check. */
+static int plan_emit(void *plan, sc_chunk_fn fn, void *ctx)
 {
+	struct snapcow_check *c = plan;
 	struct emitter e = { .c = c, .fn = fn, .ctx = ctx };
 	int r = 0;
 
@@ -239,222 +237,6 @@ static int plan_fix_end(struct snapcow_check *c)
 	}
 }
 
-/* ------------------------------------------------------------ undo */
-
-struct undo_plan {
-	struct sc_undo_ent *v;
-	size_t n;
-	size_t cap;
-	unsigned char *buf;	/* one chunk */
-};
-
-static int read_chunk(struct snapcow_check *c, void *buf, uint64_t offset)
-{
-	int r = snapcow_dev_read(c->cow, buf, c->chunk_bytes, offset);
-
-	if (r)
-		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
-	return 0;
-}
-
-/* Pass 1: which chunks change, and their checksums before and after. */
-static int collect_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
-		      const void *buf)
-{
-	struct undo_plan *p = ctx;
-	struct sc_undo_ent *e;
-	int r = read_chunk(c, p->buf, offset);
-
-	if (r)
-		return r;
-	if (!memcmp(p->buf, buf, c->chunk_bytes))
-		return 0;
-	if (sc_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v)))
-		return sc_check_errf(c, -ENOMEM, "out of memory");
-	e = &p->v[p->n++];
-	e->offset = offset;
-	e->len = c->chunk_bytes;
-	e->old_sum = sc_undo_sum(p->buf, c->chunk_bytes);
-	e->new_sum = sc_undo_sum(buf, c->chunk_bytes);
-	return 0;
-}
-
-static int undo_write_table(struct snapcow_dev *u, const struct undo_plan *p,
-			    uint64_t table_off, uint64_t *table_sum)
-{
-	unsigned char ent[SC_UNDO_ENT_SIZE];
-	uint64_t h = SC_UNDO_SUM_INIT;
-	size_t i;
-	int r;
-
-	for (i = 0; i < p->n; i++) {
-		sc_undo_encode_ent(ent, &p->v[i]);
-		h = sc_undo_sum_more(h, ent, sizeof(ent));
-		r = snapcow_dev_write(u, ent, sizeof(ent),
-				      table_off + i * SC_UNDO_ENT_SIZE);
-		if (r)
-			return r;
-	}
-	*table_sum = h;
-	return 0;
-}
-
-/*
- * In undo.h's layout, the header written last, so that a file cut short
- * never looks complete.
- */
-static int undo_fill(struct snapcow_check *c, struct snapcow_dev *u,
-		     struct undo_plan *p)
-{
-	struct sc_undo_hdr h = { .n = p->n, .dev_size = c->dev_bytes,
-				 .chunk_bytes = c->chunk_bytes };
-	unsigned char hdr[SC_UNDO_HDR_SIZE];
-	uint64_t off = SC_UNDO_HDR_SIZE;
-	size_t i;
-	int r;
-
-	for (i = 0; i < p->n; i++) {
-		r = read_chunk(c, p->buf, p->v[i].offset);
-		if (r)
-			return r;
-		if (sc_undo_sum(p->buf, c->chunk_bytes) != p->v[i].old_sum)
-			return sc_check_errf(c, -ESTALE,
-					     "%s: offset %llu changed while checking",
-					     snapcow_dev_path(c->cow),
-					     (unsigned long long)p->v[i].offset);
-		r = snapcow_dev_write(u, p->buf, c->chunk_bytes, off);
-		if (r)
-			return r;
-		off += c->chunk_bytes;
-	}
-	h.table_off = off;
-	r = undo_write_table(u, p, off, &h.table_sum);
-	if (!r)
-		r = snapcow_dev_flush(u);
-	sc_undo_encode_header(hdr, &h);
-	if (!r)
-		r = snapcow_dev_write(u, hdr, sizeof(hdr), 0);
-	if (!r)
-		r = snapcow_dev_flush(u);
-	return r;
-}
-
-static uint64_t undo_bytes(const struct snapcow_check *c,
-			   const struct undo_plan *p)
-{
-	return SC_UNDO_HDR_SIZE + p->n * (c->chunk_bytes + SC_UNDO_ENT_SIZE);
-}
-
-/* The undo file on a device the caller opened. */
-static int undo_save_dev(struct snapcow_check *c, struct snapcow_dev *u,
-			 struct undo_plan *p)
-{
-	uint64_t size = undo_bytes(c, p);
-	char msg[SNAPCOW_ERRBUF_SIZE];
-	int r;
-
-	r = sc_storage_refuse(u, "undo file", c->cow, "COW", "the undo file "
-			      "keeps what the repair overwrites", msg,
-			      sizeof(msg));
-	if (r)
-		return sc_check_errf(c, r, "%s", msg);
-	if (snapcow_dev_size(u) < size && snapcow_dev_resize(u, size))
-		return sc_check_errf(c, -ENOSPC,
-				     "%s: %llu bytes, the undo file needs %llu",
-				     snapcow_dev_path(u),
-				     (unsigned long long)snapcow_dev_size(u),
-				     (unsigned long long)size);
-	r = undo_fill(c, u, p);
-	if (r && !c->err[0])
-		sc_check_errf(c, r, "%s: writing the undo file: %s",
-			      snapcow_dev_path(u), snapcow_dev_error(u));
-	return r;
-}
-
-/*
- * An undo file is the only way back from a repair, and the file named
- * may be anybody's: never write over one that holds anything.
- */
-static int undo_check_new(struct snapcow_check *c, struct snapcow_dev *u)
-{
-	char chain[SNAPCOW_ERRBUF_SIZE];
-
-	if (snapcow_dev_shares_storage(u, c->cow, chain, sizeof(chain)) > 0)
-		return sc_check_errf(c, -EINVAL,
-				     "%s: the undo file shares storage with the COW: %s",
-				     snapcow_dev_path(u), chain);
-	if (snapcow_dev_created(u) || (!snapcow_dev_is_block(u) &&
-				       !snapcow_dev_size(u)))
-		return 0;
-	return sc_check_errf(c, -EEXIST,
-			     "%s: exists and holds %llu bytes: an undo file is only written to a new or empty file, never over another",
-			     snapcow_dev_path(u),
-			     (unsigned long long)snapcow_dev_size(u));
-}
-
-static int undo_save(struct snapcow_check *c, const char *path,
-		     struct undo_plan *p)
-{
-	struct snapcow_dev *u;
-	int r;
-
-	r = snapcow_dev_open(path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_CREATE |
-			     SNAPCOW_DEV_EXCL, &u);
-	if (r)
-		return sc_check_errf(c, r, "%s: cannot create the undo file: %s",
-				     path, strerror(-r));
-	r = undo_check_new(c, u);
-	if (r) {
-		snapcow_dev_discard(u);
-		return r;
-	}
-	r = undo_save_dev(c, u, p);
-	/*
-	 * undo_fill flushed the file; a new file is only durable once its
-	 * name is, and the device must not be touched before.
-	 */
-	if (!r && (r = snapcow_dev_sync_name(u)))
-		sc_check_errf(c, r, "undo file: %s", snapcow_dev_error(u));
-	/* The COW is untouched: leave no half-written undo file behind. */
-	if (r && !snapcow_dev_created(u))
-		snapcow_dev_resize(u, 0);
-	if (r)
-		snapcow_dev_discard(u);
-	else
-		snapcow_dev_close(u);
-	return r;
-}
-
-/* ----------------------------------------------------------- apply */
-
-struct apply_ctx {
-	unsigned char *buf;
-	int written;
-	uint64_t total;		/* chunks that change */
-};
-
-static int apply_fn(struct snapcow_check *c, void *ctx, uint64_t offset,
-		    const void *buf)
-{
-	struct apply_ctx *a = ctx;
-	int r = read_chunk(c, a->buf, offset);
-
-	if (r)
-		return r;
-	if (!memcmp(a->buf, buf, c->chunk_bytes))
-		return 0;
-	r = snapcow_dev_write(c->cow, buf, c->chunk_bytes, offset);
-	if (!r)
-		r = snapcow_dev_flush(c->cow);
-	if (r)
-		return sc_check_errf(c, r, "%s", snapcow_dev_error(c->cow));
-	a->written++;
-	if (c->opts.progress)
-		c->opts.progress(c->opts.ctx, a->written * c->chunk_bytes,
-				 a->total * c->chunk_bytes);
-	return 0;
-}
-
 static bool needs_repair(const struct snapcow_check *c)
 {
 	size_t i;
@@ -472,26 +254,15 @@ static bool needs_repair(const struct snapcow_check *c)
 static int repair(struct snapcow_check *c, const char *undo_path,
 		  struct snapcow_dev *undo_dev)
 {
-	struct undo_plan p = { 0 };
-	struct apply_ctx a = { 0 };
-	int r;
+	struct sc_rewrite w = {
+		.cow = c->cow, .chunk_bytes = c->chunk_bytes,
+		.plan = plan_emit, .plan_ctx = c,
+		.progress = c->opts.progress, .progress_ctx = c->opts.ctx,
+		.err = c->err, .errlen = sizeof(c->err),
+	};
+	int r = plan_fix_end(c);
 
-	r = plan_fix_end(c);
-	p.buf = malloc(c->chunk_bytes);
-	a.buf = p.buf;
-	if (!r && !p.buf)
-		r = sc_check_errf(c, -ENOMEM, "out of memory");
-	if (!r)
-		r = plan_emit(c, collect_fn, &p);
-	if (!r && p.n)
-		r = undo_path ? undo_save(c, undo_path, &p) :
-				undo_save_dev(c, undo_dev, &p);
-	a.total = p.n;
-	if (!r && p.n)
-		r = plan_emit(c, apply_fn, &a);
-	free(p.v);
-	free(p.buf);
-	return r ? r : a.written;
+	return r ? r : sc_rewrite(&w, undo_path, undo_dev);
 }
 
 static int repair_entry(struct snapcow_check *c, const char *undo_path,

@@ -255,6 +255,12 @@ enum snapcow_store_flags {
 	 * without invalidating the snapshot (overflow is memory-only).
 	 */
 	SNAPCOW_STORE_OVERFLOW = 1 << 1,
+	/*
+	 * Read the records of an invalid COW too, which the kernel never
+	 * does (snapdump --metadata: a dump restores them); the state stays
+	 * INVALID.  Only for reading the list back.
+	 */
+	SNAPCOW_STORE_ALL_RECORDS = 1 << 2,
 };
 
 struct snapcow_store_info {
@@ -763,6 +769,54 @@ int snapcow_check_undo(struct snapcow_dev *cow, const char *undo_path,
 /* The same, reading the undo file from @undo. */
 int snapcow_check_undo_dev(struct snapcow_dev *cow, struct snapcow_dev *undo,
 			   char *err, size_t errlen);
+
+/* ------------------------------------------------------------ restore */
+
+/*
+ * Write a COW's metadata back from a dump (snapdump --metadata, the
+ * thin_restore of snapshots): the header and the records, in allocation
+ * order, are laid out as the kernel writes them (areas filled in turn,
+ * the area after a full one zeroed) in a sparse image of the COW, which
+ * snapcow_check's rules judge before anything is written; then the
+ * chunks that differ are rewritten as a repair does (undo file first,
+ * areas in order, the header last).
+ */
+struct snapcow_restore;
+
+/*
+ * Start a restore of @hdr onto @cow (open for writing, exclusively):
+ * -EINVAL with the reason in @err when the magic, version or chunk size
+ * (against @cow's block size) is not one the kernel takes, or @cow is
+ * too small for a header, an area and a data chunk.
+ */
+int snapcow_restore_new(struct snapcow_dev *cow,
+			const struct snapcow_header *hdr,
+			struct snapcow_restore **rp, char *err, size_t errlen);
+void snapcow_restore_free(struct snapcow_restore *m);
+/*
+ * Append the next record.  -EINVAL when @new_chunk is 0 (it would end
+ * the list) or the record's area lies past the device's end.
+ */
+int snapcow_restore_add(struct snapcow_restore *m, uint64_t old_chunk,
+			uint64_t new_chunk, char *err, size_t errlen);
+/* Records added so far. */
+uint64_t snapcow_restore_count(const struct snapcow_restore *m);
+/*
+ * Judge the image with snapcheck's rules, the records as if the header
+ * were valid: 0, or -EINVAL with the first error in @err ("SC012
+ * dup-old: ...") and the record it is about in *@index (SNAPCOW_NO_POS
+ * when it is about no record).
+ */
+int snapcow_restore_check(struct snapcow_restore *m, uint64_t *index,
+			  char *err, size_t errlen);
+/*
+ * Write what differs (check first): the undo file @undo_path (new or
+ * empty; snapcow_check_undo replays it), then the areas up to the one
+ * after the list's end, each flushed, then the header.  Returns the
+ * chunks written (0: the COW already held the dump) or -errno.
+ */
+int snapcow_restore_write(struct snapcow_restore *m, const char *undo_path,
+			  char *err, size_t errlen);
 
 /* ---------------------------------------------------------- cfgstring */
 

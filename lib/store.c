@@ -283,7 +283,9 @@ int snapcow_store_load(struct snapcow_dev *cow, uint32_t table_chunk_size,
 				  (unsigned long long)s->chunk_bytes);
 		goto fail;
 	}
-	if (s->state == SNAPCOW_STATE_VALID) {
+	if (s->state == SNAPCOW_STATE_VALID ||
+	    (s->state == SNAPCOW_STATE_INVALID &&
+	     (flags & SNAPCOW_STORE_ALL_RECORDS))) {
 		r = store_read_exceptions(s);
 		if (r)
 			goto fail;
@@ -415,7 +417,8 @@ int snapcow_store_foreach_record(struct snapcow_store *s, bool past_end,
 {
 	struct record_walk w = { s, fn, ctx };
 
-	if (s->state != SNAPCOW_STATE_VALID)
+	if (s->state != SNAPCOW_STATE_VALID &&
+	    !(s->flags & SNAPCOW_STORE_ALL_RECORDS))
 		return 0;
 	return sc_list_walk(s->cow, s->cs, s->current_area,
 			    s->current_committed, past_end, store_visit, &w,

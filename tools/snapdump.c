@@ -34,6 +34,11 @@ static const struct cli cli = {
 		   "  snapdump --raw-chunk N [--hexdump] COW\n"
 		   "                     raw COW chunk N (binary, or hexdump "
 		   "-C lines)\n"
+		   "  snapdump --metadata [--json] COW\n"
+		   "                     header and every record in "
+		   "allocation order, as one JSON\n"
+		   "                     document that 'snapctl restore' "
+		   "writes back\n"
 		   "  snapdump --origin ORIGIN --diff COW\n"
 		   "                     the chunks in which the snapshot and "
 		   "ORIGIN differ now:\n"
@@ -58,6 +63,7 @@ struct dump_opts {
 	int hexdump;
 	char *origin;
 	int diff;
+	int metadata;
 	char *chunk_size;
 };
 
@@ -429,6 +435,57 @@ static int dump_exceptions(struct dump *d)
 	return r;
 }
 
+/* --------------------------------------------------------- metadata */
+
+/* What restore needs to refuse a device that cannot take the records. */
+static int metadata_members(struct dump *d)
+{
+	const struct snapcow_field_u64 rows[] = {
+		{ SNAPCOW_F_COW_SECTORS, d->info.cow_sectors },
+		{ SNAPCOW_F_EXCEPTIONS_PER_AREA, d->info.exceptions_per_area },
+		{ SNAPCOW_F_EXCEPTION_COUNT, d->info.exceptions },
+	};
+
+	return jcheck(snapcow_field_add_u64s(d->root, rows,
+					     sizeof(rows) / sizeof(rows[0])));
+}
+
+/*
+ * The header and every record in allocation order, streamed as the
+ * exception listing is: an invalid COW's records too, which the store
+ * reads for us (SNAPCOW_STORE_ALL_RECORDS).
+ */
+static int dump_metadata(struct dump *d)
+{
+	struct snapcow_header hdr;
+	struct record_row *row;
+	int r;
+
+	if (!d->s)
+		return -EINVAL;
+	if (d->info.state == SNAPCOW_STATE_NEW) {
+		error_msg("%s: a new COW (magic 0), formatted on activation: "
+			  "it has no metadata to dump",
+			  snapcow_dev_path(d->cow));
+		return -EINVAL;
+	}
+	r = read_header(d->cow, &hdr);
+	r = r ?: header_json(d, &hdr) ?: metadata_members(d);
+	if (r)
+		return r;
+	row = calloc(1, sizeof(*row));
+	if (!row) {
+		error_msg("%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	r = tout_init(&row->t, snapcow_field_get(SNAPCOW_F_RECORDS)->name,
+		      exception_cols, E_NCOLS, "OLD_CHUNK,NEW_CHUNK", &d->o->t,
+		      &d->doc, stdout);
+	r = r ?: stream_exceptions(d, row);
+	free(row);
+	return r;
+}
+
 /* ------------------------------------------------------------ chunk */
 
 struct hexdump {
@@ -680,6 +737,8 @@ static int dump_mode(struct dump *d)
 
 	if (d->o->diff)
 		return d->s ? dump_diff(d) : -EINVAL;
+	if (d->o->metadata)
+		return dump_metadata(d);
 	if (!d->o->chunk)
 		return dump_sections(d);
 	if (!d->cs) {
@@ -709,7 +768,8 @@ static int run(const char *cow_path, uint32_t cs, const struct dump_opts *o)
 	if (r < 0)
 		goto out;
 	/* A COW that does not load is still dumped as far as it goes. */
-	if (load_store(d.cow, cs, 0, &d.s) == 0) {
+	if (load_store(d.cow, cs, o->metadata ? SNAPCOW_STORE_ALL_RECORDS : 0,
+		       &d.s) == 0) {
 		snapcow_store_get_info(d.s, &d.info);
 		d.cs = d.info.chunk_size;
 	}
@@ -745,6 +805,15 @@ static int check_modes(struct dump_opts *o)
 	bool table = o->t.output || o->t.raw || o->t.noheadings || o->t.json;
 	uint64_t n;
 
+	if (o->metadata && (sections || o->diff || o->chunk ||
+			    o->t.output || o->t.raw || o->t.noheadings))
+		return usage_error(&cli, "--metadata dumps the whole metadata "
+				   "as one JSON document: no other selector "
+				   "or table option with it");
+	if (o->metadata) {
+		o->t.json = 1;
+		return 0;
+	}
 	if (o->chunk && (sections || o->diff || table))
 		return usage_error(&cli, "--raw-chunk shows one raw chunk: no "
 				   "other selector or table option with it");
@@ -802,6 +871,9 @@ int main(int argc, char **argv)
 		{ "diff", 'd', POPT_ARG_NONE, &o.diff, 0,
 		  "list the chunks in which the snapshot and the origin "
 		  "differ", NULL },
+		{ "metadata", 'm', POPT_ARG_NONE, &o.metadata, 0,
+		  "dump the header and the records for 'snapctl restore' "
+		  "(JSON)", NULL },
 		{ "chunk-size", 'c', POPT_ARG_STRING, &o.chunk_size,
 		  OPT_STRING,
 		  "the table's chunk size (default: from the header)",
