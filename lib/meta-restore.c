@@ -50,7 +50,7 @@ static int header_check(const struct snapcow_header *hdr,
 	if (snapcow_chunk_size_check(hdr->chunk_size,
 				     snapcow_dev_block_size(cow), &why))
 		return sc_errf(err, errlen, -EINVAL,
-			       "header: chunk size %u sectors: %s of %s (%u bytes)",
+			       "header: chunk size %u sectors: %s (%s: %u-byte logical blocks)",
 			       hdr->chunk_size, why, snapcow_dev_path(cow),
 			       snapcow_dev_block_size(cow));
 	if (bytes < snapcow_cow_min_bytes(hdr->chunk_size))

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -593,4 +594,20 @@ int json_failed(struct json_object *o)
 	json_object_put(o);
 	error_msg("cannot build the JSON document: %s", strerror(ENOMEM));
 	return -ENOMEM;
+}
+
+const char *undo_file_name(const char *tool, const char *cow, char *buf,
+			   size_t len)
+{
+	const char *base = strrchr(cow, '/');
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	base = base ? base + 1 : cow;
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S",
+		 localtime_r(&now, &tm));
+	snprintf(buf, len, "%s-undo-%s-%s.bin", tool, *base ? base : "cow",
+		 stamp);
+	return buf;
 }

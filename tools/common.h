@@ -118,6 +118,13 @@ int check_paths_distinct(const char *a, const char *a_role, const char *b,
 int load_store(struct snapcow_dev *cow, uint32_t chunk_sectors,
 	       unsigned int flags, struct snapcow_store **sp);
 
+/*
+ * The default undo file of a metadata rewrite, in the current directory:
+ * "TOOL-undo-<COW's base name>-<local time>.bin".
+ */
+const char *undo_file_name(const char *tool, const char *cow, char *buf,
+			   size_t len);
+
 struct progress {
 	bool enabled;
 	const char *label;

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -301,21 +300,6 @@ static int run_check(struct snapcow_dev *cow, const struct snapcow_check_opts
 	return r;
 }
 
-static const char *default_undo(const char *cow, char *buf, size_t len)
-{
-	const char *base = strrchr(cow, '/');
-	char stamp[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	base = base ? base + 1 : cow;
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S",
-		 localtime_r(&now, &tm));
-	snprintf(buf, len, "snapcheck-undo-%s-%s.bin", *base ? base : "cow",
-		 stamp);
-	return buf;
-}
-
 static int do_undo(const struct opts *o)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
@@ -347,7 +331,7 @@ static int do_repair(const struct opts *o, struct snapcow_dev *cow,
 	int r;
 
 	if (!undo)
-		undo = default_undo(o->cow, name, sizeof(name));
+		undo = undo_file_name("snapcheck", o->cow, name, sizeof(name));
 	((struct progress *)co->ctx)->label = "repairing";
 	r = snapcow_check_repair(*cp, undo, err, sizeof(err));
 	progress_done(co->ctx);

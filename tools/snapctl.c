@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	  "served origin" },
 	{ "remove", cmd_remove, "remove one live snapshot of an active "
 	  "origin" },
+	{ "restore", cmd_restore, "write a COW's metadata back from a "
+	  "snapdump --metadata dump" },
 	{ "list", cmd_list, "list every live snapshot: device-mapper and "
 	  "snapcowd's" },
 };

@@ -16,6 +16,7 @@ int cmd_activate(int argc, const char **argv);
 int cmd_deactivate(int argc, const char **argv);
 int cmd_snapshot(int argc, const char **argv);
 int cmd_list(int argc, const char **argv);
+int cmd_restore(int argc, const char **argv);
 
 /* tools/snapctl-served.c: snapcowd's status object on the system bus. */
 struct json_object;
