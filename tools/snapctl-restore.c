@@ -371,8 +371,8 @@ static int write_it(struct restore *x, const struct restore_opts *o)
 		return 0;
 	}
 	printf("%s: restored %" PRIu64 " record%s (%s, %" PRIu32
-	       "-sector chunks) from %s: %d metadata chunk%s written, header "
-	       "last; undo file: %s\n", x->cow_path, x->count,
+	       "-sector chunks) from %s: %d metadata chunk%s written; undo "
+	       "file: %s\n", x->cow_path, x->count,
 	       plural(x->count), x->hdr.valid ? "valid" : "invalid",
 	       x->hdr.chunk_size, x->file, r, plural((uint64_t)r), undo);
 	return 0;

@@ -44,6 +44,13 @@
 #                            missing), the table when killed, a snapshot
 #                            refused meanwhile, the resumed run, tables,
 #                            what m and m-third read after, the COW
+#   lmerge-offline.*, lmerge-cmp.*   snapctl merge of copies of m and
+#                            m-snap's COW taken before the live merge,
+#                            and cmp of its origin with what m reads after
+#   meta-*                   dump and restore: the kernel's COW (1 KiB
+#                            chunks, 4 areas) dumped, wiped, restored,
+#                            cmp with the kernel's; the snapshot's hash and
+#                            status before and after; meta-kernel.img
 #   udev-{up,down}.*, udev-links, udev-cookies-{up,down}, udev-ls-end
 #                            activate/deactivate with systemd-udevd
 #   amerge*                  merge --live of m-third stopped, deactivate,
@@ -63,10 +70,12 @@ w=/tmp/act
 load_modules
 
 # Run the binary a libtool wrapper stands for, with the library beside it.
+D=$(dirname "$S")/snapdump
 bin=$(dirname "$S")/.libs/$(basename "$S")
 libs=$(dirname "$S")/../lib/.libs
 if [ -x "$bin" ] && [ -d "$libs" ] && head -c 2 "$S" | grep -q '#!'; then
 	S=$bin
+	D=$(dirname "$D")/.libs/snapdump
 	export LD_LIBRARY_PATH=$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
 
@@ -265,6 +274,10 @@ exec 3</dev/mapper/m-snap
 try lmerge-busy "$S" merge --live m m-snap
 exec 3<&-
 try lmerge-missing "$S" merge --live m m-snap2
+# The offline merge of copies taken now must give the origin the live
+# merge gives (issue 10): the workload is over, the files are at rest.
+cp "$w/m.img" "$w/m-copy.img"
+cp "$w/ma.img" "$w/ma-copy.img"
 # Dies (as a kill -9 would) right after the kernel started merging.
 rc=0
 SNAPCOW_KILL_AFTER_MERGE_START=1 "$S" merge --live --no-progress -v m m-snap \
@@ -277,6 +290,9 @@ dmsetup table | grep '^m' >"$SHARE/tables-lmerge"
 dmsetup status m-third >"$SHARE/lmerge-third-status"
 workload hash 4096 /dev/mapper/m "$SHARE/lmerge-origin.sha256" \
 	/dev/mapper/m-third "$SHARE/lmerge-third.sha256"
+try lmerge-offline "$S" merge --yes --no-progress "$w/m-copy.img" \
+	"$w/ma-copy.img"
+try lmerge-cmp cmp /dev/mapper/m "$w/m-copy.img"
 # A merge that deactivate stopped: activate --merge picks it up and
 # merge --live NAME (no SNAP) waits for its end.
 SNAPCOW_KILL_AFTER_MERGE_START=1 "$S" merge --live --no-progress m m-third \
@@ -366,6 +382,42 @@ try cj-down "$S" deactivate cj
 dm_names >"$SHARE/ls-end"
 losetup -d "$lo" "$lc"
 echo "offline $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
+
+# Metadata dump and restore (snapdump --metadata, snapctl restore): the
+# kernel fills several areas (1 KiB chunks: 64 records an area) with
+# origin writes out of order, the dump restored over a wiped copy must
+# give the kernel's image back byte for byte (data chunks are never
+# touched), and the kernel serves the restored COW's snapshot as before.
+t0=$(now_ms)
+workload gen "$w/r.img" $((2 << 20)) 401
+truncate -s 2M "$w/rc.img"
+lo=$(losetup -f --show "$w/r.img")
+lc=$(losetup -f --show "$w/rc.img")
+try meta-up "$S" create -q --chunk-size 1K --activate r "$lc" "$lo"
+for range in 1500:80 40:70 700:50; do
+	dd if=/dev/zero of=/dev/mapper/r bs=1K seek="${range%:*}" \
+		count="${range#*:}" oflag=direct status=none
+done
+sha256sum </dev/mapper/r-snap | cut -d' ' -f1 >"$SHARE/meta-snap.sha256"
+dmsetup status r-snap >"$SHARE/meta-status"
+try meta-down "$S" deactivate r
+cp "$w/rc.img" "$w/rc-kernel.img"
+try meta-dump "$D" --metadata "$lc"
+for a in 0 1 2 3 4; do
+	dd if=/dev/zero of="$lc" bs=1K seek=$((1 + a * 65)) count=1 \
+		conv=notrunc status=none
+done
+dd if=/dev/zero of="$lc" bs=1K count=1 conv=notrunc status=none
+try meta-restore "$S" restore --yes --backup "$w/meta-undo.bin" \
+	"$SHARE/meta-dump.out" "$lc"
+try meta-cmp cmp "$w/rc.img" "$w/rc-kernel.img"
+try meta-up2 "$S" activate r "$lo" "$lc"
+sha256sum </dev/mapper/r-snap | cut -d' ' -f1 >"$SHARE/meta-snap2.sha256"
+dmsetup status r-snap >"$SHARE/meta-status2"
+try meta-down2 "$S" deactivate r
+losetup -d "$lo" "$lc"
+copy_out "$w/rc-kernel.img" "$SHARE/meta-kernel.img"
+echo "meta $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 # udev (last: it stays up): with systemd-udevd running and
 # DM_DISABLE_UDEV unset, libdm waits on udev cookies and udev's rules

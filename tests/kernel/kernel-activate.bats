@@ -9,7 +9,10 @@
 # writes at the chunk size.  Then the live status, deactivation, and
 # snapctl's offline view of what the kernel left.  Last, pairs that share
 # storage through dm linear maps, other dm targets, md and overlapping
-# partitions, which the host cannot make (lib/dev-storage.c).
+# partitions, which the host cannot make (lib/dev-storage.c).  The live
+# merge's origin against snapctl merge of copies; a COW the kernel wrote
+# dumped (snapdump --metadata), wiped, restored (snapctl restore) and
+# served by the kernel again.
 
 load helpers
 
@@ -350,6 +353,54 @@ m-third: snapshot" ]
 	run ! grep -q Invalid "$SHARE/lmerge-third-status"
 	# The merged COW is empty: only the header and the first area.
 	[ "$(cat "$SHARE/lmerge-cow-status")" = "16/12288 16" ]
+}
+
+@test "merge --live: the origin equals snapctl merge of copies taken before it" {
+	rc_is lmerge-offline 0
+	rc_is lmerge-cmp 0
+	[ ! -s "$SHARE/lmerge-cmp.out" ]
+}
+
+# --- metadata dump and restore (issue 10 item 6)
+
+@test "restore: the kernel's COW (4 areas) dumped, wiped and restored is the kernel's image byte for byte" {
+	rc_is meta-up 0
+	rc_is meta-down 0
+	rc_is meta-dump 0
+	[ "$(jq -c '[.header.chunk_size_sectors, .header.valid, .cow_sectors,
+		.exceptions_per_area, .exception_count, (.records | length),
+		.records[0], .records[199]]' "$SHARE/meta-dump.out")" = \
+		'[2,true,4096,64,200,200,{"old_chunk":1500,"new_chunk":2},{"old_chunk":749,"new_chunk":204}]' ]
+	rc_is meta-restore 0
+	grep -q ': restored 200 records (valid, 2-sector chunks) from .*: 5 metadata chunks written; undo file: ' \
+		"$SHARE/meta-restore.out"
+	rc_is meta-cmp 0
+}
+
+@test "restore: the kernel loads the restored COW and serves the same snapshot" {
+	rc_is meta-up2 0
+	[ "$(cat "$SHARE/meta-snap2.sha256")" = "$(cat "$SHARE/meta-snap.sha256")" ]
+	[ "$(cut -d' ' -f4- "$SHARE/meta-status2")" = "$(cut -d' ' -f4- "$SHARE/meta-status")" ]
+	[ "$(cut -d' ' -f4- "$SHARE/meta-status")" = "410/4096 10" ]
+	rc_is meta-down2 0
+}
+
+@test "restore: the kernel's COW onto a fresh device of its size: the same header and areas, snapcheck clean" {
+	need_tool SNAPDUMP
+	need_tool SNAPCHECK
+	local w=$BATS_TEST_TMPDIR a
+	run -0 "$SNAPCHECK" -n "$SHARE/meta-kernel.img"
+	"$SNAPDUMP" --metadata "$SHARE/meta-kernel.img" >"$w/m.json"
+	truncate -s 2M "$w/fresh.img"
+	run -0 "$SNAPCTL" restore --yes --backup "$w/u.bin" "$w/m.json" \
+		"$w/fresh.img"
+	for a in 0 1 2 3 4 5; do
+		cmp <(dd if="$SHARE/meta-kernel.img" bs=1K skip=$((a ? 1 + (a - 1) * 65 : 0)) count=1 status=none) \
+			<(dd if="$w/fresh.img" bs=1K skip=$((a ? 1 + (a - 1) * 65 : 0)) count=1 status=none)
+	done
+	run -0 "$SNAPCHECK" -n "$w/fresh.img"
+	"$SNAPDUMP" --metadata "$w/fresh.img" | jq 'del(.cow)' >"$w/m2.json"
+	[ "$(jq 'del(.cow)' "$w/m.json")" = "$(cat "$w/m2.json")" ]
 }
 
 # --- udev (issue 10 item 5)
