@@ -99,7 +99,7 @@ validate_n() {
 
 @test "every schema is a valid draft 2020-12 schema" {
 	local s
-	for s in status create merge check dump; do
+	for s in status create merge check dump list metadata; do
 		python3 -c 'import json, sys
 from jsonschema import Draft202012Validator
 Draft202012Validator.check_schema(json.load(open(sys.argv[1])))' \
@@ -139,6 +139,8 @@ Draft202012Validator.check_schema(json.load(open(sys.argv[1])))' \
 		doc dump "$name" "$SNAPDUMP" --json "$T/$name.img"
 		doc dump "$name-all" "$SNAPDUMP" --json --all-slots "$T/$name.img"
 		doc check "$name" "$SNAPCHECK" -n --json "$T/$name.img"
+		[ "$name" = new ] ||
+			doc metadata "$name" "$SNAPDUMP" --metadata "$T/$name.img"
 	done <<-EOF
 	r4k --chunk-size 8 --size 4194304 --random 100 --seed 1
 	full --chunk-size 8 --size 2097152 --sequential 256
@@ -152,7 +154,22 @@ Draft202012Validator.check_schema(json.load(open(sys.argv[1])))' \
 	[ "$(jq -r .status_report "$D/dump.bad.json")" = null ]
 	[ "$(jq -r .header.state "$D/dump.bad.json")" = unknown ]
 	[ "$(jq -r .summary.state "$D/check.bad.json")" = unknown ]
-	validate_n 18
+	validate_n 21
+}
+
+@test "metadata: a dump validates; a record with another key or type does not" {
+	need_jq
+	mkcow --chunk-size 8 --size 1048576 --random 20 --seed 2 "$T/c.img" \
+		>/dev/null
+	doc metadata c "$SNAPDUMP" --metadata "$T/c.img"
+	validate_n 1
+	jq '.records[0].old = 1' "$D/metadata.c.json" >"$D/metadata.x.json"
+	run ! validate_docs
+	[[ "$output" == *"'old' does not match any of the regexes"* ]]
+	jq '.records[0].new_chunk = "2"' "$D/metadata.c.json" \
+		>"$D/metadata.x.json"
+	run ! validate_docs
+	[[ "$output" == *"'2' is not of type 'integer', 'null'"* ]]
 }
 
 @test "fresh COWs: create, status with an origin, diff, merge" {
