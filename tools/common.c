@@ -257,6 +257,21 @@ const char **cli_args(poptContext ctx, int *n)
 	return args;
 }
 
+int cli_parse_args(poptContext ctx, const struct cli *cli,
+		   const struct poptOption *options, int want,
+		   const char *expected, const char ***args)
+{
+	int rc = cli_parse(ctx, cli, options), n;
+
+	if (rc >= 0)
+		return rc;
+	*args = cli_args(ctx, &n);
+	if (n == want)
+		return -1;
+	return usage_error(cli, n > want ? "too many arguments" :
+			   "expected %s", expected);
+}
+
 static int suffix_shift(const char *s, unsigned int *shift)
 {
 	static const char units[] = "KMGTPE";

@@ -55,6 +55,14 @@ int cli_parse(poptContext ctx, const struct cli *cli,
 	      const struct poptOption *options);
 /* The positional arguments left; *@n gets their count. */
 const char **cli_args(poptContext ctx, int *n);
+/*
+ * cli_parse, then exactly @want positional arguments in *@args (else a
+ * usage error naming @expected, "META COW"): -1 to go on, or the exit
+ * code.
+ */
+int cli_parse_args(poptContext ctx, const struct cli *cli,
+		   const struct poptOption *options, int want,
+		   const char *expected, const char ***args);
 /* Print "prog: <msg>" and a hint to --help; returns EXIT_USAGE. */
 int usage_error(const struct cli *cli, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -410,7 +410,7 @@ int cmd_restore(int argc, const char **argv)
 {
 	struct restore_opts o = { 0 };
 	const char **args;
-	int n, rc;
+	int rc;
 	struct poptOption options[] = {
 		{ "yes", 'y', POPT_ARG_NONE, &o.yes, 0,
 		  "write (without it, only check META against COW)", NULL },
@@ -421,17 +421,9 @@ int cmd_restore(int argc, const char **argv)
 	};
 	poptContext ctx = poptGetContext(NULL, argc, argv, options, 0);
 
-	rc = cli_parse(ctx, &cli, options);
-	if (rc >= 0)
-		goto out;
-	args = cli_args(ctx, &n);
-	if (n != 2) {
-		rc = usage_error(&cli, n > 2 ? "too many arguments" :
-				 "expected META COW");
-		goto out;
-	}
-	rc = run(args, &o) < 0 ? EXIT_FAIL : EXIT_OK;
-out:
+	rc = cli_parse_args(ctx, &cli, options, 2, "META COW", &args);
+	if (rc < 0)
+		rc = run(args, &o) < 0 ? EXIT_FAIL : EXIT_OK;
 	free(o.backup);
 	poptFreeContext(ctx);
 	return rc;
