@@ -176,7 +176,8 @@ static const struct snapcow_finding *first_error(struct snapcow_check *c)
 
 SNAPCOW_EXPORT
 int snapcow_restore_check(struct snapcow_restore *m, uint64_t *index,
-			  char *err, size_t errlen)
+			  struct snapcow_record *rec, char *err,
+			  size_t errlen)
 {
 	struct snapcow_check_opts opts = { 0 };
 	const struct snapcow_finding *f;
@@ -191,8 +192,11 @@ int snapcow_restore_check(struct snapcow_restore *m, uint64_t *index,
 	f = first_error(c);
 	if (f) {
 		rule = snapcow_rule_get(f->rule);
-		if (f->area != SNAPCOW_NO_POS)
+		if (f->area != SNAPCOW_NO_POS) {
 			*index = f->area * m->epa + f->slot;
+			snapcow_record_decode(m->map + snapcow_area_offset(
+					m->cs, f->area), f->slot, rec);
+		}
 		r = sc_errf(err, errlen, -EINVAL, "%s %s: %s", rule->code,
 			    rule->name, f->text);
 	}
@@ -238,11 +242,12 @@ int snapcow_restore_write(struct snapcow_restore *m, const char *undo_path,
 		.plan = restore_plan, .plan_ctx = m,
 		.err = m->err, .errlen = sizeof(m->err),
 	};
+	struct snapcow_record rec;
 	uint64_t index;
 	int r;
 
 	if (!m->checked) {
-		r = snapcow_restore_check(m, &index, err, errlen);
+		r = snapcow_restore_check(m, &index, &rec, err, errlen);
 		if (r)
 			return r;
 	}

@@ -804,11 +804,12 @@ uint64_t snapcow_restore_count(const struct snapcow_restore *m);
 /*
  * Judge the image with snapcheck's rules, the records as if the header
  * were valid: 0, or -EINVAL with the first error in @err ("SC012
- * dup-old: ...") and the record it is about in *@index (SNAPCOW_NO_POS
- * when it is about no record).
+ * dup-old: ...") and the record it is about: its index in *@index
+ * (SNAPCOW_NO_POS when it is about no record) and itself in *@rec.
  */
 int snapcow_restore_check(struct snapcow_restore *m, uint64_t *index,
-			  char *err, size_t errlen);
+			  struct snapcow_record *rec, char *err,
+			  size_t errlen);
 /*
  * Write what differs (check first): the undo file @undo_path (new or
  * empty; snapcow_check_undo replays it), then the areas up to the one

@@ -2,10 +2,12 @@
 /*
  * snapctl restore: write a COW's metadata back from a snapdump
  * --metadata document (thin_restore's job for snapshots).  The document
- * is read whole and every key and type is checked against the field
- * table the dump was written with; the library lays the records out and
- * judges them with snapcheck's rules; only then, and with --yes, is the
- * COW written, undo file first.
+ * is read a member and a record at a time (json-scan.c), so a dump of
+ * millions of records takes the memory of the metadata, not of a parse
+ * tree; every key and type is checked against the field table the dump
+ * was written with; the library lays the records out and judges them
+ * with snapcheck's rules; only then, and with --yes, is the COW written,
+ * undo file first.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -21,6 +23,7 @@
 
 #include "common.h"
 #include "fields.h"
+#include "json-scan.h"
 #include "snapctl.h"
 
 static const struct cli cli = {
@@ -44,90 +47,16 @@ struct restore_opts {
 struct restore {
 	const char *file;		/* META, as given */
 	const char *cow_path;
-	struct json_object *doc;
-	struct json_object *records;
+	struct jscan scan;
+	struct json_object *doc;	/* the members but the records */
+	bool at_records;		/* the scan is at their array */
 	struct snapcow_header hdr;
 	uint64_t cow_sectors;
 	uint64_t count;			/* exception_count */
+	uint64_t n;			/* records read */
 	struct snapcow_dev *cow;
 	struct snapcow_restore *m;
 };
-
-/* ------------------------------------------------------------ read */
-
-static int read_all(const char *path, char **bufp, size_t *lenp)
-{
-	FILE *f = fopen(path, "r");
-	size_t len = 0, cap = 0, n;
-	char *buf = NULL, *p;
-	int r = 0;
-
-	if (!f) {
-		r = -errno;
-		error_msg("%s: %s", path, strerror(-r));
-		return r;
-	}
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 1 << 16;
-			p = realloc(buf, cap);
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			buf = p;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (!n)
-			break;
-	}
-	if (!r && ferror(f))
-		r = -EIO;
-	fclose(f);
-	if (r) {
-		free(buf);
-		error_msg("%s: cannot read: %s", path, strerror(-r));
-		return r;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-}
-
-static int parse(struct restore *x)
-{
-	struct json_tokener *tok = json_tokener_new();
-	enum json_tokener_error jerr;
-	size_t len = 0, end;
-	char *buf = NULL;
-	int r;
-
-	if (!tok)
-		return json_failed(NULL);
-	r = read_all(x->file, &buf, &len);
-	if (r) {
-		json_tokener_free(tok);
-		return r;
-	}
-	x->doc = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	while (!jerr && end < len && strchr(" \t\r\n", buf[end]))
-		end++;
-	if (jerr == json_tokener_continue)
-		error_msg("%s: not JSON: the document ends early (byte %zu)",
-			  x->file, len);
-	else if (jerr)
-		error_msg("%s: not JSON: %s at byte %zu", x->file,
-			  json_tokener_error_desc(jerr), end);
-	else if (end < len)
-		error_msg("%s: not JSON: data after the document at byte %zu",
-			  x->file, end);
-	json_tokener_free(tok);
-	free(buf);
-	return jerr || end < len ? -EINVAL : 0;
-}
 
 /* ----------------------------------------------------------- shape */
 
@@ -180,7 +109,8 @@ static struct json_object *member(const struct restore *x, const char *where,
 	const char *type;
 
 	if (!json_object_object_get_ex(o, f->name, &v)) {
-		error_msg("%s: %s%s: missing", x->file, where, f->name);
+		error_msg("%s: %s%s: missing%s", x->file, where, f->name,
+			  o == x->doc && x->at_records ? " before records" : "");
 		return NULL;
 	}
 	if (type_is(v, f->type))
@@ -240,44 +170,112 @@ static int read_header(struct restore *x)
 	return 0;
 }
 
+/* What the records are judged by: the members before them. */
 static int read_shape(struct restore *x)
 {
 	int r;
 
-	if (!json_object_is_type(x->doc, json_type_object)) {
-		error_msg("%s: not a 'snapdump --metadata' document: %s, not "
-			  "an object", x->file, kind(x->doc));
-		return -EINVAL;
-	}
 	r = read_header(x);
 	r = r ?: member_u64(x, "", x->doc, SNAPCOW_F_COW_SECTORS, UINT64_MAX,
 			    &x->cow_sectors);
 	r = r ?: member_u64(x, "", x->doc, SNAPCOW_F_EXCEPTION_COUNT,
 			    UINT64_MAX, &x->count);
+	if (r || x->at_records)
+		return r;
+	error_msg("%s: %s: missing", x->file,
+		  snapcow_field_get(SNAPCOW_F_RECORDS)->name);
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------------- stream */
+
+/* Members up to the records (left for the stream) or the object's end. */
+static int read_members(struct restore *x)
+{
+	const char *records = snapcow_field_get(SNAPCOW_F_RECORDS)->name;
+	struct json_object *key, *v;
+	const char *name;
+	int r, c;
+
+	for (;;) {
+		r = jscan_value(&x->scan, &key);
+		if (r)
+			return r;
+		name = json_object_get_string(key);
+		if (!json_object_is_type(key, json_type_string))
+			r = jscan_error_here(&x->scan, "a member's name is "
+					     "not a string");
+		if (!r && (c = jscan_either(&x->scan, ':', ':')) < 0)
+			r = c;
+		if (!r && !strcmp(name, records) && x->at_records) {
+			error_msg("%s: %s: given twice", x->file, records);
+			r = -EINVAL;
+		} else if (!r && !strcmp(name, records)) {
+			x->at_records = true;
+			json_object_put(key);
+			return 0;
+		}
+		r = r ?: jscan_value(&x->scan, &v);
+		if (!r && json_object_object_add(x->doc, name, v))
+			r = json_failed(v);
+		json_object_put(key);
+		c = r ?: jscan_either(&x->scan, ',', '}');
+		if (c < 0 || c == '}')
+			return c < 0 ? c : 0;
+	}
+}
+
+static int open_doc(struct restore *x)
+{
+	struct json_object *v;
+	int r = jscan_open(&x->scan, x->file);
+
 	if (r)
 		return r;
-	x->records = member(x, "", x->doc, SNAPCOW_F_RECORDS);
-	if (!x->records)
-		return -EINVAL;
-	if (x->count == json_object_array_length(x->records))
+	x->doc = json_object_new_object();
+	if (!x->doc)
+		return json_failed(NULL);
+	if (jscan_peek(&x->scan) == '{') {
+		jscan_skip(&x->scan);
+		if (jscan_peek(&x->scan) != '}')
+			return read_members(x);
+		jscan_skip(&x->scan);
 		return 0;
-	error_msg("%s: %s: %" PRIu64 ", but %s holds %zu", x->file,
-		  snapcow_field_get(SNAPCOW_F_EXCEPTION_COUNT)->name, x->count,
-		  snapcow_field_get(SNAPCOW_F_RECORDS)->name,
-		  json_object_array_length(x->records));
+	}
+	r = jscan_value(&x->scan, &v);
+	if (!r)
+		error_msg("%s: not a 'snapdump --metadata' document: %s, not "
+			  "an object", x->file, kind(v));
+	json_object_put(v);
+	return -EINVAL;
+}
+
+/* After the records: other members, then nothing but white space. */
+static int close_doc(struct restore *x)
+{
+	int c = jscan_either(&x->scan, ',', '}');
+
+	if (c == ',')
+		c = read_members(x);
+	if (c < 0)
+		return c;
+	if (jscan_peek(&x->scan) == EOF)
+		return 0;
+	error_msg("%s: not JSON: data after the document at byte %" PRIu64,
+		  x->file, x->scan.pos);
 	return -EINVAL;
 }
 
 /* --------------------------------------------------------- records */
 
-static int record_at(const struct restore *x, size_t i,
-		     struct snapcow_record *rec)
+/* Record @i of the dump, @o: an object of two chunk numbers. */
+static int record_of(const struct restore *x, uint64_t i,
+		     struct json_object *o, struct snapcow_record *rec)
 {
-	struct json_object *o = json_object_array_get_idx(x->records, i);
 	char where[48];
 	int r;
 
-	snprintf(where, sizeof(where), "record %zu: ", i);
+	snprintf(where, sizeof(where), "record %" PRIu64 ": ", i);
 	if (!json_object_is_type(o, json_type_object)) {
 		error_msg("%s: %smust be an object, not %s", x->file, where,
 			  kind(o));
@@ -291,14 +289,58 @@ static int record_at(const struct restore *x, size_t i,
 
 /* "META: record I (old_chunk A, new_chunk B): WHY" */
 static void record_error(const struct restore *x, uint64_t i,
-			 const char *why)
+			 const struct snapcow_record *rec, const char *why)
 {
-	struct snapcow_record rec = { 0 };
-
-	record_at(x, (size_t)i, &rec);
 	error_msg("%s: record %" PRIu64 " (old_chunk %" PRIu64 ", new_chunk "
-		  "%" PRIu64 "): %s", x->file, i, rec.old_chunk,
-		  rec.new_chunk, why);
+		  "%" PRIu64 "): %s", x->file, i, rec->old_chunk,
+		  rec->new_chunk, why);
+}
+
+/* The next record, laid out in the image; its JSON is not kept. */
+static int add_record(struct restore *x)
+{
+	char err[SNAPCOW_ERRBUF_SIZE] = "";
+	struct snapcow_record rec;
+	struct json_object *o;
+	int r;
+
+	r = jscan_value(&x->scan, &o);
+	r = r ?: record_of(x, x->n, o, &rec);
+	json_object_put(o);
+	if (r)
+		return r;
+	r = snapcow_restore_add(x->m, rec.old_chunk, rec.new_chunk, err,
+				sizeof(err));
+	if (r)
+		record_error(x, x->n, &rec, err);
+	x->n++;
+	return r;
+}
+
+static int stream_records(struct restore *x)
+{
+	struct json_object *o;
+	int r, c;
+
+	if (jscan_peek(&x->scan) != '[') {
+		r = jscan_value(&x->scan, &o);
+		if (!r)
+			error_msg("%s: %s: must be an array, not %s", x->file,
+				  snapcow_field_get(SNAPCOW_F_RECORDS)->name,
+				  kind(o));
+		json_object_put(o);
+		return -EINVAL;
+	}
+	jscan_skip(&x->scan);
+	if (jscan_peek(&x->scan) == ']') {
+		jscan_skip(&x->scan);
+		return 0;
+	}
+	do {
+		r = add_record(x);
+		c = r ?: jscan_either(&x->scan, ',', ']');
+	} while (c == ',');
+	return c < 0 ? c : 0;
 }
 
 static int check_size(const struct restore *x)
@@ -314,13 +356,12 @@ static int check_size(const struct restore *x)
 	return -EINVAL;
 }
 
-/* Lay every record out and have the library judge them. */
+/* Lay every record out as it comes, then have the library judge them. */
 static int build(struct restore *x)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "";
 	struct snapcow_record rec;
 	uint64_t index;
-	size_t i;
 	int r;
 
 	r = snapcow_restore_new(x->cow, &x->hdr, &x->m, err, sizeof(err));
@@ -328,20 +369,20 @@ static int build(struct restore *x)
 		error_msg("%s: %s", x->file, err);
 		return r;
 	}
-	for (i = 0; i < x->count; i++) {
-		r = record_at(x, i, &rec);
-		if (r)
-			return r;
-		r = snapcow_restore_add(x->m, rec.old_chunk, rec.new_chunk,
-					err, sizeof(err));
-		if (r) {
-			record_error(x, i, err);
-			return r;
-		}
+	r = stream_records(x) ?: close_doc(x);
+	if (r)
+		return r;
+	if (x->count != x->n) {
+		error_msg("%s: %s: %" PRIu64 ", but %s holds %" PRIu64,
+			  x->file,
+			  snapcow_field_get(SNAPCOW_F_EXCEPTION_COUNT)->name,
+			  x->count, snapcow_field_get(SNAPCOW_F_RECORDS)->name,
+			  x->n);
+		return -EINVAL;
 	}
-	r = snapcow_restore_check(x->m, &index, err, sizeof(err));
+	r = snapcow_restore_check(x->m, &index, &rec, err, sizeof(err));
 	if (r && index != SNAPCOW_NO_POS)
-		record_error(x, index, err);
+		record_error(x, index, &rec, err);
 	else if (r)
 		error_msg("%s: %s", x->file, err);
 	return r;
@@ -383,7 +424,7 @@ static int run(const char **args, const struct restore_opts *o)
 	struct restore x = { .file = args[0], .cow_path = args[1] };
 	int r;
 
-	r = parse(&x);
+	r = open_doc(&x);
 	r = r ?: read_shape(&x);
 	r = r ?: open_dev(x.cow_path, SNAPCOW_DEV_WRITE | SNAPCOW_DEV_EXCL,
 			  &x.cow);
@@ -403,6 +444,7 @@ out:
 	snapcow_restore_free(x.m);
 	snapcow_dev_close(x.cow);
 	json_object_put(x.doc);
+	jscan_close(&x.scan);
 	return r;
 }
 
