@@ -219,6 +219,14 @@ refuse() {
 		"x.json: record 0 (old_chunk 5, new_chunk 34): SC010 new-in-metadata: origin chunk 5 -> COW chunk 34, a metadata area"
 	refuse '.records[0].new_chunk = 0' \
 		"x.json: record 0 (old_chunk 5, new_chunk 0): new_chunk 0 ends the list: the kernel would not read the records after it"
+	# 32 records fill area 0 of a 34-chunk COW: the list would end in
+	# area 1, past the device, and the kernel would fail to load it.
+	mkcow --chunk-size 1 --size 32768 --sequential 32 e.img >/dev/null
+	"$SNAPDUMP" --metadata e.img | jq '.cow_sectors = 34' >e.json
+	truncate -s 17408 e2.img
+	run -1 --separate-stderr "$SNAPCTL" restore --yes e.json e2.img
+	[ "$stderr" = "snapctl: e.json: record 31 (old_chunk 31, new_chunk 33): SC017 end-past-device: area 1 would start at chunk 34 of 34" ]
+	cmp e2.img <(head -c 17408 /dev/zero)
 }
 
 @test "restore refuses a bad chunk size, header, size or count" {
