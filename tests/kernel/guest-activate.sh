@@ -50,7 +50,8 @@
 #   meta-*                   dump and restore: the kernel's COW (1 KiB
 #                            chunks, 4 areas) dumped, wiped, restored,
 #                            cmp with the kernel's; the snapshot's hash and
-#                            status before and after; meta-kernel.img
+#                            status before and after; meta-kernel.img;
+#                            meta-busy: restore onto the active COW
 #   udev-{up,down}.*, udev-links, udev-cookies-{up,down}, udev-ls-end
 #                            activate/deactivate with systemd-udevd
 #   amerge*                  merge --live of m-third stopped, deactivate,
@@ -393,6 +394,7 @@ workload gen "$w/r.img" $((2 << 20)) 401
 truncate -s 2M "$w/rc.img"
 lo=$(losetup -f --show "$w/r.img")
 lc=$(losetup -f --show "$w/rc.img")
+echo "$lc" >"$SHARE/meta-busy-dev"
 try meta-up "$S" create -q --chunk-size 1K --activate r "$lc" "$lo"
 for range in 1500:80 40:70 700:50; do
 	dd if=/dev/zero of=/dev/mapper/r bs=1K seek="${range%:*}" \
@@ -414,6 +416,12 @@ try meta-cmp cmp "$w/rc.img" "$w/rc-kernel.img"
 try meta-up2 "$S" activate r "$lo" "$lc"
 sha256sum </dev/mapper/r-snap | cut -d' ' -f1 >"$SHARE/meta-snap2.sha256"
 dmsetup status r-snap >"$SHARE/meta-status2"
+# The kernel holds the COW now: restore is refused before anything.
+try meta-busy "$S" restore --yes --backup "$w/meta-undo2.bin" \
+	"$SHARE/meta-dump.out" "$lc"
+if [ -e "$w/meta-undo2.bin" ]; then
+	echo "undo file made" >>"$SHARE/meta-busy.err"
+fi
 try meta-down2 "$S" deactivate r
 losetup -d "$lo" "$lc"
 copy_out "$w/rc-kernel.img" "$SHARE/meta-kernel.img"

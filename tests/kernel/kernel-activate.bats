@@ -385,6 +385,11 @@ m-third: snapshot" ]
 	rc_is meta-down2 0
 }
 
+@test "restore: refused onto a COW the kernel holds, no undo file made" {
+	rc_is meta-busy 1
+	[ "$(cat "$SHARE/meta-busy.err")" = "snapctl: $(cat "$SHARE/meta-busy-dev"): cannot open for writing: Device or resource busy" ]
+}
+
 @test "restore: the kernel's COW onto a fresh device of its size: the same header and areas, snapcheck clean" {
 	need_tool SNAPDUMP
 	need_tool SNAPCHECK
