@@ -318,6 +318,30 @@ refuse() {
 	[ "$(sha b.img)" = "$before" ]
 }
 
+@test "restore stopped after each write: the header goes last, the undo file puts the bytes back" {
+	local n
+	mkcow --chunk-size 8 --size $((2 << 20)) --random 300 --seed 7 a.img \
+		>/dev/null
+	# Invalid: its header changes too, the last of three writes.
+	mkcow --chunk-size 8 --size $((2 << 20)) --invalid --random 40 \
+		--seed 8 b.img >/dev/null
+	"$SNAPDUMP" --metadata a.img >a.json
+	for n in 0 1 2; do
+		cp b.img c.img
+		run -1 --separate-stderr env SNAPCOW_FAULT_INJECT=crash:$n \
+			"$SNAPCTL" restore --yes --backup u$n.bin a.json c.img
+		[[ "${stderr_lines[0]}" == "snapctl: c.img: restore failed: write $((n + 1)) at offset "*" failed (injected crash)" ]]
+		[ "${stderr_lines[1]}" = "snapctl: c.img: what was written is saved in u$n.bin: 'snapcheck --undo u$n.bin c.img' puts it back" ]
+		[ "$(chunk c.img 8 0)" = "$(chunk b.img 8 0)" ]
+		run -0 "$SNAPCHECK" --undo u$n.bin c.img
+		cmp b.img c.img
+	done
+	cp b.img c.img
+	run -0 "$SNAPCTL" restore --yes --backup u.bin a.json c.img
+	[[ "$output" == *": 3 metadata chunks written; undo file: u.bin" ]]
+	cmp <(head -c 4096 c.img) <(head -c 4096 a.img)
+}
+
 @test "restore of a 100k-record dump" {
 	mkcow --chunk-size 8 --size $((420 << 20)) --sequential 100000 \
 		big.img >/dev/null

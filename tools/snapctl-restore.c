@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -390,18 +391,33 @@ static int build(struct restore *x)
 
 /* ----------------------------------------------------------- write */
 
+/* Whether @path holds anything: an undo file is never written over. */
+static bool holds_data(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && st.st_size;
+}
+
 static int write_it(struct restore *x, const struct restore_opts *o)
 {
 	char err[SNAPCOW_ERRBUF_SIZE] = "", name[4096];
 	const char *undo = o->backup;
+	bool had;
 	int r;
 
 	if (!undo)
 		undo = undo_file_name("snapctl-restore", x->cow_path, name,
 				      sizeof(name));
+	had = holds_data(undo);
 	r = snapcow_restore_write(x->m, undo, err, sizeof(err));
 	if (r < 0) {
 		lib_error(r, err, "%s: restore failed", x->cow_path);
+		/* Some chunks may be written: say how to put them back. */
+		if (!had && holds_data(undo))
+			error_msg("%s: what was written is saved in %s: "
+				  "'snapcheck --undo %s %s' puts it back",
+				  x->cow_path, undo, undo, x->cow_path);
 		return r;
 	}
 	if (verbosity < 0)
