@@ -51,7 +51,10 @@
 #                            chunks, 4 areas) dumped, wiped, restored,
 #                            cmp with the kernel's; the snapshot's hash and
 #                            status before and after; meta-kernel.img;
-#                            meta-busy: restore onto the active COW
+#                            meta-busy: restore onto the active COW;
+#                            meta-inv-*: the same for a COW the kernel
+#                            invalidated; meta-merged*: the COW the live
+#                            merge emptied, restored onto a fresh file
 #   udev-{up,down}.*, udev-links, udev-cookies-{up,down}, udev-ls-end
 #                            activate/deactivate with systemd-udevd
 #   amerge*                  merge --live of m-third stopped, deactivate,
@@ -307,6 +310,12 @@ dmsetup table m >"$SHARE/amerge-table-end"
 workload hash 4096 /dev/mapper/m "$SHARE/amerge-origin.sha256"
 try multi-down "$S" deactivate m
 "$S" status "$w/ma.img" >"$SHARE/lmerge-cow-status"
+# The COW the kernel merged (an empty list) round trips through a dump.
+"$D" --metadata "$w/ma.img" >"$SHARE/meta-merged.json"
+truncate -s 6M "$w/ma-fresh.img"
+try meta-merged "$S" restore --yes --backup "$w/meta-undo4.bin" \
+	"$SHARE/meta-merged.json" "$w/ma-fresh.img"
+try meta-merged-cmp cmp -n 8192 "$w/ma.img" "$w/ma-fresh.img"
 dm_names >"$SHARE/ls-multi-end"
 losetup -d "$lm" "$la" "$lb" "$lc3" "$lx" "$ly"
 echo "multi $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
@@ -423,7 +432,22 @@ if [ -e "$w/meta-undo2.bin" ]; then
 	echo "undo file made" >>"$SHARE/meta-busy.err"
 fi
 try meta-down2 "$S" deactivate r
-losetup -d "$lo" "$lc"
+# A COW the kernel invalidated (62 data chunks, 100 origin chunks
+# written) round trips too: its records are dumped, though the kernel
+# reads none of them.
+truncate -s 64K "$w/ri.img"
+li=$(losetup -f --show "$w/ri.img")
+try meta-inv-up "$S" create -q --chunk-size 1K --activate ri "$li" "$lo"
+dd if=/dev/zero of=/dev/mapper/ri bs=1K count=100 oflag=direct status=none
+dmsetup status ri-snap >"$SHARE/meta-inv-status"
+try meta-inv-down "$S" deactivate ri
+cp "$w/ri.img" "$w/ri-kernel.img"
+try meta-inv-dump "$D" --metadata "$li"
+dd if=/dev/zero of="$li" bs=1K count=2 conv=notrunc status=none
+try meta-inv-restore "$S" restore --yes --backup "$w/meta-undo3.bin" \
+	"$SHARE/meta-inv-dump.out" "$li"
+try meta-inv-cmp cmp "$w/ri.img" "$w/ri-kernel.img"
+losetup -d "$lo" "$lc" "$li"
 copy_out "$w/rc-kernel.img" "$SHARE/meta-kernel.img"
 echo "meta $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 

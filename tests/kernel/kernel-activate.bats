@@ -385,6 +385,24 @@ m-third: snapshot" ]
 	rc_is meta-down2 0
 }
 
+@test "restore: a COW the kernel invalidated (valid 0) round trips byte for byte" {
+	rc_is meta-inv-up 0
+	[ "$(cut -d' ' -f4- "$SHARE/meta-inv-status")" = Invalid ]
+	rc_is meta-inv-dump 0
+	[ "$(jq -c '[.header.valid, .header.state, .exception_count,
+		.records[61]]' "$SHARE/meta-inv-dump.out")" = \
+		'[false,"invalid",62,{"old_chunk":61,"new_chunk":63}]' ]
+	rc_is meta-inv-restore 0
+	rc_is meta-inv-cmp 0
+}
+
+@test "restore: the COW the live merge emptied round trips onto a fresh file" {
+	[ "$(jq -c '[.header.valid, .exception_count, .records]' \
+		"$SHARE/meta-merged.json")" = '[true,0,[]]' ]
+	rc_is meta-merged 0
+	rc_is meta-merged-cmp 0
+}
+
 @test "restore: refused onto a COW the kernel holds, no undo file made" {
 	rc_is meta-busy 1
 	[ "$(cat "$SHARE/meta-busy.err")" = "snapctl: $(cat "$SHARE/meta-busy-dev"): cannot open for writing: Device or resource busy" ]
