@@ -92,26 +92,30 @@ if ! "$HERE/../tests/kernel/vm" "$HERE/bench-peer-guest.sh" "$share" \
 	die "the guest failed (console above; keep it all with -o DIR)"
 fi
 
-# best PHASE: "JOB IOPS" for each job, its best run of the phase.
-best() {
-	jq -r '.jobs[] | "\(.jobname) \(.read.iops + .write.iops)"' \
-		"$share/$1"-*.json |
-		awk '$2 > b[$1] { b[$1] = $2 } END { for (j in b) print j, b[j] }'
-}
+# "PHASE REP JOB IOPS" for every fio run.
+for f in "$share"/[ab]-*.json; do
+	n=${f##*/}
+	n=${n%.json}
+	jq -r --arg p "${n%-*}" --arg r "${n#*-}" \
+		'.jobs[] | "\($p) \($r) \(.jobname) \(.read.iops + .write.iops)"' "$f"
+done >"$share/runs"
 
-# ratio PHASE DEPTH WHAT JOB BASE BASE_JOB: one figure's line.
+# ratio PHASE DEPTH WHAT JOB BASE BASE_JOB: one figure's line: the best
+# runs' IOPS and their ratio, then the ratio of each repetition's pair
+# (run next to each other, so they share the host's load of the moment).
 ratio() {
-	local s r
-
-	s=$(awk -v j="$4.$2" '$1 == j { print $2 }' "$share/best-$1")
-	r=$(awk -v j="$6.$2" '$1 == j { print $2 }' "$share/best-$1")
-	awk -v d="$2" -v w="$3" -v b="$5" -v s="$s" -v r="$r" 'BEGIN {
-		printf "qd%-2u %-34s / %-17s %7.0f / %7.0f IOPS = %5.2f\n",
-			d, w, b, s, r, s / r }'
+	awk -v p="$1" -v d="$2" -v w="$3" -v j="$4.$2" -v b="$5" -v bj="$6.$2" '
+	$1 != p { next }
+	$3 == j { s[$2] = $4; if ($4 > bs) bs = $4 }
+	$3 == bj { r[$2] = $4; if ($4 > br) br = $4 }
+	END {
+		printf "qd%-2u %-26s / %-17s %6.0f / %6.0f IOPS = %5.2f  (each run:", d, w, b, bs, br, bs / br
+		for (i = 1; i in s; i++)
+			printf " %.2f", s[i] / r[i]
+		print ")"
+	}' "$share/runs"
 }
 
-best a >"$share/best-a"
-best b >"$share/best-b"
 for d in 1 16; do
 	ratio a $d "origin=P read" snapcowd.read "tcmu-runner read" runner.read
 	ratio a $d "origin=P write" snapcowd.write "tcmu-runner write" runner.write
