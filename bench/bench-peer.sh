@@ -92,6 +92,10 @@ if ! "$HERE/../tests/kernel/vm" "$HERE/bench-peer-guest.sh" "$share" \
 	die "the guest failed (console above; keep it all with -o DIR)"
 fi
 
+# The peer served the plain image: its qcow handler's raw path.
+grep -q 'not qcow: will treat as raw' "$share/runner-logs/tcmu-runner.log" ||
+	die "tcmu-runner did not log serving the image as raw (-o DIR keeps its log)"
+
 # "PHASE REP JOB IOPS" for every fio run.
 for f in "$share"/[ab]-*.json; do
 	n=${f##*/}
