@@ -44,42 +44,6 @@ LOG=$SHARE/daemon.log
 RLOG=$SHARE/runner.log
 snapcowd_use "$D"
 NAA=naa.5001405000000d01
-rpid=
-
-# owner NAME: the unique name owning NAME on the bus (fails when none).
-owner() {
-	busctl call org.freedesktop.DBus /org/freedesktop/DBus \
-		org.freedesktop.DBus GetNameOwner s "$1"
-}
-
-# start_runner: tcmu-runner in the background until it owns its name.
-# Only its qcow handler: the rbd handler's libraries (librados) take
-# long to load over 9p under TCG.
-start_runner() {
-	local _
-	mkdir -p "$w/handlers"
-	cp /usr/lib/x86_64-linux-gnu/tcmu-runner/handler_qcow.so "$w/handlers/"
-	/usr/bin/tcmu-runner --debug -l "$w/runner-logs" \
-		--handler-path "$w/handlers" >>"$RLOG" 2>&1 &
-	rpid=$!
-	for _ in $(seq 100); do
-		owner org.kernel.TCMUService1 >/dev/null 2>&1 && return 0
-		sleep 0.2
-	done
-	echo "guest: tcmu-runner did not take its name" >&2
-	return 1
-}
-
-# wait_log PATTERN COUNT: until the daemon's log holds COUNT lines.
-wait_log() {
-	local _
-	for _ in $(seq 200); do
-		[ "$(grep -c "$1" "$LOG")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "guest: no '$1' (x$2) in snapcowd's log" >&2
-	return 1
-}
 
 # race N [late]: a snapcow backstore enabled through configfs without the
 # workaround; "N RC ERROR" in race.txt, then it is removed.  late:
@@ -114,7 +78,7 @@ truncate -s 8M "$w/s1.cow"
 echo "setup $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 
 t0=$(now_ms)
-start_runner
+start_runner --debug
 start_daemon
 wait_log 'D-Bus: registered with' 1
 owner org.kernel.TCMUService1 >"$SHARE/owner-1" 2>&1 || true
@@ -166,7 +130,7 @@ echo "workload $(( $(now_ms) - t0 ))" >>"$SHARE/timings"
 t0=$(now_ms)
 kill -TERM "$rpid"
 wait "$rpid" || true
-start_runner
+start_runner --debug
 wait_log 'D-Bus: registered with' 2
 owner org.kernel.TCMUService1 >"$SHARE/owner-2" 2>&1 || true
 busctl tree org.kernel.TCMUService1 >"$SHARE/tree-2" 2>&1 || true

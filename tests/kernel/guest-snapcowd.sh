@@ -2,11 +2,14 @@
 # shellcheck shell=bash
 #
 # Running the host's snapcowd in the guest, for the guest scripts that
-# serve devices (guest-tcmu.sh, guest-targetcli.sh, guest-coexist.sh),
-# and the guest's own system bus and targetcli for those that need them.  The caller sets
-# $w (the allowed image folder) and $LOG, then calls snapcowd_use.
+# serve devices (guest-tcmu.sh, guest-targetcli.sh, guest-coexist.sh,
+# bench/bench-peer-guest.sh), and the guest's own system bus, targetcli
+# and tcmu-runner for those that need them.  The caller sets $w (the
+# allowed image folder) and $LOG ($RLOG for tcmu-runner), then calls
+# snapcowd_use.
 
 dpid=
+rpid=
 
 # snapcowd_use SNAPCOWD: run the binary a libtool wrapper stands for,
 # with the library beside it; $D is the binary, $BUILD the build folder.
@@ -79,4 +82,41 @@ guest_bus() {
 		/etc/dbus-1/system.d/
 	rm -f /usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
 	dbus-daemon --system --fork --nopidfile 2>"$SHARE/dbus.log"
+}
+
+# owner NAME: the unique name owning NAME on the bus (fails when none).
+owner() {
+	busctl call org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus GetNameOwner s "$1"
+}
+
+# start_runner [OPTION...]: the host's tcmu-runner (with OPTIONs) in the
+# background until it owns its name; $rpid, its log in $RLOG, its own
+# log files in $w/runner-logs.  Only its qcow handler: the rbd
+# handler's libraries (librados) take long to load over 9p under TCG.
+# shellcheck disable=SC2120 # the options are optional
+start_runner() {
+	local _
+	mkdir -p "$w/handlers" "$w/runner-logs"
+	cp /usr/lib/x86_64-linux-gnu/tcmu-runner/handler_qcow.so "$w/handlers/"
+	/usr/bin/tcmu-runner "$@" -l "$w/runner-logs" \
+		--handler-path "$w/handlers" >>"$RLOG" 2>&1 &
+	rpid=$!
+	for _ in $(seq 100); do
+		owner org.kernel.TCMUService1 >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "guest: tcmu-runner did not take its name" >&2
+	return 1
+}
+
+# wait_log PATTERN COUNT: until the daemon's log holds COUNT lines.
+wait_log() {
+	local _
+	for _ in $(seq 200); do
+		[ "$(grep -c "$1" "$LOG")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "guest: no '$1' (x$2) in snapcowd's log" >&2
+	return 1
 }
