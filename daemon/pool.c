@@ -260,8 +260,11 @@ static void pool_flush(struct pool *p, bool wait)
 {
 	if (p->queued) {
 		p->queued = 0;
-		if (uring_submit(p->uring) < 0)
-			wait = true;	/* ring full: make room first */
+		/* Refused (no room for completions): reap, then again. */
+		if (uring_submit(p->uring) < 0) {
+			p->queued = 1;
+			wait = true;
+		}
 	}
 	uring_reap(p->uring, wait, pool_io_done, p);
 	pool_kick_due(p);

@@ -137,7 +137,9 @@ unsigned int uring_reap(struct uring *u, bool wait,
 	struct io_uring_cqe *cqe;
 	unsigned int n = 0;
 
-	if (wait && io_uring_wait_cqe(&u->ring, &cqe))
+	/* Only what the kernel has can complete: never wait on the rest. */
+	if (wait && u->inflight > io_uring_sq_ready(&u->ring) &&
+	    io_uring_wait_cqe(&u->ring, &cqe))
 		return 0;
 	while (!io_uring_peek_cqe(&u->ring, &cqe)) {
 		struct ring_io *io = io_uring_cqe_get_data(cqe);
