@@ -253,7 +253,8 @@ enum ring_fast device_fast(void *ctx, const struct ring_cmd *cmd,
 		return RING_FAST_DONE;
 	}
 	write = f->io.kind == SCSI_IO_WRITE;
-	if ((!write && f->io.kind != SCSI_IO_READ) || !d->ops->direct ||
+	if ((!write && f->io.kind != SCSI_IO_READ) || (write && !io->writes_ok) ||
+	    !d->ops->direct ||
 	    !f->io.length || !iov_is(cmd, f->io.length) ||
 	    d->ops->direct(d, write, f->io.offset, f->io.length, &f->dio))
 		return RING_FAST_WORKER;

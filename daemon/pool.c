@@ -39,6 +39,7 @@ struct pool {
 	/* The serving thread's own: */
 	struct uring *uring;		/* NULL: every command on a worker */
 	unsigned int queued;		/* I/Os queued, not submitted yet */
+	unsigned int uring_writes;	/* writes on the io_uring */
 	struct pool_ring *kick_due;	/* rings it answered in, to kick */
 	unsigned int n;
 	pthread_t threads[];
@@ -246,6 +247,8 @@ static void pool_io_done(struct ring_io *io, int res, void *arg)
 
 	(void)arg;
 	pr->uring_inflight--;
+	if (io->write)
+		pr->pool->uring_writes--;
 	if (res == -EAGAIN) {
 		pr->ops->fast_end(pr->ctx, &job->cmd, io, res, true, sense);
 		pool_push(pr->pool, job);
@@ -347,7 +350,8 @@ static int pool_take(struct pool_ring *pr, struct pool_job *job)
 			    sense);
 		ring_cmd_release(&job->cmd);
 	} else if (kind == RING_CMD) {
-		pr->inflight++;
+		/* Alone in flight: a write may take the io_uring. */
+		job->io.writes_ok = !pr->inflight++;
 	}
 	pthread_mutex_unlock(&pr->lock);
 	return kind;
@@ -389,6 +393,8 @@ static bool pool_fast(struct pool_ring *pr, struct pool_job *job)
 
 	if (!p->uring || !pr->ops->fast)
 		return false;
+	job->io.writes_ok = job->io.writes_ok &&
+			    p->uring_writes < POOL_URING_WRITES;
 	f = pr->ops->fast(pr->ctx, &job->cmd, &status, sense, &job->io);
 	if (f == RING_FAST_DONE) {
 		pool_done(job, status, sense, false);
@@ -404,6 +410,8 @@ static bool pool_fast(struct pool_ring *pr, struct pool_job *job)
 	}
 	pr->uring_inflight++;
 	p->queued++;
+	if (job->io.write)
+		p->uring_writes++;
 	return true;
 }
 

@@ -104,6 +104,7 @@ bool ring_publish(struct ring *r);
  * flush of @fd.  @priv is the ring_ops' own, from fast to fast_end.
  */
 struct ring_io {
+	bool writes_ok;		/* set by the caller: a write may go too */
 	int fd;
 	bool write;
 	bool fua;
