@@ -6,13 +6,16 @@
  * backends, at queue depth 1 and 16.  Prints every figure as IOPS and
  * every ratio on a line of its own; it never asserts.
  *
- *	bench-daemon [-d DIR] [-m ORIGIN_MIB] [-n IOS] [-w WORKERS]
+ *	bench-daemon [-d DIR] [-m ORIGIN_MIB] [-n IOS] [-w WORKERS] [-p] [-U]
  *
  * Baselines (threads, one I/O in flight each, on the origin file): raw
- * pread, raw pwrite, raw pwrite+fdatasync.  Cases, each through the pool
- * of WORKERS threads (default the daemon's; 0: none) and, for the origin
- * without snapshots, also with no workers (each command on the daemon's
- * main thread), with the pool / no workers ratios:
+ * pread, raw pwrite, raw pwrite+fdatasync.  Cases, each with the daemon
+ * running commands as snapcowd does (io_uring: no-data commands and
+ * direct reads and writes on the main thread, the rest on a pool of
+ * WORKERS threads), with the pool alone (--no-io-uring) and, for the
+ * origin without snapshots, with no workers (each command on the main
+ * thread), with the io_uring / pool and pool / no workers ratios; -U
+ * leaves io_uring out, -p turns the adaptive poll on (--poll):
  *
  *  origin=P             reads / raw pread, writes / raw pwrite, FUA
  *                       writes / raw pwrite+fdatasync
