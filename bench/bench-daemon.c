@@ -479,6 +479,17 @@ static unsigned int bench_modes(const struct bench *b, enum mode *m,
 	return n;
 }
 
+/* @what as @m / @base. */
+static void print_case(unsigned int depth, const char *what, enum mode m,
+		       const char *base, double iops, double raw,
+		       const char *goal)
+{
+	char w[64];
+
+	snprintf(w, sizeof(w), "%s %s", what, mode_name[m]);
+	print_ratio(depth, w, base, iops, raw, goal);
+}
+
 static void print_vs(unsigned int depth, const char *what, enum mode a,
 		     enum mode base, const double *v)
 {
@@ -492,7 +503,7 @@ static void print_vs(unsigned int depth, const char *what, enum mode a,
 static int bench_plain(struct bench *b, unsigned int depth,
 		       const struct raw *raw)
 {
-	char cfg[2 * PATH_MAX], what[64];
+	char cfg[2 * PATH_MAX];
 	struct lun_bench lb;
 	double rd[3], wr[3], fua[3], tur[3];
 	enum mode m[3];
@@ -513,16 +524,12 @@ static int bench_plain(struct bench *b, unsigned int depth,
 		lun_stop(&lb);
 		if (fua[k] < 0)
 			return -EIO;
-		snprintf(what, sizeof(what), "origin=P read  %s",
-			 mode_name[k]);
-		print_ratio(depth, what, "raw pread", rd[k], raw->read, REF);
-		snprintf(what, sizeof(what), "origin=P write %s",
-			 mode_name[k]);
-		print_ratio(depth, what, "raw pwrite", wr[k], raw->write, REF);
-		snprintf(what, sizeof(what), "origin=P FUA   %s",
-			 mode_name[k]);
-		print_ratio(depth, what, "raw pwrite+fdatasync", fua[k],
-			    raw->write_sync, REF);
+		print_case(depth, "origin=P read ", k, "raw pread", rd[k],
+			   raw->read, REF);
+		print_case(depth, "origin=P write", k, "raw pwrite", wr[k],
+			   raw->write, REF);
+		print_case(depth, "origin=P FUA  ", k, "raw pwrite+fdatasync",
+			   fua[k], raw->write_sync, REF);
 		print_bound(depth, k, tur[k], raw);
 	}
 	for (i = 0; i + 1 < n; i++) {
@@ -605,19 +612,19 @@ static int bench_origin_cow(struct bench *b, unsigned int depth,
 	}
 	if (r)
 		return r;
+	print_case(depth, "first write", m, "raw pwrite", f->first[m],
+		   raw->write, "  (goal >= 0.3)");
+	print_case(depth, "first write", m, "raw pwrite+fdatasync",
+		   f->first[m], raw->write_sync,
+		   "  (no goal: 2 flushes per commit)");
 	snprintf(what, sizeof(what), "first write %s", mode_name[m]);
-	print_ratio(depth, what, "raw pwrite", f->first[m], raw->write,
-		    "  (goal >= 0.3)");
-	print_ratio(depth, what, "raw pwrite+fdatasync", f->first[m],
-		    raw->write_sync, "  (no goal: 2 flushes per commit)");
 	printf("qd%-2u %-26s %llu copies, %llu exceptions in %llu group commits (%.2f per commit)\n",
 	       depth, what, (unsigned long long)st.copies,
 	       (unsigned long long)st.exceptions,
 	       (unsigned long long)st.commits,
 	       st.commits ? (double)st.exceptions / st.commits : 0.0);
-	snprintf(what, sizeof(what), "rewrite %s", mode_name[m]);
-	print_ratio(depth, what, "raw pwrite", f->rewrite[m], raw->write,
-		    "  (goal >= 0.9)");
+	print_case(depth, "rewrite", m, "raw pwrite", f->rewrite[m],
+		   raw->write, "  (goal >= 0.9)");
 	return 0;
 }
 
@@ -626,7 +633,7 @@ static int bench_snap_read(struct bench *b, unsigned int depth,
 			   const struct raw *raw, enum mode m,
 			   struct cow_figs *f)
 {
-	char cfg[3 * PATH_MAX], what[64];
+	char cfg[3 * PATH_MAX];
 	struct lun_bench lb;
 	int r;
 
@@ -643,9 +650,8 @@ static int bench_snap_read(struct bench *b, unsigned int depth,
 		print_skip(depth, SNAPRD);
 	if (r)
 		return r;
-	snprintf(what, sizeof(what), "snapshot read %s", mode_name[m]);
-	print_ratio(depth, what, "raw pread", f->rd[m], raw->read,
-		    "  (goal >= 0.9)");
+	print_case(depth, "snapshot read", m, "raw pread", f->rd[m],
+		   raw->read, "  (goal >= 0.9)");
 	return 0;
 }
 
