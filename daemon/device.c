@@ -172,6 +172,16 @@ static int device_run(struct device *d, const struct scsi_io *io,
 	}
 }
 
+static void device_log_refusal(const struct device *d,
+			       const struct ring_cmd *cmd, int status,
+			       const uint8_t *sense)
+{
+	if (status != SCSI_GOOD)
+		log_debug("%s: opcode 0x%02x: CHECK CONDITION %x/%02x/%02x",
+			  d->name, cmd->cdb[0], sense[2] & 0x0f, sense[12],
+			  sense[13]);
+}
+
 uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 {
 	struct device *d = ctx;
@@ -182,10 +192,7 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 	status = scsi_decode(&d->disk, cmd->cdb, cmd->cdb_len, cmd->iov,
 			     cmd->iov_cnt, &io, sense);
 	if (io.kind == SCSI_IO_NONE) {
-		if (status != SCSI_GOOD)
-			log_debug("%s: opcode 0x%02x: CHECK CONDITION "
-				  "%x/%02x/%02x", d->name, cmd->cdb[0],
-				  sense[2] & 0x0f, sense[12], sense[13]);
+		device_log_refusal(d, cmd, status, sense);
 		return (uint8_t)status;
 	}
 	if (io.kind == SCSI_IO_READ)
@@ -250,6 +257,7 @@ enum ring_fast device_fast(void *ctx, const struct ring_cmd *cmd,
 				       cmd->iov, cmd->iov_cnt, &f->io, sense);
 	if (f->io.kind == SCSI_IO_NONE) {
 		device_count_io(d, &f->io);
+		device_log_refusal(d, cmd, *status, sense);
 		return RING_FAST_DONE;
 	}
 	write = f->io.kind == SCSI_IO_WRITE;
