@@ -268,21 +268,19 @@ static int run(struct luns *ls, struct tnl *nl, struct dbus_service *db,
 
 /*
  * Reads and writes that need no copy through io_uring, from this thread;
- * where io_uring is not built or not allowed, the workers run them all.
+ * where io_uring is not built or not allowed, the workers run them all
+ * (*@why: the reason, logged once the daemon has started).
  */
-static int start_uring(struct luns *ls, const struct options *o)
+static int start_uring(struct luns *ls, const struct options *o, int *why)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_uring };
-	int r;
 
+	*why = 0;
 	if (o->no_uring || !o->workers)
 		return 0;
-	r = pool_use_uring(ls->pool, POOL_URING_ENTRIES);
-	if (r) {
-		log_info("io_uring not available (%s): every command runs on the worker threads",
-			 strerror(-r));
+	*why = pool_use_uring(ls->pool, POOL_URING_ENTRIES);
+	if (*why)
 		return 0;
-	}
 	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, pool_event_fd(ls->pool),
 		      &ev) < 0)
 		return -errno;
@@ -376,7 +374,7 @@ int main(int argc, const char **argv)
 	struct dbus_service *db = NULL;
 	struct dbus_status *st = NULL;
 	char err[PATH_MAX + 128];
-	int sigfd = -1, r;
+	int sigfd = -1, no_uring = 0, r;
 
 	if (parse_args(argc, argv, &o, &policy))
 		return 2;
@@ -395,11 +393,14 @@ int main(int argc, const char **argv)
 		log_err("starting %d worker threads: %s", o.workers,
 			strerror(-r));
 	else
-		r = start_uring(&ls, &o);
+		r = start_uring(&ls, &o, &no_uring);
 	if (!r)
 		r = start(&ls, &nl);
 	if (r)
 		goto out;
+	if (no_uring)
+		log_info("io_uring not available (%s): every command runs on the worker threads",
+			 strerror(-no_uring));
 	db = start_dbus(&ls, &policy);
 	st = start_status(&ls);
 	log_info("ready (%d allowed image director%s, %u worker thread%s%s)",
