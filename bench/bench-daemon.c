@@ -6,13 +6,16 @@
  * backends, at queue depth 1 and 16.  Prints every figure as IOPS and
  * every ratio on a line of its own; it never asserts.
  *
- *	bench-daemon [-d DIR] [-m ORIGIN_MIB] [-n IOS] [-w WORKERS]
+ *	bench-daemon [-d DIR] [-m ORIGIN_MIB] [-n IOS] [-w WORKERS] [-p] [-U]
  *
  * Baselines (threads, one I/O in flight each, on the origin file): raw
- * pread, raw pwrite, raw pwrite+fdatasync.  Cases, each through the pool
- * of WORKERS threads (default the daemon's; 0: none) and, for the origin
- * without snapshots, also with no workers (each command on the daemon's
- * main thread), with the pool / no workers ratios:
+ * pread, raw pwrite, raw pwrite+fdatasync.  Cases, each with the daemon
+ * running commands as snapcowd does (io_uring: no-data commands and
+ * direct reads and writes on the main thread, the rest on a pool of
+ * WORKERS threads), with the pool alone (--no-io-uring) and, for the
+ * origin without snapshots, with no workers (each command on the main
+ * thread), with the io_uring / pool and pool / no workers ratios; -U
+ * leaves io_uring out, -p turns the adaptive poll on (--poll):
  *
  *  origin=P             reads / raw pread, writes / raw pwrite, FUA
  *                       writes / raw pwrite+fdatasync
@@ -36,12 +39,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "snapcow.h"
 #include "cfgstring.h"
 #include "device.h"
 #include "fakering.h"
+#include "loop.h"
 #include "pool.h"
 #include "shared.h"
 #include "bench-util.h"
@@ -57,6 +63,8 @@ struct bench {
 	uint64_t origin_bytes, cow_bytes, nchunks;
 	uint64_t ios;			/* per figure; durable ones: ios / 10 */
 	unsigned int workers;
+	bool uring;			/* -U: no io_uring line */
+	bool poll;			/* -p: poll before sleeping */
 	uint64_t *chunks;		/* the origin's chunks, shuffled */
 	struct policy policy;
 	int fd;				/* raw baselines on the origin file */
@@ -137,8 +145,11 @@ static double raw_run(struct bench *b, enum op op, unsigned int depth,
 /*
  * The kernel (the bench's thread) and the daemon's main thread are two
  * threads, as they are for real: the kernel queues commands and raises
- * a uio event; the daemon thread takes them (pool_ring_serve); answers
- * kick the kernel.  So no workers costs a thread switch each way too.
+ * a uio event (an eventfd the daemon's epoll watches, as the uio fd);
+ * the daemon thread waits as snapcowd's loop does (loop_wait: adaptive
+ * poll, then epoll), takes what the ring holds (pool_ring_serve) and
+ * reaps the io_uring; answers kick the kernel.  So no workers costs a
+ * thread switch each way too.
  */
 struct lun_bench {
 	struct fakering fk;
@@ -146,13 +157,23 @@ struct lun_bench {
 	struct pool *pool;
 	struct pool_ring pr;
 	struct device *dev;
+	struct loop_poll lp;
+	int efd;			/* kernel -> daemon events */
+	int epfd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;		/* kicks */
-	pthread_cond_t ev_cv;		/* events, stop */
 	unsigned int kicks;		/* daemon -> kernel */
-	unsigned int events;		/* kernel -> daemon */
 	bool stop, started;
 	pthread_t daemon;
+};
+
+/* How the daemon runs commands. */
+enum mode { MODE_URING, MODE_POOL, MODE_NONE };
+
+static const char *const mode_name[] = {
+	[MODE_URING] = "io_uring",
+	[MODE_POOL] = "pool",
+	[MODE_NONE] = "no workers",
 };
 
 static void bench_kick(void *arg)
@@ -167,47 +188,65 @@ static void bench_kick(void *arg)
 
 static void uio_event(struct lun_bench *lb)
 {
-	pthread_mutex_lock(&lb->mu);
-	lb->events++;
-	pthread_cond_signal(&lb->ev_cv);
-	pthread_mutex_unlock(&lb->mu);
+	uint64_t one = 1;
+
+	if (write(lb->efd, &one, sizeof(one)) != sizeof(one))
+		abort();
 }
 
-/* The daemon's main thread: on each event, take what the ring holds. */
+static bool daemon_ready(void *arg)
+{
+	struct lun_bench *lb = arg;
+
+	return ring_has_new(&lb->ring) || pool_ready(lb->pool);
+}
+
+/* The daemon's main thread: snapcowd's loop for one LUN. */
 static void *daemon_main(void *arg)
 {
 	struct lun_bench *lb = arg;
-	unsigned int seen = 0;
+	struct epoll_event evs[4];
+	uint64_t v;
+	int i, n;
 
-	pthread_mutex_lock(&lb->mu);
-	while (!lb->stop) {
-		if (lb->events == seen) {
-			pthread_cond_wait(&lb->ev_cv, &lb->mu);
-			continue;
+	while (!__atomic_load_n(&lb->stop, __ATOMIC_ACQUIRE)) {
+		n = loop_wait(&lb->lp, lb->epfd, evs, 4, -1, daemon_ready,
+			      lb);
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.u32) {
+				pool_reap(lb->pool);
+				continue;
+			}
+			if (read(lb->efd, &v, sizeof(v)) < 0)
+				continue;
+			if (pool_ring_serve(&lb->pr) < 0)
+				fprintf(stderr, "bench-daemon: ring broken: %s\n",
+					lb->ring.why);
 		}
-		seen = lb->events;
-		pthread_mutex_unlock(&lb->mu);
-		if (pool_ring_serve(&lb->pr) < 0)
-			fprintf(stderr, "bench-daemon: ring broken: %s\n",
-				lb->ring.why);
-		pthread_mutex_lock(&lb->mu);
 	}
-	pthread_mutex_unlock(&lb->mu);
 	return NULL;
 }
 
-/* Serve @cfg through a fresh fake ring and a pool of @workers. */
+static int epoll_add(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Serve @cfg through a fresh fake ring, the daemon running as @mode. */
 static int lun_start(struct bench *b, struct lun_bench *lb, const char *cfg,
-		     unsigned int workers)
+		     enum mode mode)
 {
 	struct device_params prm = { .name = "bench/lun", .block_size = 512 };
 	char err[PATH_MAX + 256];
 	int r;
 
 	memset(lb, 0, sizeof(*lb));
+	lb->efd = lb->epfd = -1;
+	lb->lp.enabled = b->poll;
 	pthread_mutex_init(&lb->mu, NULL);
 	pthread_cond_init(&lb->cv, NULL);
-	pthread_cond_init(&lb->ev_cv, NULL);
 	r = device_open(&b->policy, cfg, &prm, &lb->dev, err, sizeof(err));
 	if (r) {
 		if (r != -EOPNOTSUPP)
@@ -216,14 +255,20 @@ static int lun_start(struct bench *b, struct lun_bench *lb, const char *cfg,
 	}
 	if (fk_init(&lb->fk, 64 * 1024))
 		return -ENOMEM;
+	lb->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	lb->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (lb->efd < 0 || lb->epfd < 0)
+		return -errno;
 	r = ring_attach(&lb->ring, lb->fk.mem, lb->fk.size);
-	if (!r)
-		r = pool_new(workers, &lb->pool);
-	if (!r)
-		r = pool_ring_init(&lb->pr, lb->pool, &lb->ring,
-				   &device_ring_ops, lb->dev, bench_kick, lb);
-	if (!r)
-		r = -pthread_create(&lb->daemon, NULL, daemon_main, lb);
+	r = r ?: pool_new(mode == MODE_NONE ? 0 : b->workers, &lb->pool);
+	if (!r && mode == MODE_URING)
+		r = pool_use_uring(lb->pool, POOL_URING_ENTRIES);
+	r = r ?: epoll_add(lb->epfd, lb->efd, 0);
+	if (!r && mode == MODE_URING)
+		r = epoll_add(lb->epfd, pool_event_fd(lb->pool), 1);
+	r = r ?: pool_ring_init(&lb->pr, lb->pool, &lb->ring,
+				&device_ring_ops, lb->dev, bench_kick, lb);
+	r = r ?: -pthread_create(&lb->daemon, NULL, daemon_main, lb);
 	lb->started = !r;
 	return r;
 }
@@ -231,10 +276,8 @@ static int lun_start(struct bench *b, struct lun_bench *lb, const char *cfg,
 static void lun_stop(struct lun_bench *lb)
 {
 	if (lb->started) {
-		pthread_mutex_lock(&lb->mu);
-		lb->stop = true;
-		pthread_cond_signal(&lb->ev_cv);
-		pthread_mutex_unlock(&lb->mu);
+		__atomic_store_n(&lb->stop, true, __ATOMIC_RELEASE);
+		uio_event(lb);
 		pthread_join(lb->daemon, NULL);
 	}
 	pool_ring_destroy(&lb->pr);
@@ -242,8 +285,11 @@ static void lun_stop(struct lun_bench *lb)
 	if (lb->dev)
 		device_close(lb->dev);
 	fk_free(&lb->fk);
+	if (lb->efd >= 0)
+		close(lb->efd);
+	if (lb->epfd >= 0)
+		close(lb->epfd);
 	pthread_cond_destroy(&lb->cv);
-	pthread_cond_destroy(&lb->ev_cv);
 	pthread_mutex_destroy(&lb->mu);
 }
 
@@ -401,58 +447,101 @@ struct raw {
  * I/O to that round trip can reach at most 1 / (1 + raw / round trip)
  * of the raw I/O rate: the ceiling of the ratios at this depth.
  */
-static void print_bound(unsigned int depth, double tur, const struct raw *raw)
+static void print_bound(unsigned int depth, enum mode m, double tur,
+			const struct raw *raw)
 {
+	char what[64];
+
 	if (tur < 0)
 		return;
-	print_iops(depth, "TEST UNIT READY (ring round trip)", tur);
-	printf("qd%-2u ceiling, one I/O + round trip: about %.2f of raw pread, %.2f of raw pwrite\n",
-	       depth, 1 / (1 + raw->read / tur), 1 / (1 + raw->write / tur));
+	snprintf(what, sizeof(what), "TEST UNIT READY %s (round trip)",
+		 mode_name[m]);
+	print_iops(depth, what, tur);
+	printf("qd%-2u ceiling %-10s one I/O + round trip: about %.2f of raw pread, %.2f of raw pwrite\n",
+	       depth, mode_name[m], 1 / (1 + raw->read / tur),
+	       1 / (1 + raw->write / tur));
 }
 
 /* Figures with no goal in issue 7: the plain path, for reference. */
 #define REF "  (no goal)"
 
+/* The modes to compare: io_uring first unless -U. */
+static unsigned int bench_modes(const struct bench *b, enum mode *m,
+				bool none)
+{
+	unsigned int n = 0;
+
+	if (b->uring)
+		m[n++] = MODE_URING;
+	m[n++] = MODE_POOL;
+	if (none)
+		m[n++] = MODE_NONE;
+	return n;
+}
+
+/* @what as @m / @base. */
+static void print_case(unsigned int depth, const char *what, enum mode m,
+		       const char *base, double iops, double raw,
+		       const char *goal)
+{
+	char w[64];
+
+	snprintf(w, sizeof(w), "%s %s", what, mode_name[m]);
+	print_ratio(depth, w, base, iops, raw, goal);
+}
+
+static void print_vs(unsigned int depth, const char *what, enum mode a,
+		     enum mode base, const double *v)
+{
+	char w[64], bw[32];
+
+	snprintf(w, sizeof(w), "%s %s", what, mode_name[a]);
+	snprintf(bw, sizeof(bw), "%s", mode_name[base]);
+	print_ratio(depth, w, bw, v[a], v[base], REF);
+}
+
 static int bench_plain(struct bench *b, unsigned int depth,
 		       const struct raw *raw)
 {
-	char cfg[2 * PATH_MAX], what[64];
+	char cfg[2 * PATH_MAX];
 	struct lun_bench lb;
-	double rd[2], wr[2], fua[2], tur = -EIO;
-	unsigned int w[2] = { b->workers, 0 };
-	int i, r;
+	double rd[3], wr[3], fua[3], tur[3];
+	enum mode m[3];
+	unsigned int n = bench_modes(b, m, true), i;
+	int r;
 
 	snprintf(cfg, sizeof(cfg), "origin=%s", b->origin);
-	for (i = 0; i < 2; i++) {
-		r = lun_start(b, &lb, cfg, w[i]);
-		if (!r && !i)
-			tur = lun_run(b, &lb, OP_TUR, depth, b->ios);
-		rd[i] = r ? r : lun_run(b, &lb, OP_READ, depth, b->ios);
-		wr[i] = rd[i] < 0 ? -EIO :
+	for (i = 0; i < n; i++) {
+		enum mode k = m[i];
+
+		r = lun_start(b, &lb, cfg, k);
+		tur[k] = r ? r : lun_run(b, &lb, OP_TUR, depth, b->ios);
+		rd[k] = r ? r : lun_run(b, &lb, OP_READ, depth, b->ios);
+		wr[k] = rd[k] < 0 ? -EIO :
 			lun_run(b, &lb, OP_WRITE, depth, b->ios);
-		fua[i] = wr[i] < 0 ? -EIO :
+		fua[k] = wr[k] < 0 ? -EIO :
 			 lun_run(b, &lb, OP_WRITE_SYNC, depth, b->ios / 10);
 		lun_stop(&lb);
-		if (fua[i] < 0)
+		if (fua[k] < 0)
 			return -EIO;
-		snprintf(what, sizeof(what), "origin=P read  %2u workers",
-			 w[i]);
-		print_ratio(depth, what, "raw pread", rd[i], raw->read, REF);
-		snprintf(what, sizeof(what), "origin=P write %2u workers",
-			 w[i]);
-		print_ratio(depth, what, "raw pwrite", wr[i], raw->write, REF);
-		snprintf(what, sizeof(what), "origin=P FUA   %2u workers",
-			 w[i]);
-		print_ratio(depth, what, "raw pwrite+fdatasync", fua[i],
-			    raw->write_sync, REF);
+		print_case(depth, "origin=P read ", k, "raw pread", rd[k],
+			   raw->read, REF);
+		print_case(depth, "origin=P write", k, "raw pwrite", wr[k],
+			   raw->write, REF);
+		print_case(depth, "origin=P FUA  ", k, "raw pwrite+fdatasync",
+			   fua[k], raw->write_sync, REF);
+		print_bound(depth, k, tur[k], raw);
 	}
-	print_bound(depth, tur, raw);
-	snprintf(what, sizeof(what), "read  %u workers", w[0]);
-	print_ratio(depth, what, "0 workers", rd[0], rd[1], REF);
-	snprintf(what, sizeof(what), "write %u workers", w[0]);
-	print_ratio(depth, what, "0 workers", wr[0], wr[1], REF);
-	snprintf(what, sizeof(what), "FUA   %u workers", w[0]);
-	print_ratio(depth, what, "0 workers", fua[0], fua[1], REF);
+	for (i = 0; i + 1 < n; i++) {
+		print_vs(depth, "read ", m[i], m[n - 1], rd);
+		print_vs(depth, "write", m[i], m[n - 1], wr);
+		print_vs(depth, "FUA  ", m[i], m[n - 1], fua);
+	}
+	if (n == 3) {
+		print_vs(depth, "read ", m[0], m[1], rd);
+		print_vs(depth, "write", m[0], m[1], wr);
+		print_vs(depth, "FUA  ", m[0], m[1], fua);
+	}
 	return 0;
 }
 
@@ -487,13 +576,18 @@ static int cow_format(struct bench *b)
 #define REWRITE	"origin=P;cow=C rewrite"
 #define SNAPRD	"snapshot=C;origin=P read"
 
-static int bench_cow(struct bench *b, unsigned int depth,
-		     const struct raw *raw)
+struct cow_figs {
+	double first[3], rewrite[3], rd[3];
+};
+
+/* First writes and rewrites through the origin LUN, as @m. */
+static int bench_origin_cow(struct bench *b, unsigned int depth,
+			    const struct raw *raw, enum mode m,
+			    struct cow_figs *f)
 {
-	char cfg[3 * PATH_MAX];
+	char cfg[3 * PATH_MAX], what[64];
 	struct lun_bench lb;
 	struct snapcow_engine_stats st = { 0 };
-	double first, rewrite, rd;
 	uint64_t nfirst = b->ios / 10;
 	int r;
 
@@ -501,50 +595,86 @@ static int bench_cow(struct bench *b, unsigned int depth,
 	if (r)
 		return r;
 	snprintf(cfg, sizeof(cfg), "origin=%s;cow=%s", b->origin, b->cow);
-	r = lun_start(b, &lb, cfg, b->workers);
+	r = lun_start(b, &lb, cfg, m);
+	if (!r) {
+		/* Chunks [0, nfirst) of the shuffled list: never copied. */
+		f->first[m] = lun_run(b, &lb, OP_WRITE, depth, nfirst);
+		lun_stats(&lb, &st);
+		f->rewrite[m] = f->first[m] < 0 ? f->first[m] :
+			lun_run(b, &lb, OP_WRITE, depth, nfirst);
+		if (f->first[m] < 0 || f->rewrite[m] < 0)
+			r = -EIO;
+	}
+	lun_stop(&lb);
 	if (r == -EOPNOTSUPP) {
 		print_skip(depth, FIRST);
 		print_skip(depth, REWRITE);
-	} else if (!r) {
-		/* Chunks [0, nfirst) of the shuffled list: never copied. */
-		first = lun_run(b, &lb, OP_WRITE, depth, nfirst);
-		lun_stats(&lb, &st);
-		rewrite = first < 0 ? first :
-			  lun_run(b, &lb, OP_WRITE, depth, nfirst);
-		if (first < 0 || rewrite < 0)
-			r = -EIO;
 	}
-	lun_stop(&lb);
-	if (r && r != -EOPNOTSUPP)
+	if (r)
 		return r;
-	if (!r) {
-		print_ratio(depth, FIRST, "raw pwrite", first, raw->write,
-			    "  (goal >= 0.3)");
-		print_ratio(depth, FIRST, "raw pwrite+fdatasync", first,
-			    raw->write_sync, "  (no goal: 2 flushes per commit)");
-		printf("qd%-2u %-26s %llu copies, %llu exceptions in %llu group commits (%.2f per commit)\n",
-		       depth, FIRST, (unsigned long long)st.copies,
-		       (unsigned long long)st.exceptions,
-		       (unsigned long long)st.commits,
-		       st.commits ? (double)st.exceptions / st.commits : 0.0);
-		print_ratio(depth, REWRITE, "raw pwrite", rewrite, raw->write,
-			    "  (goal >= 0.9)");
-	}
+	print_case(depth, "first write", m, "raw pwrite", f->first[m],
+		   raw->write, "  (goal >= 0.3)");
+	print_case(depth, "first write", m, "raw pwrite+fdatasync",
+		   f->first[m], raw->write_sync,
+		   "  (no goal: 2 flushes per commit)");
+	snprintf(what, sizeof(what), "first write %s", mode_name[m]);
+	printf("qd%-2u %-26s %llu copies, %llu exceptions in %llu group commits (%.2f per commit)\n",
+	       depth, what, (unsigned long long)st.copies,
+	       (unsigned long long)st.exceptions,
+	       (unsigned long long)st.commits,
+	       st.commits ? (double)st.exceptions / st.commits : 0.0);
+	print_case(depth, "rewrite", m, "raw pwrite", f->rewrite[m],
+		   raw->write, "  (goal >= 0.9)");
+	return 0;
+}
+
+/* Random reads over the snapshot's image, as @m. */
+static int bench_snap_read(struct bench *b, unsigned int depth,
+			   const struct raw *raw, enum mode m,
+			   struct cow_figs *f)
+{
+	char cfg[3 * PATH_MAX];
+	struct lun_bench lb;
+	int r;
+
 	snprintf(cfg, sizeof(cfg), "snapshot=%s;origin=%s", b->cow,
 		 b->origin);
-	r = lun_start(b, &lb, cfg, b->workers);
-	if (r == -EOPNOTSUPP) {
-		print_skip(depth, SNAPRD);
-	} else if (!r) {
-		rd = lun_run(b, &lb, OP_READ, depth, b->ios);
-		if (rd < 0)
+	r = lun_start(b, &lb, cfg, m);
+	if (!r) {
+		f->rd[m] = lun_run(b, &lb, OP_READ, depth, b->ios);
+		if (f->rd[m] < 0)
 			r = -EIO;
-		else
-			print_ratio(depth, SNAPRD, "raw pread", rd, raw->read,
-				    "  (goal >= 0.9)");
 	}
 	lun_stop(&lb);
-	return r == -EOPNOTSUPP ? 0 : r;
+	if (r == -EOPNOTSUPP)
+		print_skip(depth, SNAPRD);
+	if (r)
+		return r;
+	print_case(depth, "snapshot read", m, "raw pread", f->rd[m],
+		   raw->read, "  (goal >= 0.9)");
+	return 0;
+}
+
+static int bench_cow(struct bench *b, unsigned int depth,
+		     const struct raw *raw)
+{
+	struct cow_figs f;
+	enum mode m[2];
+	unsigned int n = bench_modes(b, m, false), i;
+	int r = 0;
+
+	for (i = 0; !r && i < n; i++) {
+		r = bench_origin_cow(b, depth, raw, m[i], &f);
+		r = r ?: bench_snap_read(b, depth, raw, m[i], &f);
+	}
+	if (r)
+		return r == -EOPNOTSUPP ? 0 : r;
+	if (n == 2) {
+		print_vs(depth, "first write", m[0], m[1], f.first);
+		print_vs(depth, "rewrite", m[0], m[1], f.rewrite);
+		print_vs(depth, "snapshot read", m[0], m[1], f.rd);
+	}
+	return 0;
 }
 
 static int bench_depth(struct bench *b, unsigned int depth)
@@ -597,20 +727,20 @@ static int bench_setup(struct bench *b, uint64_t mib)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench-daemon [-d DIR] [-m ORIGIN_MIB] [-n IOS] [-w WORKERS]\n");
+	fprintf(stderr, "usage: bench-daemon [-d DIR] [-m ORIGIN_MIB] [-n IOS] [-w WORKERS] [-p] [-U]\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .ios = 20000, .fd = -1,
+	struct bench b = { .ios = 20000, .fd = -1, .uring = true,
 			   .workers = POOL_WORKERS_DEFAULT };
 	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char tmpl[PATH_MAX];
 	uint64_t mib = 64;
 	int opt, r;
 
-	while ((opt = getopt(argc, argv, "d:m:n:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:m:n:w:pU")) != -1) {
 		if (opt == 'd')
 			dir = optarg;
 		else if (opt == 'm')
@@ -619,11 +749,16 @@ int main(int argc, char **argv)
 			b.ios = strtoull(optarg, NULL, 0);
 		else if (opt == 'w')
 			b.workers = (unsigned int)strtoul(optarg, NULL, 0);
+		else if (opt == 'p')
+			b.poll = true;
+		else if (opt == 'U')
+			b.uring = false;
 		else
 			return usage();
 	}
-	if (!mib || b.ios < 160 || b.workers > POOL_WORKERS_MAX) {
-		fprintf(stderr, "bench-daemon: -m must be > 0, -n >= 160, -w from 0 to %d\n",
+	if (!mib || b.ios < 160 || !b.workers ||
+	    b.workers > POOL_WORKERS_MAX) {
+		fprintf(stderr, "bench-daemon: -m must be > 0, -n >= 160, -w from 1 to %d\n",
 			POOL_WORKERS_MAX);
 		return 2;
 	}
@@ -638,9 +773,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-daemon: %s: %s\n", b.dir, strerror(-r));
 		goto out;
 	}
-	printf("bench-daemon: %llu MiB origin in %s, %llu commands of 4 KiB per figure (%llu for durable writes), %u workers\n",
+	printf("bench-daemon: %llu MiB origin in %s, %llu commands of 4 KiB per figure (%llu for durable writes), %u workers, polling %s\n",
 	       (unsigned long long)mib, b.dir, (unsigned long long)b.ios,
-	       (unsigned long long)b.ios / 10, b.workers);
+	       (unsigned long long)b.ios / 10, b.workers,
+	       b.poll ? "on (-p)" : "off");
 	r = bench_depth(&b, 1);
 	if (!r)
 		r = bench_depth(&b, MAX_DEPTH);

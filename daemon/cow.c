@@ -195,6 +195,21 @@ static int snap_write(struct device *d, const struct iovec *iov, int cnt,
 	return cow_io(d, SNAP_WRITE, iov, cnt, off, len, fua);
 }
 
+/* Direct I/O (device_ops.direct): the origin's, or this snapshot's. */
+static int cow_direct(struct device *d, bool write, uint64_t off,
+		      uint64_t len, struct snapcow_direct *dio)
+{
+	struct shared_cow *c = cow_ref(d)->cow;
+
+	return snapcow_direct_begin(cow_eng(d), c ? c->store : NULL, write,
+				    len, off, dio);
+}
+
+static void cow_direct_end(struct device *d, struct snapcow_direct *dio)
+{
+	snapcow_direct_end(cow_eng(d), dio);
+}
+
 /* The origin and every COW: what a snapshot write touched is among them. */
 static int cow_flush(struct device *d)
 {
@@ -228,6 +243,8 @@ static const struct device_ops origin_ops = {
 	.read = origin_read,
 	.write = origin_write,
 	.flush = cow_flush,
+	.direct = cow_direct,
+	.direct_end = cow_direct_end,
 	.size = cow_size,
 	.reconfig = origin_reconfig,
 	.close = cow_close,
@@ -238,6 +255,8 @@ static const struct device_ops snapshot_ops = {
 	.read = snap_read,
 	.write = snap_write,
 	.flush = cow_flush,
+	.direct = cow_direct,
+	.direct_end = cow_direct_end,
 	.size = cow_size,
 	.close = cow_close,
 };

@@ -172,6 +172,16 @@ static int device_run(struct device *d, const struct scsi_io *io,
 	}
 }
 
+static void device_log_refusal(const struct device *d,
+			       const struct ring_cmd *cmd, int status,
+			       const uint8_t *sense)
+{
+	if (status != SCSI_GOOD)
+		log_debug("%s: opcode 0x%02x: CHECK CONDITION %x/%02x/%02x",
+			  d->name, cmd->cdb[0], sense[2] & 0x0f, sense[12],
+			  sense[13]);
+}
+
 uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 {
 	struct device *d = ctx;
@@ -182,10 +192,7 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 	status = scsi_decode(&d->disk, cmd->cdb, cmd->cdb_len, cmd->iov,
 			     cmd->iov_cnt, &io, sense);
 	if (io.kind == SCSI_IO_NONE) {
-		if (status != SCSI_GOOD)
-			log_debug("%s: opcode 0x%02x: CHECK CONDITION "
-				  "%x/%02x/%02x", d->name, cmd->cdb[0],
-				  sense[2] & 0x0f, sense[12], sense[13]);
+		device_log_refusal(d, cmd, status, sense);
 		return (uint8_t)status;
 	}
 	if (io.kind == SCSI_IO_READ)
@@ -202,6 +209,95 @@ uint8_t device_cmd(void *ctx, const struct ring_cmd *cmd, uint8_t *sense)
 			io.length, io.offset, strerror(-r));
 	}
 	return (uint8_t)scsi_io_status(&io, r, sense);
+}
+
+/* What device_fast keeps in a ring_io between the submit and the end. */
+struct device_fast_io {
+	struct scsi_io io;
+	struct snapcow_direct dio;
+};
+
+_Static_assert(sizeof(struct device_fast_io) <=
+	       sizeof(((struct ring_io *)0)->priv), "ring_io.priv too small");
+
+static struct device_fast_io *fast_priv(struct ring_io *io)
+{
+	return (struct device_fast_io *)(void *)io->priv;
+}
+
+/* The iovecs hold exactly @len bytes: one readv or writev moves them. */
+static bool iov_is(const struct ring_cmd *cmd, uint64_t len)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < cmd->iov_cnt; i++)
+		sum += cmd->iov[i].iov_len;
+	return sum == len;
+}
+
+static void device_count_io(struct device *d, const struct scsi_io *io)
+{
+	__atomic_add_fetch(&d->cmds, 1, __ATOMIC_RELAXED);
+	if (io->kind == SCSI_IO_READ)
+		__atomic_add_fetch(&d->reads, 1, __ATOMIC_RELAXED);
+	else if (io->kind == SCSI_IO_WRITE)
+		__atomic_add_fetch(&d->writes, 1, __ATOMIC_RELAXED);
+}
+
+enum ring_fast device_fast(void *ctx, const struct ring_cmd *cmd,
+			   uint8_t *status, uint8_t *sense,
+			   struct ring_io *io)
+{
+	struct device *d = ctx;
+	struct device_fast_io *f = fast_priv(io);
+	bool write;
+
+	f->io = (struct scsi_io){ .kind = SCSI_IO_NONE };
+	*status = (uint8_t)scsi_decode(&d->disk, cmd->cdb, cmd->cdb_len,
+				       cmd->iov, cmd->iov_cnt, &f->io, sense);
+	if (f->io.kind == SCSI_IO_NONE) {
+		device_count_io(d, &f->io);
+		device_log_refusal(d, cmd, *status, sense);
+		return RING_FAST_DONE;
+	}
+	write = f->io.kind == SCSI_IO_WRITE;
+	if ((!write && f->io.kind != SCSI_IO_READ) || (write && !io->writes_ok) ||
+	    !d->ops->direct ||
+	    !f->io.length || !iov_is(cmd, f->io.length) ||
+	    d->ops->direct(d, write, f->io.offset, f->io.length, &f->dio))
+		return RING_FAST_WORKER;
+	device_count_io(d, &f->io);
+	io->fd = f->dio.fd;
+	io->offset = f->dio.offset;
+	io->len = f->io.length;
+	io->write = write;
+	io->fua = write && (f->io.fua || !d->write_back);
+	return RING_FAST_IO;
+}
+
+uint8_t device_fast_end(void *ctx, const struct ring_cmd *cmd,
+			struct ring_io *io, int res, bool cancel,
+			uint8_t *sense)
+{
+	struct device *d = ctx;
+	struct device_fast_io *f = fast_priv(io);
+
+	d->ops->direct_end(d, &f->dio);
+	if (cancel) {
+		/* The worker counts it again. */
+		__atomic_sub_fetch(&d->cmds, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(io->write ? &d->writes : &d->reads, 1,
+				   __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (res) {
+		__atomic_add_fetch(&d->errors, 1, __ATOMIC_RELAXED);
+		log_err("%s: %s of %" PRIu64 " bytes at byte %" PRIu64
+			" failed: %s", d->name, io->write ? "write" : "read",
+			io->len, f->io.offset, strerror(-res));
+	}
+	(void)cmd;
+	return (uint8_t)scsi_io_status(&f->io, res, sense);
 }
 
 void device_counters(const struct device *d, struct device_counters *c)
@@ -239,6 +335,8 @@ const struct ring_ops device_ring_ops = {
 	.cmd = device_cmd,
 	.bad = device_bad,
 	.tmr = device_tmr,
+	.fast = device_fast,
+	.fast_end = device_fast_end,
 };
 
 int device_reconfig(struct device *d, const struct policy *policy,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "snapcow.h"
 #include "cfgstring.h"
 #include "ring.h"
 #include "scsi.h"
@@ -31,6 +32,14 @@ struct device_ops {
 		     uint64_t off, uint64_t len, bool fua);
 	/* Everything written so far is durable. */
 	int (*flush)(struct device *d);
+	/*
+	 * Where @len bytes at byte @off may be moved without a worker (the
+	 * engine's direct I/O, snapcow.h): 0 with @dio set, else -EAGAIN
+	 * (then @read or @write).  May be NULL.
+	 */
+	int (*direct)(struct device *d, bool write, uint64_t off,
+		      uint64_t len, struct snapcow_direct *dio);
+	void (*direct_end)(struct device *d, struct snapcow_direct *dio);
 	/* Bytes the backend can serve. */
 	uint64_t (*size)(struct device *d);
 	/* Serve @cfg from now on (NULL: a LUN whose cfgstring is fixed). */
@@ -79,6 +88,13 @@ void device_close(struct device *d);
 
 /* ring_ops.cmd: decode, run, build the status and sense. */
 uint8_t device_cmd(void *d, const struct ring_cmd *cmd, uint8_t *sense);
+/* ring_ops.fast and fast_end: the same, without a worker when it can. */
+enum ring_fast device_fast(void *d, const struct ring_cmd *cmd,
+			   uint8_t *status, uint8_t *sense,
+			   struct ring_io *io);
+uint8_t device_fast_end(void *d, const struct ring_cmd *cmd,
+			struct ring_io *io, int res, bool cancel,
+			uint8_t *sense);
 extern const struct ring_ops device_ring_ops;
 
 int device_flush(struct device *d);

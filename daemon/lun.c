@@ -282,6 +282,17 @@ unsigned int lun_count(const struct luns *ls)
 	return n;
 }
 
+bool lun_ready(void *arg)
+{
+	struct luns *ls = arg;
+	struct lun *l;
+
+	for (l = ls->list; l; l = l->next)
+		if (!l->stopped && ring_has_new(&l->uio.ring))
+			return true;
+	return pool_ready(ls->pool);
+}
+
 int lun_scan(struct luns *ls)
 {
 	return uio_scan(scan_one, ls);

@@ -46,6 +46,8 @@ void lun_serve(struct luns *ls, struct lun *l);
  */
 void lun_stop_all(struct luns *ls);
 unsigned int lun_count(const struct luns *ls);
+/* A ring has new entries or io_uring completions wait (polling). */
+bool lun_ready(void *ls);
 /* Start: every snapcow device already present, with ring recovery. */
 int lun_scan(struct luns *ls);
 /* netlink events (tnl_handler). */

@@ -25,6 +25,7 @@
 #include "dbus.h"
 #include "dbus-status.h"
 #include "log.h"
+#include "loop.h"
 #include "lun.h"
 #include "netlink.h"
 
@@ -34,12 +35,14 @@
 #define SNAPCOWD_STR(x)		SNAPCOWD_XSTR(x)
 
 /* epoll tags for the fds that are not LUNs. */
-static char tag_signal, tag_netlink, tag_dbus, tag_status;
+static char tag_signal, tag_netlink, tag_dbus, tag_status, tag_uring;
 
 struct options {
 	char *config;		/* NULL: the default file */
 	int verbose;
 	int workers;		/* threads running commands; 0: main thread */
+	int no_uring;		/* every command on the workers */
+	int poll;		/* poll the rings before sleeping */
 };
 
 static int parse_workers(const char *s, int *out)
@@ -72,6 +75,12 @@ static int parse_args(int argc, const char **argv, struct options *o,
 		  "threads running commands (default "
 		  SNAPCOWD_STR(POOL_WORKERS_DEFAULT) "; 0: one at a time)",
 		  "N" },
+		{ "no-io-uring", 0, POPT_ARG_NONE, &o->no_uring, 0,
+		  "run every command on the worker threads (no io_uring)",
+		  NULL },
+		{ "poll", 0, POPT_ARG_NONE, &o->poll, 0,
+		  "while commands come back to back, watch the rings for up to 50 us before sleeping",
+		  NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, &o->verbose, 0,
 		  "log every device event and TMR", NULL },
 		{ "version", 'V', POPT_ARG_NONE, NULL, 'V',
@@ -222,13 +231,15 @@ static int watchdog_ping(void)
 }
 
 static int run(struct luns *ls, struct tnl *nl, struct dbus_service *db,
-	       struct dbus_status *st, int sigfd)
+	       struct dbus_status *st, int sigfd, bool poll)
 {
+	struct loop_poll lp = { .enabled = poll };
 	struct epoll_event evs[32];
 	int i, n;
 
 	for (;;) {
-		n = epoll_wait(ls->epfd, evs, 32, watchdog_ping());
+		n = loop_wait(&lp, ls->epfd, evs, 32, watchdog_ping(),
+			      lun_ready, ls);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -246,11 +257,34 @@ static int run(struct luns *ls, struct tnl *nl, struct dbus_service *db,
 				on_dbus(ls, db);
 			} else if (p == &tag_status) {
 				on_status(ls, st);
+			} else if (p == &tag_uring) {
+				pool_reap(ls->pool);
 			} else {
 				lun_serve(ls, p);
 			}
 		}
 	}
+}
+
+/*
+ * Reads and writes that need no copy through io_uring, from this thread;
+ * where io_uring is not built or not allowed, the workers run them all
+ * (*@why: the reason, logged once the daemon has started).
+ */
+static int start_uring(struct luns *ls, const struct options *o, int *why)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_uring };
+
+	*why = 0;
+	if (o->no_uring || !o->workers)
+		return 0;
+	*why = pool_use_uring(ls->pool, POOL_URING_ENTRIES);
+	if (*why)
+		return 0;
+	if (epoll_ctl(ls->epfd, EPOLL_CTL_ADD, pool_event_fd(ls->pool),
+		      &ev) < 0)
+		return -errno;
+	return 0;
 }
 
 static int start(struct luns *ls, struct tnl **nl)
@@ -340,7 +374,7 @@ int main(int argc, const char **argv)
 	struct dbus_service *db = NULL;
 	struct dbus_status *st = NULL;
 	char err[PATH_MAX + 128];
-	int sigfd = -1, r;
+	int sigfd = -1, no_uring = 0, r;
 
 	if (parse_args(argc, argv, &o, &policy))
 		return 2;
@@ -359,17 +393,23 @@ int main(int argc, const char **argv)
 		log_err("starting %d worker threads: %s", o.workers,
 			strerror(-r));
 	else
+		r = start_uring(&ls, &o, &no_uring);
+	if (!r)
 		r = start(&ls, &nl);
 	if (r)
 		goto out;
+	if (no_uring)
+		log_info("io_uring not available (%s): every command runs on the worker threads",
+			 strerror(-no_uring));
 	db = start_dbus(&ls, &policy);
 	st = start_status(&ls);
-	log_info("ready (%d allowed image director%s, %u worker thread%s)",
+	log_info("ready (%d allowed image director%s, %u worker thread%s%s)",
 		 policy.n_allow, policy.n_allow == 1 ? "y" : "ies",
-		 pool_workers(ls.pool), pool_workers(ls.pool) == 1 ? "" : "s");
+		 pool_workers(ls.pool), pool_workers(ls.pool) == 1 ? "" : "s",
+		 pool_uring(ls.pool) ? ", io_uring" : "");
 	sd_notify(0, "READY=1");
 	notify_count(&ls);
-	r = run(&ls, nl, db, st, sigfd);
+	r = run(&ls, nl, db, st, sigfd, o.poll);
 	sd_notify(0, "STOPPING=1");
 out:
 	lun_stop_all(&ls);

@@ -14,10 +14,12 @@
 #include <string.h>
 
 #include "pool.h"
+#include "uring.h"
 
 struct pool_job {
 	struct pool_ring *pr;
 	struct pool_job *next;
+	struct ring_io io;	/* its data through the pool's io_uring */
 	struct ring_cmd cmd;
 };
 
@@ -34,6 +36,11 @@ struct pool {
 	bool stopping;
 	bool waking;			/* a signalled worker has not run yet */
 	unsigned int idle;		/* workers waiting for a job */
+	/* The serving thread's own: */
+	struct uring *uring;		/* NULL: every command on a worker */
+	unsigned int queued;		/* I/Os queued, not submitted yet */
+	unsigned int uring_writes;	/* writes on the io_uring */
+	struct pool_ring *kick_due;	/* rings it answered in, to kick */
 	unsigned int n;
 	pthread_t threads[];
 };
@@ -57,18 +64,27 @@ static void pool_answer(struct pool_ring *pr, const struct ring_cmd *cmd,
 }
 
 /*
- * Run @job and answer it; the job goes back to its ring's spares.  The
- * ring is not gone before inflight reaches 0, which happens last.
+ * Answer @job; the job goes back to its ring's spares.  The ring is not
+ * gone before inflight reaches 0, which happens last.  @kick_now: a
+ * worker kicks at once; the serving thread kicks once per batch
+ * (pool_kick_due), for every answer it wrote meanwhile.
  */
-static void pool_run(struct pool_job *job)
+static void pool_done(struct pool_job *job, uint8_t status,
+		      const uint8_t *sense, bool kick_now)
 {
 	struct pool_ring *pr = job->pr;
-	uint8_t sense[RING_SENSE_SIZE];
-	uint8_t status;
 
-	status = ring_run(pr->ops, pr->ctx, &job->cmd, sense);
 	pthread_mutex_lock(&pr->lock);
-	pool_answer(pr, &job->cmd, status, sense);
+	if (kick_now) {
+		pool_answer(pr, &job->cmd, status, sense);
+	} else {
+		ring_answer(pr->ring, &job->cmd, status, sense);
+		if (!pr->kick_due) {
+			pr->kick_due = true;
+			pr->kick_next = pr->pool->kick_due;
+			pr->pool->kick_due = pr;
+		}
+	}
 	ring_cmd_release(&job->cmd);
 	job->next = pr->spare;
 	pr->spare = job;
@@ -76,6 +92,17 @@ static void pool_run(struct pool_job *job)
 		pthread_cond_broadcast(&pr->idle);
 	/* From here @pr may be gone: its owner saw inflight reach 0. */
 	pthread_mutex_unlock(&pr->lock);
+}
+
+/* Run @job on this worker and answer it. */
+static void pool_run(struct pool_job *job)
+{
+	struct pool_ring *pr = job->pr;
+	uint8_t sense[RING_SENSE_SIZE];
+	uint8_t status;
+
+	status = ring_run(pr->ops, pr->ctx, &job->cmd, sense);
+	pool_done(job, status, sense, true);
 }
 
 static void *pool_worker(void *arg)
@@ -161,6 +188,7 @@ void pool_free(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (i = 0; i < p->n; i++)
 		pthread_join(p->threads[i], NULL);
+	uring_free(p->uring);
 	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -169,6 +197,86 @@ void pool_free(struct pool *p)
 unsigned int pool_workers(const struct pool *p)
 {
 	return p ? p->n : 0;
+}
+
+int pool_use_uring(struct pool *p, unsigned int entries)
+{
+	if (!p->n)
+		return -EINVAL;	/* no workers: every command runs here */
+	return uring_new(entries, &p->uring);
+}
+
+bool pool_uring(const struct pool *p)
+{
+	return p && p->uring;
+}
+
+int pool_event_fd(const struct pool *p)
+{
+	return p && p->uring ? uring_event_fd(p->uring) : -1;
+}
+
+bool pool_ready(const struct pool *p)
+{
+	return p->uring && uring_ready(p->uring);
+}
+
+/* Publish and kick once for every ring answered in since the last. */
+static void pool_kick_due(struct pool *p)
+{
+	struct pool_ring *pr;
+
+	while ((pr = p->kick_due)) {
+		p->kick_due = pr->kick_next;
+		pthread_mutex_lock(&pr->lock);
+		pr->kick_due = false;
+		if (ring_publish(pr->ring))
+			pr->kick(pr->kick_arg);
+		pthread_mutex_unlock(&pr->lock);
+	}
+}
+
+/* A finished io_uring I/O: answered, or run again on a worker. */
+static void pool_io_done(struct ring_io *io, int res, void *arg)
+{
+	struct pool_job *job = (struct pool_job *)(void *)
+		((char *)io - offsetof(struct pool_job, io));
+	struct pool_ring *pr = job->pr;
+	uint8_t sense[RING_SENSE_SIZE] = { 0 };
+	uint8_t status;
+
+	(void)arg;
+	pr->uring_inflight--;
+	if (io->write)
+		pr->pool->uring_writes--;
+	if (res == -EAGAIN) {
+		pr->ops->fast_end(pr->ctx, &job->cmd, io, res, true, sense);
+		pool_push(pr->pool, job);
+		return;
+	}
+	status = pr->ops->fast_end(pr->ctx, &job->cmd, io, res, false, sense);
+	pool_done(job, status, sense, false);
+}
+
+/* Submit what is queued, take what finished, kick: the serving thread. */
+static void pool_flush(struct pool *p, bool wait)
+{
+	if (p->queued) {
+		p->queued = 0;
+		/* Refused (no room for completions): reap, then again. */
+		if (uring_submit(p->uring) < 0) {
+			p->queued = 1;
+			wait = true;
+		}
+	}
+	uring_reap(p->uring, wait, pool_io_done, p);
+	pool_kick_due(p);
+}
+
+void pool_reap(struct pool *p)
+{
+	if (p->uring)
+		pool_flush(p, false);
 }
 
 int pool_ring_init(struct pool_ring *pr, struct pool *p, struct ring *r,
@@ -242,7 +350,8 @@ static int pool_take(struct pool_ring *pr, struct pool_job *job)
 			    sense);
 		ring_cmd_release(&job->cmd);
 	} else if (kind == RING_CMD) {
-		pr->inflight++;
+		/* Alone in flight: a write may take the io_uring. */
+		job->io.writes_ok = !pr->inflight++;
 	}
 	pthread_mutex_unlock(&pr->lock);
 	return kind;
@@ -271,6 +380,41 @@ static void pool_job_put(struct pool_ring *pr, struct pool_job *job)
 	pthread_mutex_unlock(&pr->lock);
 }
 
+/*
+ * Without a worker when it can: a command that moves no data is answered
+ * here, a read or write the backend hands over goes to the io_uring
+ * (neither waits for a disk).  False: @job is for a worker.
+ */
+static bool pool_fast(struct pool_ring *pr, struct pool_job *job)
+{
+	struct pool *p = pr->pool;
+	uint8_t sense[RING_SENSE_SIZE] = { 0 }, status = 0;
+	enum ring_fast f;
+
+	if (!p->uring || !pr->ops->fast)
+		return false;
+	job->io.writes_ok = job->io.writes_ok &&
+			    p->uring_writes < POOL_URING_WRITES;
+	f = pr->ops->fast(pr->ctx, &job->cmd, &status, sense, &job->io);
+	if (f == RING_FAST_DONE) {
+		pool_done(job, status, sense, false);
+		return true;
+	}
+	if (f != RING_FAST_IO)
+		return false;
+	if (uring_queue(p->uring, job->cmd.iov, job->cmd.iov_cnt,
+			&job->io)) {
+		pr->ops->fast_end(pr->ctx, &job->cmd, &job->io, -EAGAIN, true,
+				  sense);
+		return false;
+	}
+	pr->uring_inflight++;
+	p->queued++;
+	if (job->io.write)
+		p->uring_writes++;
+	return true;
+}
+
 int pool_ring_serve(struct pool_ring *pr)
 {
 	struct pool_job *job = NULL;
@@ -295,16 +439,19 @@ int pool_ring_serve(struct pool_ring *pr)
 				pr->ops->tmr(pr->ctx, &job->cmd);
 		} else if (!job->cmd.bad) {
 			/*
-			 * Always a worker, even at queue depth 1: run here,
-			 * one slow or hung disk would stall every other
-			 * device, netlink and signals.
+			 * Never run a command here that can wait for a
+			 * disk: one slow or hung disk would stall every
+			 * other device, netlink and signals.
 			 */
 			job->pr = pr;
-			pool_push(pr->pool, job);
+			if (!pool_fast(pr, job))
+				pool_push(pr->pool, job);
 			job = NULL;
 		}
 	}
 	pool_job_put(pr, job);
+	/* Page-cache I/O often completes during the submit: answer it now. */
+	pool_reap(pr->pool);
 	return kind < 0 ? kind : n;
 }
 
@@ -312,8 +459,20 @@ void pool_ring_quiesce(struct pool_ring *pr)
 {
 	pthread_mutex_lock(&pr->lock);
 	pr->draining++;
-	while (pr->inflight)
+	while (pr->inflight) {
+		/*
+		 * Only the serving thread quiesces: it reaps, every ring's
+		 * I/O, since a worker of this ring may wait in the engine
+		 * for what another ring's I/O holds (a chunk's reader).
+		 */
+		if (pr->pool->uring && uring_busy(pr->pool->uring)) {
+			pthread_mutex_unlock(&pr->lock);
+			pool_flush(pr->pool, true);
+			pthread_mutex_lock(&pr->lock);
+			continue;
+		}
 		pthread_cond_wait(&pr->idle, &pr->lock);
+	}
 	pr->draining--;
 	pthread_mutex_unlock(&pr->lock);
 }

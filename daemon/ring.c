@@ -264,6 +264,13 @@ int ring_next(struct ring *r, struct ring_cmd *cmd)
 	return RING_NONE;
 }
 
+bool ring_has_new(struct ring *r)
+{
+	return !r->broken &&
+	       __atomic_load_n(mb_word(r, MB_HEAD_OFF), __ATOMIC_ACQUIRE) !=
+	       r->parsed;
+}
+
 void ring_cmd_release(struct ring_cmd *cmd)
 {
 	if (cmd->iov != cmd->iov_inline)

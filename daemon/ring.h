@@ -98,6 +98,30 @@ void ring_complete(struct ring *r, uint16_t cmd_id, uint8_t status,
 /* Returns true when cmd_tail moved. */
 bool ring_publish(struct ring *r);
 
+/*
+ * A command's data moved without a worker (pool.h: io_uring): @len bytes
+ * at @offset of @fd to or from the command's iovecs, then, for @fua, a
+ * flush of @fd.  @priv is the ring_ops' own, from fast to fast_end.
+ */
+struct ring_io {
+	bool writes_ok;		/* set by the caller: a write may go too */
+	int fd;
+	bool write;
+	bool fua;
+	uint64_t offset;
+	uint64_t len;
+	unsigned int parts;	/* the I/O's, while in flight */
+	int res;
+	_Alignas(8) unsigned char priv[128];
+};
+
+/* What ring_ops.fast says about a command. */
+enum ring_fast {
+	RING_FAST_WORKER,	/* run it on a worker (ring_ops.cmd) */
+	RING_FAST_DONE,		/* answered: no data to move, or refused */
+	RING_FAST_IO,		/* move ring_io's data, then fast_end */
+};
+
 /* What the owner of a ring does with its entries (ring_serve). */
 struct ring_ops {
 	/* Run a well-formed command; returns the SAM status, fills @sense. */
@@ -106,7 +130,25 @@ struct ring_ops {
 	void (*bad)(void *ctx, const struct ring_cmd *cmd);
 	/* Told about a TMR entry (may be NULL). */
 	void (*tmr)(void *ctx, const struct ring_cmd *cmd);
+	/*
+	 * What needs no worker (may be NULL: all do): a command that moves
+	 * no data is answered here (*@status, @sense), a read or write the
+	 * backend can hand over is described in @io.  Never blocks.
+	 */
+	enum ring_fast (*fast)(void *ctx, const struct ring_cmd *cmd,
+			       uint8_t *status, uint8_t *sense,
+			       struct ring_io *io);
+	/*
+	 * @io is done: @res 0 or -errno; returns the status, fills @sense.
+	 * @cancel: it did not run, it goes to a worker; nothing answered.
+	 */
+	uint8_t (*fast_end)(void *ctx, const struct ring_cmd *cmd,
+			    struct ring_io *io, int res, bool cancel,
+			    uint8_t *sense);
 };
+
+/* Something new between what was taken and cmd_head (polling). */
+bool ring_has_new(struct ring *r);
 
 /*
  * The answer to a command entry: @ops->cmd's status for a well-formed

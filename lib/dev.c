@@ -510,6 +510,29 @@ int snapcow_dev_write(struct snapcow_dev *dev, const void *buf, size_t len,
 	return 0;
 }
 
+/*
+ * The fd a caller may move @len bytes at @offset through itself
+ * (engine-direct.c), counted as a read or a write; -EAGAIN for a memory
+ * device, one with a fault injected (the writes must be counted and
+ * gated here) or a range the calls above would refuse.
+ */
+int sc_dev_direct_fd(struct snapcow_dev *dev, bool write, size_t len,
+		     uint64_t offset)
+{
+	if (dev->mem || dev->fault != SNAPCOW_FAULT_NONE ||
+	    (write && !dev->writable) || offset > dev->size ||
+	    len > dev->size - offset)
+		return -EAGAIN;
+	if (write) {
+		dev_count(&dev->stats.writes, 1);
+		dev_count(&dev->stats.bytes_written, len);
+	} else {
+		dev_count(&dev->stats.reads, 1);
+		dev_count(&dev->stats.bytes_read, len);
+	}
+	return dev->fd;
+}
+
 SNAPCOW_EXPORT
 int snapcow_dev_flush(struct snapcow_dev *dev)
 {

@@ -474,6 +474,36 @@ int snapcow_snap_pwrite(struct snapcow_origin *o, struct snapcow_store *s,
 			const void *buf, size_t len, uint64_t offset,
 			unsigned int flags, char *err, size_t errlen);
 /*
+ * Direct I/O, for a caller with asynchronous I/O of its own (snapcowd's
+ * io_uring): the engine says where the data of one I/O lives and holds
+ * what its own call would hold (a write against new snapshots, a chunk
+ * read from the origin against the origin write that would copy it),
+ * the caller moves the data through @fd at @offset, then ends it.  Only
+ * for what needs no copy and no commit: an origin read; an origin write
+ * whose chunks every live snapshot has already copied; a snapshot read
+ * or write inside one chunk that is not being copied (a write only to a
+ * chunk with an exception).  -EAGAIN for anything else (a copy to make
+ * or wait for, a range across chunks, a snapshot being invalidated, a
+ * device in memory or with a fault injected): use the calls above, which
+ * wait, copy and report.  FUA: the caller flushes @fd (fdatasync) after
+ * the write; SYNCHRONIZE CACHE stays snapcow_origin_flush().
+ */
+struct snapcow_direct {
+	int fd;			/* where the data goes or comes from */
+	uint64_t offset;	/* byte offset in @fd */
+	/* The engine's: what it holds until snapcow_direct_end(). */
+	void *hold;
+	void *snap;
+	unsigned int how;
+};
+
+/* @s: a snapshot of @o, NULL for the origin itself. */
+int snapcow_direct_begin(struct snapcow_origin *o, struct snapcow_store *s,
+			 bool write, size_t len, uint64_t offset,
+			 struct snapcow_direct *d);
+/* Once the data moved (or failed to): let go of what @d holds. */
+void snapcow_direct_end(struct snapcow_origin *o, struct snapcow_direct *d);
+/*
  * SYNCHRONIZE CACHE: every write acknowledged before the call is durable
  * when it returns (exceptions are committed before their writes are
  * acknowledged; this flushes the origin and every COW).

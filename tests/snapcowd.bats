@@ -23,6 +23,8 @@ teardown() { teardown_common; }
 	[[ $output == *"--allow=DIR"* ]]
 	[[ $output == *"--verbose"* ]]
 	[[ $output == *"--workers=N"* ]]
+	[[ $output == *"--no-io-uring"* ]]
+	[[ $output == *"--poll"* ]]
 	run "$SNAPCOWD" --version
 	[ "$status" -eq 0 ]
 	[[ $output =~ ^snapcowd\ [0-9]+\.[0-9]+\.[0-9]+$ ]]

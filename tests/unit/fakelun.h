@@ -14,13 +14,43 @@
 
 #include "device.h"
 #include "fakering.h"
+#include "pool.h"
 
 struct fakelun {
 	struct device *dev;
 	struct fakering fk;
 	struct ring ring;
 	uint16_t next_id;
+	struct pool *pool;	/* NULL: served by ring_serve() */
+	struct pool_ring pr;
 };
+
+static inline void fakelun_kick(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * Serve through a pool of @workers from now on, with an io_uring when
+ * @uring (as snapcowd does).  0 or -errno (io_uring not available).
+ */
+static inline int fakelun_use_pool(struct fakelun *l, unsigned int workers,
+				   bool uring)
+{
+	int r = pool_new(workers, &l->pool);
+
+	if (!r && uring)
+		r = pool_use_uring(l->pool, POOL_URING_ENTRIES);
+	if (!r)
+		r = pool_ring_init(&l->pr, l->pool, &l->ring,
+				   &device_ring_ops, l->dev, fakelun_kick,
+				   NULL);
+	if (r) {
+		pool_free(l->pool);
+		l->pool = NULL;
+	}
+	return r;
+}
 
 /* device_open's result; on 0 the ring is ready too. */
 static inline int fakelun_open(struct fakelun *l, const struct policy *p,
@@ -44,6 +74,11 @@ static inline int fakelun_open(struct fakelun *l, const struct policy *p,
 
 static inline void fakelun_close(struct fakelun *l)
 {
+	if (l->pool) {
+		pool_ring_destroy(&l->pr);
+		pool_free(l->pool);
+		l->pool = NULL;
+	}
 	device_close(l->dev);
 	fk_free(&l->fk);
 	l->dev = NULL;
@@ -66,7 +101,13 @@ static inline void fakelun_serve(struct fakelun *l)
 {
 	bool kick;
 
-	ring_serve(&l->ring, &device_ring_ops, l->dev, &kick);
+	if (!l->pool) {
+		ring_serve(&l->ring, &device_ring_ops, l->dev, &kick);
+		return;
+	}
+	/* Everything taken, answered before the kernel's side looks. */
+	pool_ring_serve(&l->pr);
+	pool_ring_quiesce(&l->pr);
 }
 
 /* The kernel's side: collect the answers. */

@@ -23,6 +23,11 @@
  * each must equal the model's snapshot image; then fresh COWs are
  * served again (snapshots taken now), the LUNs opened in another order.
  *
+ * Built twice: test-device-model serves each ring with ring_serve(),
+ * test-device-model-uring through a pool of 4 workers with an io_uring,
+ * as snapcowd does (direct reads and writes from the serving thread,
+ * copies and commits on the workers), 300000 commands by default.
+ *
  * SNAPCOW_MODEL_OPS (default 1000000) and SNAPCOW_MODEL_SEED (default:
  * from the clock) set the run; the seed is printed.  Files live in
  * /dev/shm when it is there, else $TMPDIR.
@@ -56,6 +61,11 @@
 #define EPOCHS		40u
 #define HOT_BLOCKS	512u		/* 256 KiB: half the commands */
 #define NLUNS		3		/* origin, snapshot of C1, of C2 */
+#ifdef MODEL_URING
+#define MODEL_OPS	300000u
+#else
+#define MODEL_OPS	1000000u
+#endif
 
 struct cmd {
 	int lun;
@@ -155,6 +165,12 @@ static void open_epoch(unsigned int e)
 	for (i = 0; i < NLUNS; i++)
 		ok_eq(open_lun(order[i]), 0, "epoch %u LUN %d: %s", e,
 		      order[i], err);
+#ifdef MODEL_URING
+	/* Direct reads and writes on io_uring, copies on 4 workers. */
+	for (i = 0; i < NLUNS; i++)
+		ok_eq(fakelun_use_pool(&luns[i], 4, true), 0,
+		      "epoch %u LUN %d: pool with io_uring", e, i);
+#endif
 	memcpy(model[1], model[0], ORIGIN_BYTES);
 	memcpy(model[2], model[0], ORIGIN_BYTES);
 	hot = prng_below(&rng, BLOCKS - HOT_BLOCKS - MAX_BLOCKS);
@@ -377,7 +393,7 @@ static void setup(void)
 static void test_model(void)
 {
 	const char *env = getenv("SNAPCOW_MODEL_OPS");
-	uint64_t ops = env ? strtoull(env, NULL, 0) : 1000000;
+	uint64_t ops = env ? strtoull(env, NULL, 0) : MODEL_OPS;
 	uint64_t done = 0, mismatches = 0, bad_status = 0;
 	pthread_t th[NLUNS];
 
@@ -413,6 +429,16 @@ int main(void)
 	uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
 	char cmd[PATH_MAX + 16];
 
+#ifdef MODEL_URING
+	struct pool *probe;
+
+	if (pool_new(1, &probe) || pool_use_uring(probe, 8)) {
+		printf("1..0 # SKIP io_uring not available here (not built, or io_uring_setup refused)\n");
+		pool_free(probe);
+		return 0;
+	}
+	pool_free(probe);
+#endif
 	printf("# seed %" PRIu64 " (SNAPCOW_MODEL_SEED=%" PRIu64
 	       " repeats this run)\n", seed, seed);
 	prng_seed(&rng, seed);
