@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The event loop's adaptive poll (daemon/loop.c): it polls while events
- * come back to back, and an idle loop burns no CPU (the thread's
+ * The event loop's adaptive poll (daemon/loop.c): a poll that finds work
+ * keeps its budget, empty ones use it up, and an idle loop burns no CPU (the thread's
  * utime + stime in /proc/self/task/TID/stat, in clock ticks, over an
  * idle wait of 300 ms).  No time is asserted but that idle CPU.
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,50 +47,39 @@ static bool ready(void *arg)
 	return __atomic_load_n(&posted, __ATOMIC_ACQUIRE) != 0;
 }
 
-/* Events 20 us apart: back to back for the loop. */
-static void *poster(void *arg)
-{
-	uint64_t one = 1;
-
-	(void)arg;
-	for (int i = 0; i < 2000; i++) {
-		__atomic_store_n(&posted, 1, __ATOMIC_RELEASE);
-		if (write(efd, &one, sizeof(one)) != sizeof(one))
-			abort();
-		usleep(20);
-	}
-	return NULL;
-}
-
+/*
+ * The budget's rules, with no timing assumed: a poll that finds work
+ * keeps the budget, each one that finds none halves it, down to none.
+ */
 static void test_poll_then_idle(void)
 {
-	struct loop_poll lp = { .enabled = true };
+	struct loop_poll lp = { .enabled = true, .budget_ns = LOOP_POLL_NS };
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
 	unsigned long long t0, t1;
-	pthread_t th;
-	uint64_t v;
-	int epfd = epoll_create1(0), n, got = 0;
+	uint64_t one = 1, v;
+	int epfd = epoll_create1(0), n, misses = 0;
 
 	efd = eventfd(0, EFD_NONBLOCK);
 	ok(epfd >= 0 && efd >= 0 && !epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev),
 	   "epoll and eventfd");
-	pthread_create(&th, NULL, poster, NULL);
-	while (got < 1000) {
-		n = loop_wait(&lp, epfd, evs, 4, 1000, ready, NULL);
-		if (n <= 0)
-			break;
-		__atomic_store_n(&posted, 0, __ATOMIC_RELEASE);
-		if (read(efd, &v, sizeof(v)) == sizeof(v))
-			got++;
+	posted = 1;
+	ok(write(efd, &one, sizeof(one)) == sizeof(one), "an event posted");
+	n = loop_wait(&lp, epfd, evs, 4, 1000, ready, NULL);
+	ok_eq(n, 1, "the event taken");
+	ok_eq(lp.polls, 1, "work waiting: the loop polled");
+	ok_eq(lp.hits, 1, "and found it before the sleep");
+	ok_eq(lp.budget_ns, LOOP_POLL_NS, "a hit keeps the whole budget");
+	ok(read(efd, &v, sizeof(v)) == sizeof(v), "the event read");
+	posted = 0;
+	while (lp.budget_ns && misses < 16) {
+		ok_eq(loop_wait(&lp, epfd, evs, 4, 0, ready, NULL), 0,
+		      "no work: nothing returned");
+		misses++;
 	}
-	pthread_join(th, NULL);
-	while (read(efd, &v, sizeof(v)) == sizeof(v))
-		;
-	__atomic_store_n(&posted, 0, __ATOMIC_RELEASE);
-	ok(got >= 1000, "%d events taken", got);
-	printf("# %llu polls, %llu found work before the sleep\n",
-	       (unsigned long long)lp.polls, (unsigned long long)lp.hits);
-	ok(lp.polls > 0, "events 20 us apart: the loop polled");
+	/* 50 us, 25, 12.5, 6.25, 3.125, then under a sixteenth: none. */
+	ok_eq(misses, 5, "five empty polls bring the budget to none");
+	ok_eq(lp.polls, 6, "each wait with a budget polled once");
+	ok_eq(lp.hits, 1, "no more hits");
 	t0 = thread_ticks();
 	n = loop_wait(&lp, epfd, evs, 4, 300, ready, NULL);
 	t1 = thread_ticks();
@@ -100,6 +88,7 @@ static void test_poll_then_idle(void)
 	       sysconf(_SC_CLK_TCK));
 	ok(t1 - t0 <= 1, "idle: no CPU burnt (%llu ticks in 300 ms)",
 	   t1 - t0);
+	ok_eq(lp.polls, 6, "idle: no poll without a budget");
 	ok_eq(lp.budget_ns, 0, "after the idle wait: no poll before the next");
 	close(efd);
 	close(epfd);
