@@ -331,7 +331,7 @@ int main(int argc, char **argv)
 	if (setup_luns(top))
 		printf("# setup: %s\n", err);
 	pthread_create(&th, NULL, serve, NULL);
-	for (i = 0; i < 200 && !server_state; i++)
+	for (i = 0; i < 1000 && !server_state; i++)
 		usleep(10000);
 	run(test_list);
 	run(test_get);

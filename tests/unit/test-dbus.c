@@ -281,7 +281,7 @@ int main(void)
 		return 0;
 	}
 	pthread_create(&th, NULL, serve, NULL);
-	for (i = 0; i < 200 && !server_state; i++)
+	for (i = 0; i < 1000 && !server_state; i++)
 		usleep(10000);
 	plan(5);
 	run(test_check_config);
